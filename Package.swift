@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Meridian",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "meridian", targets: ["meridian"]),
+        .library(name: "MeridianCore", targets: ["MeridianCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
+    ],
+    targets: [
+        // Pure value types and rules: no I/O, no clock, no randomness.
+        .target(name: "MeridianCore"),
+        // Storage protocols, the in-memory implementation and the conformance suite.
+        .target(name: "MeridianStorage", dependencies: ["MeridianCore"]),
+        // The SQLite implementation: the only target that links SQLite.
+        .target(name: "MeridianSQLite", dependencies: [
+            "MeridianCore", "MeridianStorage",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // One region's synchronous heart: catalog and request execution over the storage protocol.
+        .target(name: "MeridianRegion", dependencies: ["MeridianCore", "MeridianStorage"]),
+        // The runtime around a region: executor thread, configuration, lifecycle.
+        .target(name: "MeridianNode", dependencies: [
+            "MeridianCore", "MeridianStorage", "MeridianSQLite", "MeridianRegion",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        // The HTTP/JSON API (Hummingbird).
+        .target(name: "MeridianHTTP", dependencies: [
+            "MeridianCore", "MeridianNode",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "meridian", dependencies: [
+            "MeridianCore", "MeridianNode", "MeridianHTTP",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+
+        .testTarget(name: "MeridianCoreTests", dependencies: ["MeridianCore"]),
+        .testTarget(name: "MeridianStorageTests", dependencies: ["MeridianCore", "MeridianStorage"]),
+        .testTarget(name: "MeridianSQLiteTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianSQLite"]),
+        .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion"]),
+        .testTarget(name: "MeridianNodeTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianNode"]),
+        .testTarget(name: "MeridianHTTPTests", dependencies: [
+            "MeridianCore", "MeridianNode", "MeridianHTTP",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+        .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "meridian"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

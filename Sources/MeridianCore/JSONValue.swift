@@ -1,0 +1,125 @@
+import Foundation
+
+/// A JSON value as stored in an item.
+///
+/// Integers that fit in 64 bits stay exact; every other number is a `Double`.
+/// Values are stored in their canonical encoding (compact, object keys sorted), so two
+/// regions holding the same value hold the same bytes.
+public enum JSONValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    /// Parses a client's JSON text, enforcing the byte limit and the nesting limit.
+    ///
+    /// - Throws: `MeridianError` with code `value_too_large` (413) or `invalid_json` (400).
+    public static func parse(_ bytes: some Collection<UInt8>, bytesMax: Int = Limits.valueBytesMaxDefault) throws(MeridianError) -> JSONValue {
+        guard bytes.count <= bytesMax else {
+            throw MeridianError(.tooLarge, code: "value_too_large", "value is \(bytes.count) bytes; the limit is \(bytesMax) bytes")
+        }
+        guard !bytes.isEmpty else {
+            throw .invalid("invalid_json", "the body is empty; send a JSON value")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        } catch {
+            throw .invalid("invalid_json", "the body is not valid JSON")
+        }
+        guard value.depth <= Limits.jsonDepthMax else {
+            throw .invalid("invalid_json", "the value nests deeper than \(Limits.jsonDepthMax) levels")
+        }
+        return value
+    }
+
+    /// Decodes a value this module encoded (storage reads); corruption is reported, not trapped.
+    public static func decodeCanonical(_ bytes: some Collection<UInt8>) throws(MeridianError) -> JSONValue {
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        } catch {
+            throw MeridianError(.internalError, code: "corrupt_value", "a stored value could not be decoded")
+        }
+    }
+
+    /// The canonical encoding: compact UTF-8 with object keys sorted.
+    public var canonicalBytes: [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding a JSONValue cannot fail: every case maps to a JSON token and doubles are finite.
+        guard let data = try? encoder.encode(self) else {
+            preconditionFailure("canonical encoding of a JSONValue failed")
+        }
+        return Array(data)
+    }
+
+    /// The nesting depth: 0 for scalars, 1 for a flat array or object.
+    public var depth: Int {
+        switch self {
+        case .array(let elements): return 1 + (elements.map(\.depth).max() ?? 0)
+        case .object(let fields): return 1 + (fields.values.map(\.depth).max() ?? 0)
+        default: return 0
+        }
+    }
+}
+
+extension JSONValue: Codable {
+    public init(from decoder: any Decoder) throws {
+        if var array = try? decoder.unkeyedContainer() {
+            var elements: [JSONValue] = []
+            while !array.isAtEnd { elements.append(try array.decode(JSONValue.self)) }
+            self = .array(elements)
+            return
+        }
+        if let object = try? decoder.container(keyedBy: AnyCodingKey.self) {
+            var fields: [String: JSONValue] = [:]
+            for key in object.allKeys { fields[key.stringValue] = try object.decode(JSONValue.self, forKey: key) }
+            self = .object(fields)
+            return
+        }
+        let single = try decoder.singleValueContainer()
+        if single.decodeNil() { self = .null }
+        else if let bool = try? single.decode(Bool.self) { self = .bool(bool) }
+        else if let integer = try? single.decode(Int64.self) { self = .integer(integer) }
+        else if let double = try? single.decode(Double.self) { self = .double(double) }
+        else { self = .string(try single.decode(String.self)) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .null:
+            var single = encoder.singleValueContainer()
+            try single.encodeNil()
+        case .bool(let bool):
+            var single = encoder.singleValueContainer()
+            try single.encode(bool)
+        case .integer(let integer):
+            var single = encoder.singleValueContainer()
+            try single.encode(integer)
+        case .double(let double):
+            var single = encoder.singleValueContainer()
+            try single.encode(double)
+        case .string(let string):
+            var single = encoder.singleValueContainer()
+            try single.encode(string)
+        case .array(let elements):
+            var array = encoder.unkeyedContainer()
+            for element in elements { try array.encode(element) }
+        case .object(let fields):
+            var object = encoder.container(keyedBy: AnyCodingKey.self)
+            for (key, value) in fields { try object.encode(value, forKey: AnyCodingKey(key)) }
+        }
+    }
+}
+
+/// A coding key for arbitrary object member names.
+struct AnyCodingKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ string: String) { stringValue = string }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { return nil }
+}

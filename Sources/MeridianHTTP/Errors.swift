@@ -1,0 +1,75 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Logging
+import MeridianCore
+
+/// A `MeridianError` on its way to the client: knows its HTTP status and renders the
+/// JSON error object `{"error": {"code": ..., "message": ...}}`.
+struct APIError: Error, HTTPResponseError {
+    let error: MeridianError
+    let headers: HTTPFields
+
+    init(_ error: MeridianError, headers: HTTPFields = [:]) {
+        self.error = error
+        self.headers = headers
+    }
+
+    var status: HTTPResponse.Status {
+        switch error.kind {
+        case .invalidArgument: return .badRequest
+        case .notFound: return .notFound
+        case .methodNotAllowed: return .methodNotAllowed
+        case .conflict: return .conflict
+        case .preconditionFailed: return .preconditionFailed
+        case .tooLarge: return .contentTooLarge
+        case .misdirected: return .misdirectedRequest
+        case .unavailable: return .serviceUnavailable
+        case .internalError: return .internalServerError
+        }
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = ["error": ["code": error.code, "message": error.message]]
+        var headers = self.headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try JSONBodies.encode(body))))
+    }
+}
+
+/// Turns every error into the JSON error object and stamps every response with
+/// `Meridian-Region`.
+struct ErrorAndRegionMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var regionHeader: HTTPField.Name { HTTPField.Name("Meridian-Region")! }
+    let region: RegionID
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = try Self.apiError(for: error, request: request, context: context).response(from: request, context: context)
+        }
+        response.headers[Self.regionHeader] = region.name
+        return response
+    }
+
+    static func apiError(for error: any Error, request: Request, context: Context) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as MeridianError:
+            return APIError(error)
+        case is NIOTooManyBytesError:
+            return APIError(MeridianError(.tooLarge, code: "body_too_large", "the request body is larger than its limit"))
+        case let error as HTTPError where error.status == .notFound:
+            return APIError(MeridianError(.notFound, code: "route_not_found", "no such path: \(request.uri.path.prefix(200)); README.md lists the API's paths"))
+        case let error as any HTTPResponseError:
+            return APIError(MeridianError(error.status.code >= 500 ? .internalError : .invalidArgument, code: "http_error", "\(error.status.code) \(error.status.reasonPhrase)"))
+        default:
+            context.logger.error("request failed unexpectedly", metadata: ["error": "\(type(of: error))"])
+            return APIError(MeridianError(.internalError, code: "internal", "the request failed unexpectedly; nothing is known to have been applied"))
+        }
+    }
+}

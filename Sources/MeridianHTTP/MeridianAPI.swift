@@ -1,0 +1,207 @@
+// MeridianHTTP owns the client-facing HTTP/JSON API of DESIGN.md §5 (Hummingbird):
+// routing, parsing and validating requests at the edge, and rendering replies and
+// errors. It holds no state of its own: every request goes to the node.
+
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import MeridianCore
+import MeridianNode
+import MeridianRegion
+import MeridianStorage
+
+/// The HTTP API of one node.
+public struct MeridianAPI: Sendable {
+    /// The node that serves the requests.
+    public let node: Node
+
+    public init(node: Node) {
+        self.node = node
+    }
+
+    /// The router with every route of the API, the 405 answers, and the middleware that
+    /// turns every error into the JSON error object and stamps `Meridian-Region`.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ErrorAndRegionMiddleware(region: node.region))
+        route(router, "/v1/health", [.get: health])
+        route(router, "/v1/cluster", [.get: cluster])
+        route(router, "/v1/tables", [.get: listTables])
+        route(router, "/v1/tables/:table", [.put: createTable, .get: showTable, .delete: deleteTable])
+        route(router, "/v1/tables/:table/items", [.get: scan, .put: emptyKey, .delete: emptyKey])
+        route(router, "/v1/tables/:table/items/**", [.put: putItem, .get: getItem, .delete: deleteItem])
+        return router
+    }
+
+    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+
+    /// Registers the handlers of one path, and a 405 with `Allow` for every other method.
+    private func route(_ router: Router<BasicRequestContext>, _ path: RouterPath, _ handlers: [HTTPRequest.Method: Handler]) {
+        let allowed = handlers.keys.map(\.rawValue).sorted().joined(separator: ", ")
+        for method: HTTPRequest.Method in [.get, .put, .post, .delete, .patch, .head, .options] {
+            if let handler = handlers[method] {
+                router.on(path, method: method, use: handler)
+            } else {
+                router.on(path, method: method) { _, _ -> Response in
+                    throw APIError(MeridianError(.methodNotAllowed, code: "method_not_allowed", "this path supports \(allowed)"),
+                                   headers: [.allow: allowed])
+                }
+            }
+        }
+    }
+
+    // MARK: Handlers
+
+    @Sendable func health(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try json(.ok, ["region": node.region.name, "status": "ok"])
+    }
+
+    @Sendable func cluster(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let regions = node.cluster.regions.map {
+            ClusterRegionBody(name: $0.name.name, api: $0.api, reachable: $0.name == node.region, self_: $0.name == node.region)
+        }
+        return try json(.ok, ClusterBody(region: node.region.name, regions: regions))
+    }
+
+    @Sendable func listTables(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard case .tables(let statuses) = try await perform(.listTables) else { return unexpectedReply() }
+        return try json(.ok, TableListBody(tables: statuses.map { TableBody($0.definition) }))
+    }
+
+    @Sendable func createTable(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let name = try tableName(context)
+        let body = try await collect(request, bytesMax: Limits.definitionBytesMax, what: "table definition")
+        let definition = try JSONValue.parse(body.readableBytesView, bytesMax: Limits.definitionBytesMax)
+        guard case .tableCreated(let created, let isNew) = try await perform(.createTable(name, definition: definition)) else { return unexpectedReply() }
+        return try json(isNew ? .created : .ok, TableBody(created))
+    }
+
+    @Sendable func showTable(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard case .table(let status) = try await perform(.showTable(try tableName(context))) else { return unexpectedReply() }
+        var body = TableBody(status.definition)
+        body.status = TableStatusBody(region: node.region.name, items: status.items ?? 0, bytes: status.bytes ?? 0)
+        return try json(.ok, body)
+    }
+
+    @Sendable func deleteTable(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard case .tableDeleted = try await perform(.deleteTable(try tableName(context))) else { return unexpectedReply() }
+        return Response(status: .noContent)
+    }
+
+    @Sendable func putItem(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let table = try tableName(context)
+        let key = try itemKey(context)
+        let precondition = try writePrecondition(request)
+        let body = try await collect(request, bytesMax: node.valueBytesMax, what: "value")
+        let value = try JSONValue.parse(body.readableBytesView, bytesMax: node.valueBytesMax)
+        guard case .written(let written, let version) = try await perform(.putItem(table, key, value, precondition)) else { return unexpectedReply() }
+        return try json(.ok, WriteBody(key: written.string, version: version.token, region: node.region.name), etag: version)
+    }
+
+    @Sendable func getItem(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let table = try tableName(context)
+        let key = try itemKey(context)
+        let query = try QueryParameters(request.uri.query)
+        let consistency = try query.consistency()
+        guard case .item(let item, let servedAt) = try await perform(.getItem(table, key, consistency)) else { return unexpectedReply() }
+        var body = ItemBody(item)
+        body.consistency = servedAt.rawValue
+        body.region = node.region.name
+        return try json(.ok, body, etag: item.version)
+    }
+
+    @Sendable func deleteItem(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let table = try tableName(context)
+        let key = try itemKey(context)
+        let precondition = try writePrecondition(request)
+        guard case .deleted(let deleted, let version) = try await perform(.deleteItem(table, key, precondition)) else { return unexpectedReply() }
+        return try json(.ok, WriteBody(key: deleted.string, version: version.token, region: node.region.name, deleted: true), etag: version)
+    }
+
+    @Sendable func scan(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let table = try tableName(context)
+        let query = try QueryParameters(request.uri.query)
+        let range = ScanRange(prefix: Array((query["prefix"] ?? "").utf8), startAfter: try query.key("start_after"), limit: try query.limit())
+        guard case .page(let items, let next) = try await perform(.scan(table, range)) else { return unexpectedReply() }
+        return try json(.ok, PageBody(items: items.map(ItemBody.init), next: next?.string))
+    }
+
+    /// `PUT` or `DELETE` on `/items/` with nothing after it: the key is missing.
+    @Sendable func emptyKey(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        throw APIError(.invalid("invalid_key", "the key is empty; write to /v1/tables/{table}/items/{key}"))
+    }
+
+    // MARK: Helpers
+
+    private func perform(_ request: RegionRequest) async throws(APIError) -> RegionReply {
+        switch await node.perform(request) {
+        case .success(let reply): return reply
+        case .failure(let error): throw APIError(error)
+        }
+    }
+
+    private func unexpectedReply() -> Response {
+        preconditionFailure("the region answered a request with a reply of another kind")
+    }
+
+    private func tableName(_ context: BasicRequestContext) throws -> TableName {
+        try TableName(try decodedComponent(context.parameters.get("table") ?? "", what: "table name"))
+    }
+
+    private func itemKey(_ context: BasicRequestContext) throws -> Key {
+        // A key may contain '/': every path component after /items/ belongs to it.
+        let raw = context.parameters.getCatchAll().joined(separator: "/")
+        return try Key(try decodedComponent(raw, what: "key"))
+    }
+
+    private func decodedComponent(_ raw: String, what: String) throws(MeridianError) -> String {
+        guard let decoded = raw.removingPercentEncoding else {
+            throw .invalid("invalid_key", "the \(what) in the path is not valid percent-encoded UTF-8")
+        }
+        return decoded
+    }
+
+    private func writePrecondition(_ request: Request) throws(MeridianError) -> WritePrecondition {
+        let ifMatch = request.headers[.ifMatch]
+        let ifNoneMatch = request.headers[.ifNoneMatch]
+        switch (ifMatch, ifNoneMatch) {
+        case (nil, nil):
+            return .none
+        case (let version?, nil):
+            return .versionMatches(Self.unquoted(version))
+        case (nil, "*"):
+            return .itemAbsent
+        case (nil, _?):
+            throw .invalid("invalid_precondition", "If-None-Match supports only '*' (create only)")
+        case (_?, _?):
+            throw .invalid("invalid_precondition", "send If-Match or If-None-Match, not both")
+        }
+    }
+
+    /// Strips the quotes of an entity tag: `"v"` and `v` name the same version.
+    static func unquoted(_ tag: String) -> String {
+        let trimmed = tag.trimmingCharacters(in: .whitespaces)
+        if trimmed.count >= 2, trimmed.hasPrefix("\""), trimmed.hasSuffix("\"") { return String(trimmed.dropFirst().dropLast()) }
+        return trimmed
+    }
+
+    /// Reads a body of at most `bytesMax` bytes; a larger one is refused while reading,
+    /// before it is buffered, and up front when `Content-Length` already says so.
+    private func collect(_ request: Request, bytesMax: Int, what: String) async throws -> ByteBuffer {
+        let tooLarge = MeridianError(.tooLarge, code: what == "value" ? "value_too_large" : "definition_too_large",
+                                     "the \(what) is larger than the limit of \(bytesMax) bytes")
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > bytesMax { throw APIError(tooLarge) }
+        do {
+            return try await request.body.collect(upTo: bytesMax)
+        } catch is NIOTooManyBytesError {
+            throw APIError(tooLarge)
+        }
+    }
+
+    private func json(_ status: HTTPResponse.Status, _ body: some Encodable, etag: ItemVersion? = nil) throws -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let etag { headers[.eTag] = "\"\(etag.token)\"" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try JSONBodies.encode(body))))
+    }
+}

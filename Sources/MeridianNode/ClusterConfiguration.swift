@@ -1,0 +1,97 @@
+// MeridianNode owns the runtime around one region: reading the cluster file, opening
+// the data directory (locked against a second process), the executor thread that runs
+// the region's synchronous code, and the wall clock it passes in.
+
+import Foundation
+import MeridianCore
+
+/// One region's entry in the cluster file.
+public struct RegionEndpoint: Sendable, Equatable, Codable {
+    /// The region's name.
+    public var name: RegionID
+    /// `host:port` of its client API.
+    public var api: String
+    /// `host:port` of its peer transport.
+    public var peer: String
+
+    public init(name: RegionID, api: String, peer: String) {
+        self.name = name
+        self.api = api
+        self.peer = peer
+    }
+}
+
+/// The cluster file (`cluster.json`): every region once, and the injected latency matrix.
+///
+/// ```json
+/// {"regions": [{"name": "us-east", "api": "127.0.0.1:7001", "peer": "127.0.0.1:7101"}],
+///  "latency_ms": {"us-east": {"eu-west": 35}}}
+/// ```
+public struct ClusterConfiguration: Sendable, Equatable, Codable {
+    public var regions: [RegionEndpoint]
+    /// One-way delays in milliseconds, by source then destination region name.
+    public var latencyMilliseconds: [String: [String: Double]]?
+
+    enum CodingKeys: String, CodingKey {
+        case regions
+        case latencyMilliseconds = "latency_ms"
+    }
+
+    public init(regions: [RegionEndpoint], latencyMilliseconds: [String: [String: Double]]? = nil) {
+        self.regions = regions
+        self.latencyMilliseconds = latencyMilliseconds
+    }
+
+    /// Every region's id, in file order.
+    public var regionIDs: [RegionID] { regions.map(\.name) }
+
+    /// The entry of one region.
+    public func endpoint(of region: RegionID) -> RegionEndpoint? { regions.first { $0.name == region } }
+
+    /// Reads and validates a cluster file.
+    public static func load(path: String) throws -> ClusterConfiguration {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw MeridianError.invalid("cluster_file_unreadable", "cannot read cluster file \(path): \(error.localizedDescription)")
+        }
+        return try parse(data, source: path)
+    }
+
+    /// Parses and validates a cluster file's bytes.
+    public static func parse(_ data: Data, source: String = "cluster file") throws -> ClusterConfiguration {
+        let configuration: ClusterConfiguration
+        do { configuration = try JSONDecoder().decode(ClusterConfiguration.self, from: data) } catch {
+            throw MeridianError.invalid("invalid_cluster_file", "\(source) is not a valid cluster file: \(error)")
+        }
+        try configuration.validate(source: source)
+        return configuration
+    }
+
+    func validate(source: String) throws(MeridianError) {
+        guard !regions.isEmpty, regions.count <= Limits.regionsMax else {
+            throw .invalid("invalid_cluster_file", "\(source) must name between 1 and \(Limits.regionsMax) regions")
+        }
+        guard Set(regions.map(\.name)).count == regions.count else {
+            throw .invalid("invalid_cluster_file", "\(source) names a region twice")
+        }
+        for region in regions {
+            for address in [region.api, region.peer] where HostAndPort(address) == nil {
+                throw .invalid("invalid_cluster_file", "region \(region.name): '\(address)' is not host:port")
+            }
+        }
+    }
+}
+
+/// A `host:port` address.
+public struct HostAndPort: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    /// Parses `host:port` (port 0 asks the system for a free port).
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port), colon > text.startIndex else { return nil }
+        host = String(text[..<colon])
+        self.port = port
+    }
+}

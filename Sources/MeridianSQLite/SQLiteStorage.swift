@@ -1,0 +1,186 @@
+// MeridianSQLite owns the SQLite implementation of `RegionStorage`, through GRDB: the
+// schema and its migrations, WAL mode and the sync policy that decides what an
+// acknowledged write survives. It is the only target that links SQLite.
+
+import Foundation
+import GRDB
+import MeridianCore
+import MeridianStorage
+
+/// When SQLite syncs the write-ahead log to the disk, and so what a committed write survives.
+///
+/// See docs/durability.md for the full account.
+public enum SyncPolicy: String, Sendable, CaseIterable {
+    /// `PRAGMA synchronous = FULL`: the WAL is fsynced before every commit returns. A
+    /// committed write survives a process crash (`kill -9`), an OS crash and power loss.
+    case full
+    /// `PRAGMA synchronous = NORMAL`: the WAL is fsynced only at checkpoints. A committed
+    /// write survives a process crash (`kill -9`: the kernel holds the written pages);
+    /// an OS crash or power loss may lose the most recent commits, never corrupt the file.
+    case normal
+}
+
+/// A region's storage in one SQLite database in WAL mode.
+public final class SQLiteStorage: RegionStorage {
+    /// The schema version this build writes and understands.
+    public static let schemaVersion = 1
+
+    private let pool: DatabasePool
+
+    /// Opens (creating and migrating as needed) the database at `path`.
+    ///
+    /// - Throws: when the file cannot be opened, or was written by a newer Meridian whose
+    ///   schema this build does not know.
+    public init(path: String, syncPolicy: SyncPolicy = .full) throws {
+        var configuration = Configuration()
+        configuration.label = "meridian"
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(syncPolicy == .full ? "FULL" : "NORMAL")")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try pool.write { db in
+            if try Self.migrator.hasBeenSuperseded(db) {
+                throw MeridianError(.internalError, code: "schema_too_new",
+                    "the database at \(path) was written by a newer Meridian (schema newer than \(Self.schemaVersion)); refusing to open it")
+            }
+        }
+        try Self.migrator.migrate(pool)
+    }
+
+    /// The schema version recorded in the file (`PRAGMA user_version`).
+    public func storedSchemaVersion() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+    }
+
+    /// The journal mode in force (`wal` after opening).
+    public func journalMode() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    /// The schema, one migration per version. Never edit a shipped migration: add one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: catalog, items, metadata") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE catalog (name TEXT PRIMARY KEY NOT NULL, definition BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE items (
+                    table_name TEXT NOT NULL,
+                    key BLOB NOT NULL,
+                    value BLOB,
+                    hlc INTEGER NOT NULL,
+                    origin TEXT NOT NULL,
+                    PRIMARY KEY (table_name, key)
+                ) WITHOUT ROWID;
+                PRAGMA user_version = 1;
+                """)
+        }
+        return migrator
+    }
+
+    public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
+        try pool.read { db in try body(Connection(db: db)) }
+    }
+
+    public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
+        try pool.write { db in try body(Connection(db: db)) }
+    }
+}
+
+extension SQLiteStorage {
+    /// Reads and writes through one GRDB connection inside a transaction.
+    struct Connection: StorageWriter {
+        let db: Database
+
+        func tables() throws -> [MeridianCore.TableDefinition] {
+            try Data.fetchAll(db, sql: "SELECT definition FROM catalog ORDER BY name").map {
+                try JSONDecoder().decode(MeridianCore.TableDefinition.self, from: $0)
+            }
+        }
+
+        func item(table: TableName, key: Key) throws -> StoredItem? {
+            try Row.fetchOne(db, sql: "SELECT key, value, hlc, origin FROM items WHERE table_name = ? AND key = ?",
+                             arguments: [table.name, Data(key.bytes)]).map(Self.item(from:))
+        }
+
+        func scan(table: TableName, range: ScanRange) throws -> [StoredItem] {
+            var conditions = ["table_name = ?"]
+            var arguments: StatementArguments = [table.name]
+            if !range.prefix.isEmpty {
+                conditions.append("key >= ?")
+                arguments += [Data(range.prefix)]
+                if let upperBound = Self.prefixUpperBound(range.prefix) {
+                    conditions.append("key < ?")
+                    arguments += [Data(upperBound)]
+                }
+            }
+            if let startAfter = range.startAfter {
+                conditions.append("key > ?")
+                arguments += [Data(startAfter.bytes)]
+            }
+            if !range.includeTombstones { conditions.append("value IS NOT NULL") }
+            arguments += [range.limit]
+            let sql = "SELECT key, value, hlc, origin FROM items WHERE \(conditions.joined(separator: " AND ")) ORDER BY key LIMIT ?"
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.item(from:))
+        }
+
+        func tableSize(table: TableName) throws -> (items: Int, bytes: Int) {
+            let row = try Row.fetchOne(db, sql: """
+                SELECT count(*) AS items, coalesce(sum(length(key) + length(value)), 0) AS bytes
+                FROM items WHERE table_name = ? AND value IS NOT NULL
+                """, arguments: [table.name])
+            return (row?["items"] ?? 0, row?["bytes"] ?? 0)
+        }
+
+        func metadata(_ name: String) throws -> [UInt8]? {
+            try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = ?", arguments: [name]).map { Array($0) }
+        }
+
+        func putTable(_ definition: MeridianCore.TableDefinition) throws {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            try db.execute(sql: "INSERT OR REPLACE INTO catalog (name, definition) VALUES (?, ?)",
+                           arguments: [definition.name.name, try encoder.encode(definition)])
+        }
+
+        func deleteTable(_ name: TableName) throws {
+            try db.execute(sql: "DELETE FROM catalog WHERE name = ?", arguments: [name.name])
+            try db.execute(sql: "DELETE FROM items WHERE table_name = ?", arguments: [name.name])
+        }
+
+        func putItem(table: TableName, _ item: StoredItem) throws {
+            try db.execute(sql: "INSERT OR REPLACE INTO items (table_name, key, value, hlc, origin) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [table.name, Data(item.key.bytes), item.value.map { Data($0.canonicalBytes) },
+                                       Int64(bitPattern: item.version.timestamp.rawValue), item.version.origin.name])
+        }
+
+        func setMetadata(_ name: String, _ value: [UInt8]) throws {
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", arguments: [name, Data(value)])
+        }
+
+        static func item(from row: Row) throws -> StoredItem {
+            let keyData: Data = row["key"]
+            let valueData: Data? = row["value"]
+            let hlc: Int64 = row["hlc"]
+            let origin: String = row["origin"]
+            return StoredItem(
+                key: try Key(utf8: Array(keyData)),
+                value: try valueData.map { try JSONValue.decodeCanonical($0) },
+                version: ItemVersion(timestamp: HLCTimestamp(rawValue: UInt64(bitPattern: hlc)), origin: try RegionID(origin)))
+        }
+
+        /// The smallest byte string greater than every string that starts with `prefix`;
+        /// `nil` when there is none (the prefix is all 0xFF bytes).
+        static func prefixUpperBound(_ prefix: [UInt8]) -> [UInt8]? {
+            var bound = prefix
+            while let last = bound.last {
+                if last < 0xFF {
+                    bound[bound.count - 1] = last + 1
+                    return bound
+                }
+                bound.removeLast()
+            }
+            return nil
+        }
+    }
+}

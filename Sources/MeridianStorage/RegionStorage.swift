@@ -1,0 +1,108 @@
+// MeridianStorage owns the storage contract a region is written against: the
+// `RegionStorage` protocol, the in-memory implementation, and the conformance suite
+// that every implementation (in-memory, SQLite) must pass.
+//
+// It must never depend on SQLite or any I/O: the simulator runs on the in-memory
+// implementation, and MeridianRegion sees storage only through these protocols.
+
+import MeridianCore
+
+/// One item as stored: its key, its value (or `nil` for a tombstone) and its version.
+public struct StoredItem: Sendable, Equatable {
+    public var key: Key
+    /// The JSON value; `nil` when the item is deleted (a tombstone).
+    public var value: JSONValue?
+    public var version: ItemVersion
+
+    public init(key: Key, value: JSONValue?, version: ItemVersion) {
+        self.key = key
+        self.value = value
+        self.version = version
+    }
+
+    /// Whether this is a tombstone left by a delete.
+    public var isTombstone: Bool { value == nil }
+}
+
+/// A range of one table's keys, in byte order.
+public struct ScanRange: Sendable, Equatable {
+    /// Only keys that start with these bytes.
+    public var prefix: [UInt8]
+    /// Only keys strictly after this one.
+    public var startAfter: Key?
+    /// At most this many items.
+    public var limit: Int
+    /// Whether tombstones are returned too.
+    public var includeTombstones: Bool
+
+    public init(prefix: [UInt8] = [], startAfter: Key? = nil, limit: Int, includeTombstones: Bool = false) {
+        precondition(limit >= 0, "a scan limit is never negative")
+        self.prefix = prefix
+        self.startAfter = startAfter
+        self.limit = limit
+        self.includeTombstones = includeTombstones
+    }
+
+    /// Whether a key falls in the range (ignoring the limit).
+    public func contains(_ key: Key) -> Bool {
+        key.hasPrefix(prefix) && (startAfter.map { $0 < key } ?? true)
+    }
+}
+
+/// Reads from a consistent snapshot of a region's storage.
+public protocol StorageReader {
+    /// Every table definition, ordered by name.
+    func tables() throws -> [TableDefinition]
+    /// One item, tombstones included; `nil` when the key was never written.
+    func item(table: TableName, key: Key) throws -> StoredItem?
+    /// Items of a range in ascending key byte order.
+    func scan(table: TableName, range: ScanRange) throws -> [StoredItem]
+    /// The number of live items (tombstones excluded) and the bytes of their keys and values.
+    func tableSize(table: TableName) throws -> (items: Int, bytes: Int)
+    /// A small value of region metadata, such as the clock's high-water mark.
+    func metadata(_ name: String) throws -> [UInt8]?
+}
+
+/// Changes inside one atomic write transaction.
+public protocol StorageWriter: StorageReader {
+    /// Inserts or replaces a table definition.
+    func putTable(_ definition: TableDefinition) throws
+    /// Removes a table definition and every item of the table.
+    func deleteTable(_ name: TableName) throws
+    /// Inserts or replaces an item (a tombstone too).
+    func putItem(table: TableName, _ item: StoredItem) throws
+    /// Sets a metadata value.
+    func setMetadata(_ name: String, _ value: [UInt8]) throws
+}
+
+/// A region's durable storage.
+///
+/// Rules of use:
+/// - `write` runs its body as one atomic transaction: when the body throws, nothing of it
+///   is applied; when `write` returns, everything is applied and is as durable as the
+///   implementation's sync policy promises (see docs/durability.md).
+/// - Calls are made from one thread at a time (the region's executor); implementations
+///   need not be re-entrant.
+public protocol RegionStorage: AnyObject {
+    /// Runs `body` against a consistent snapshot.
+    func read<T>(_ body: (any StorageReader) throws -> T) throws -> T
+    /// Runs `body` in one atomic, durable write transaction.
+    func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T
+}
+
+/// Metadata names used by the region.
+public enum MetadataName {
+    /// The greatest HLC timestamp the region has issued, as 8 big-endian bytes.
+    public static let clockHighWater = "clock_high_water"
+}
+
+extension UInt64 {
+    /// The value as 8 big-endian bytes.
+    public var bigEndianBytes: [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: self >> (56 - 8 * $0)) } }
+
+    /// Reads 8 big-endian bytes; `nil` for any other length.
+    public init?(bigEndianBytes bytes: [UInt8]) {
+        guard bytes.count == 8 else { return nil }
+        self = bytes.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}

@@ -1,0 +1,213 @@
+import MeridianCore
+
+/// The behaviour every `RegionStorage` implementation must have, as a list of cases.
+///
+/// A test target runs each case against a fresh storage of its implementation:
+/// ```swift
+/// @Test(arguments: StorageConformance.cases)
+/// func conforms(_ check: StorageConformance.Case) throws {
+///     try check.run(makeStorage: { InMemoryStorage() })
+/// }
+/// ```
+public enum StorageConformance {
+    /// One named behaviour.
+    public struct Case: Sendable, CustomStringConvertible {
+        public let name: String
+        let body: @Sendable (() throws -> any RegionStorage) throws -> Void
+        public var description: String { name }
+
+        /// Runs the case; throws `Failure` when the storage misbehaves.
+        public func run(makeStorage: () throws -> any RegionStorage) throws {
+            try withoutActuallyEscaping(makeStorage) { try body($0) }
+        }
+    }
+
+    /// A behaviour the storage did not have.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Every case.
+    public static let cases: [Case] = [
+        Case(name: "empty storage has no tables", body: emptyStorageHasNoTables),
+        Case(name: "table definitions round-trip", body: tableDefinitionsRoundTrip),
+        Case(name: "items round-trip with value and version", body: itemsRoundTrip),
+        Case(name: "tombstones are kept but skipped by scans", body: tombstonesAreKeptButSkipped),
+        Case(name: "a write that throws leaves nothing", body: failedWriteLeavesNothing),
+        Case(name: "scans order keys by UTF-8 bytes", body: scansOrderByBytes),
+        Case(name: "prefix scans page through every key exactly once", body: prefixScansPageExactlyOnce),
+        Case(name: "deleting a table removes its items", body: deletingTableRemovesItems),
+        Case(name: "tables keep their items apart", body: tablesKeepItemsApart),
+        Case(name: "metadata round-trips", body: metadataRoundTrips),
+        Case(name: "table size counts live items and their bytes", body: tableSizeCountsLiveItems),
+    ]
+
+    static let region = try! RegionID("us-east")
+    static func table(_ name: String) -> TableName { try! TableName(name) }
+    static func key(_ string: String) -> Key { try! Key(string) }
+    static func version(_ physical: UInt64) -> ItemVersion {
+        ItemVersion(timestamp: HLCTimestamp(physicalMilliseconds: physical, logical: 0), origin: region)
+    }
+    static func definition(_ name: String) -> TableDefinition {
+        TableDefinition(name: table(name), mode: .multiPrimary, conflict: .lww, regions: [region])
+    }
+
+    static func expect<T: Equatable>(_ actual: T, _ expected: T, _ what: String, line: Int = #line) throws {
+        guard actual == expected else {
+            throw Failure(description: "\(what): expected \(expected), got \(actual) (StorageConformance.swift:\(line))")
+        }
+    }
+
+    static func emptyStorageHasNoTables(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        try expect(try storage.read { try $0.tables() }, [], "tables of new storage")
+        try expect(try storage.read { try $0.item(table: table("t"), key: key("k")) }, nil, "item of new storage")
+    }
+
+    static func tableDefinitionsRoundTrip(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        let other = try RegionID("eu-west")
+        let primary = TableDefinition(name: table("orders"), mode: .primary, primary: other, commit: .local, regions: [other, region].sorted())
+        try storage.write { try $0.putTable(definition("zeta")); try $0.putTable(primary) }
+        try expect(try storage.read { try $0.tables() }, [primary, definition("zeta")], "tables after two puts")
+        var changed = primary
+        changed.commit = .quorum
+        try storage.write { try $0.putTable(changed) }
+        try expect(try storage.read { try $0.tables() }, [changed, definition("zeta")], "tables after a replace")
+    }
+
+    static func itemsRoundTrip(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        let value = JSONValue.object([
+            "text": .string("héllo \u{1F30D} \"quoted\""), "count": .integer(-42), "ratio": .double(0.25),
+            "tags": .array([.bool(true), .null, .integer(Int64.max)]), "nested": .object(["a": .object([:])]),
+        ])
+        let item = StoredItem(key: key("user/1"), value: value, version: version(1_700_000_000_000))
+        try storage.write { try $0.putTable(definition("t")); try $0.putItem(table: table("t"), item) }
+        try expect(try storage.read { try $0.item(table: table("t"), key: key("user/1")) }, Optional(item), "item read back")
+        let replaced = StoredItem(key: key("user/1"), value: .string("v2"), version: version(1_700_000_000_001))
+        try storage.write { try $0.putItem(table: table("t"), replaced) }
+        try expect(try storage.read { try $0.item(table: table("t"), key: key("user/1")) }, Optional(replaced), "item after replace")
+    }
+
+    static func tombstonesAreKeptButSkipped(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        try storage.write { writer in
+            try writer.putTable(definition("t"))
+            try writer.putItem(table: table("t"), StoredItem(key: key("a"), value: .integer(1), version: version(1)))
+            try writer.putItem(table: table("t"), StoredItem(key: key("b"), value: nil, version: version(2)))
+        }
+        let tombstone = try storage.read { try $0.item(table: table("t"), key: key("b")) }
+        try expect(tombstone?.isTombstone, true, "tombstone kept")
+        try expect(tombstone?.version, version(2), "tombstone version")
+        try expect(try storage.read { try $0.scan(table: table("t"), range: ScanRange(limit: 10)) }.map(\.key), [key("a")], "scan without tombstones")
+        try expect(try storage.read { try $0.scan(table: table("t"), range: ScanRange(limit: 10, includeTombstones: true)) }.map(\.key), [key("a"), key("b")], "scan with tombstones")
+    }
+
+    static func failedWriteLeavesNothing(_ make: () throws -> any RegionStorage) throws {
+        struct Abort: Error {}
+        let storage = try make()
+        try storage.write { try $0.putTable(definition("t")) }
+        do {
+            try storage.write { writer in
+                try writer.putTable(definition("u"))
+                try writer.putItem(table: table("t"), StoredItem(key: key("k"), value: .integer(1), version: version(1)))
+                try writer.setMetadata("m", [1])
+                throw Abort()
+            }
+            throw Failure(description: "write did not rethrow the body's error")
+        } catch is Abort {}
+        try expect(try storage.read { try $0.tables() }.map(\.name), [table("t")], "tables after aborted write")
+        try expect(try storage.read { try $0.item(table: table("t"), key: key("k")) }, nil, "item after aborted write")
+        try expect(try storage.read { try $0.metadata("m") }, nil, "metadata after aborted write")
+    }
+
+    static func scansOrderByBytes(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        // Precomposed and decomposed "é" are different keys; order is by UTF-8 bytes.
+        let strings = ["z", "e\u{301}", "\u{E9}", "a", "A", "a\u{0}", "\u{1F30D}", "\u{FF}", "aa", "\u{7F}"]
+        try storage.write { writer in
+            try writer.putTable(definition("t"))
+            for (index, string) in strings.enumerated() {
+                try writer.putItem(table: table("t"), StoredItem(key: key(string), value: .integer(Int64(index)), version: version(UInt64(index + 1))))
+            }
+        }
+        let scanned = try storage.read { try $0.scan(table: table("t"), range: ScanRange(limit: 100)) }
+        try expect(scanned.map(\.key.bytes), strings.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }, "scan order")
+        try expect(try storage.read { try $0.item(table: table("t"), key: key("e\u{301}")) }?.value, .integer(1), "decomposed key")
+        try expect(try storage.read { try $0.item(table: table("t"), key: key("\u{E9}")) }?.value, .integer(2), "precomposed key")
+    }
+
+    static func prefixScansPageExactlyOnce(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        var expected: [Key] = []
+        try storage.write { writer in
+            try writer.putTable(definition("t"))
+            for index in 0..<120 {
+                for prefix in ["p/", "p", "q/", "p\u{FFFF}"] {
+                    let item = key("\(prefix)\(index)")
+                    if prefix == "p/" { expected.append(item) }
+                    try writer.putItem(table: table("t"), StoredItem(key: item, value: .integer(Int64(index)), version: version(UInt64(index + 1))))
+                }
+            }
+        }
+        var seen: [Key] = []
+        var cursor: Key? = nil
+        for _ in 0..<100 {
+            let page = try storage.read { try $0.scan(table: table("t"), range: ScanRange(prefix: Array("p/".utf8), startAfter: cursor, limit: 7)) }
+            seen += page.map(\.key)
+            guard page.count == 7 else { break }
+            cursor = page.last?.key
+        }
+        try expect(seen, expected.sorted(), "prefix pages")
+        try expect(try storage.read { try $0.scan(table: table("t"), range: ScanRange(limit: 0)) }, [], "limit 0")
+    }
+
+    static func deletingTableRemovesItems(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        try storage.write { writer in
+            try writer.putTable(definition("t"))
+            try writer.putItem(table: table("t"), StoredItem(key: key("k"), value: .integer(1), version: version(1)))
+        }
+        try storage.write { try $0.deleteTable(table("t")) }
+        try expect(try storage.read { try $0.tables() }, [], "tables after delete")
+        try storage.write { try $0.putTable(definition("t")) }
+        try expect(try storage.read { try $0.item(table: table("t"), key: key("k")) }, nil, "item after table re-created")
+    }
+
+    static func tablesKeepItemsApart(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        try storage.write { writer in
+            try writer.putTable(definition("a"))
+            try writer.putTable(definition("b"))
+            try writer.putItem(table: table("a"), StoredItem(key: key("k"), value: .string("in a"), version: version(1)))
+            try writer.putItem(table: table("b"), StoredItem(key: key("k"), value: .string("in b"), version: version(2)))
+        }
+        try expect(try storage.read { try $0.item(table: table("a"), key: key("k")) }?.value, .string("in a"), "table a")
+        try expect(try storage.read { try $0.item(table: table("b"), key: key("k")) }?.value, .string("in b"), "table b")
+        try storage.write { try $0.deleteTable(table("a")) }
+        try expect(try storage.read { try $0.item(table: table("b"), key: key("k")) }?.value, .string("in b"), "table b after deleting a")
+    }
+
+    static func metadataRoundTrips(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        try expect(try storage.read { try $0.metadata(MetadataName.clockHighWater) }, nil, "unset metadata")
+        try storage.write { try $0.setMetadata(MetadataName.clockHighWater, UInt64(0x0102_0304_0506_0708).bigEndianBytes) }
+        try storage.write { try $0.setMetadata("other", [9]) }
+        try expect(try storage.read { try $0.metadata(MetadataName.clockHighWater) }.flatMap(UInt64.init(bigEndianBytes:)), 0x0102_0304_0506_0708, "metadata")
+    }
+
+    static func tableSizeCountsLiveItems(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        try storage.write { writer in
+            try writer.putTable(definition("t"))
+            try writer.putItem(table: table("t"), StoredItem(key: key("ab"), value: .string("xyz"), version: version(1)))
+            try writer.putItem(table: table("t"), StoredItem(key: key("c"), value: .integer(7), version: version(2)))
+            try writer.putItem(table: table("t"), StoredItem(key: key("gone"), value: nil, version: version(3)))
+        }
+        let size = try storage.read { try $0.tableSize(table: table("t")) }
+        // Keys "ab" and "c" (3 bytes) and values "\"xyz\"" and "7" (6 bytes).
+        try expect(size.items, 2, "live items")
+        try expect(size.bytes, 9, "bytes")
+    }
+}

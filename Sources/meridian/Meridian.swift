@@ -1,0 +1,13 @@
+// The `meridian` executable: `serve` runs one region's node; the data commands talk to
+// a running node over the HTTP API and print JSON.
+
+import ArgumentParser
+import Foundation
+
+@main
+struct Meridian: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "meridian",
+        abstract: "A multi-region database.",
+        subcommands: [Serve.self, Tables.self, Put.self, Get.self, Delete.self, Scan.self])
+}
