@@ -59,6 +59,7 @@ let package = Package(
         .testTarget(name: "MeridianHTTPTests", dependencies: [
             "MeridianCore", "MeridianNode", "MeridianHTTP",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "meridian"]),
     ],

@@ -33,9 +33,13 @@ public struct HLCTimestamp: Hashable, Comparable, Sendable, CustomStringConverti
         return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
-    /// Parses `hex`.
+    /// Parses `hex`: exactly sixteen lowercase hexadecimal digits, as `hex` writes them.
+    /// (`UInt64(_:radix:)` alone would also take a sign and uppercase digits.)
     public init?(hex: some StringProtocol) {
-        guard hex.utf8.count == 16, let raw = UInt64(hex, radix: 16) else { return nil }
+        guard hex.utf8.count == 16,
+              hex.utf8.allSatisfy({ isDigit($0) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) }),
+              let raw = UInt64(hex, radix: 16)
+        else { return nil }
         rawValue = raw
     }
 

@@ -53,8 +53,9 @@ public struct TableDefinition: Sendable, Equatable, Codable {
     public static let fieldNames: Set<String> = ["mode", "conflict", "primary", "commit", "regions"]
 
     /// Validates a client's definition body against the cluster's regions and fills in defaults:
-    /// `conflict: lww` for multi-primary tables; `commit: quorum` and the first listed region
-    /// as `primary` for primary tables; every cluster region when `regions` is absent.
+    /// `conflict: lww` for multi-primary tables; `commit: quorum` and the first region of the
+    /// body's `regions` list (or of the cluster file when absent) as `primary` for primary
+    /// tables; every cluster region when `regions` is absent. `regions` is stored sorted.
     public static func resolve(name: TableName, body: JSONValue, clusterRegions: [RegionID]) throws(MeridianError) -> TableDefinition {
         guard case .object(let fields) = body else {
             throw .invalid("invalid_definition", "a table definition must be a JSON object such as {\"mode\": \"multi-primary\"}")
@@ -65,7 +66,11 @@ public struct TableDefinition: Sendable, Equatable, Codable {
         let mode: TableMode = try enumField(fields, "mode") ?? .multiPrimary
         let conflict: ConflictPolicy? = try enumField(fields, "conflict")
         let commit: CommitRule? = try enumField(fields, "commit")
-        let regions = try regionList(fields["regions"], clusterRegions: clusterRegions)
+        let listed = try regionList(fields["regions"], clusterRegions: clusterRegions)
+        let regions = listed.sorted()
+        // The default primary is the first region as the client listed them (or as the
+        // cluster file lists them), not the first in sorted order.
+        let firstListed = listed[0]
         var primary: RegionID? = nil
         if let value = fields["primary"] {
             guard case .string(let name) = value else { throw .invalid("invalid_definition", "'primary' must be a region name") }
@@ -95,7 +100,7 @@ public struct TableDefinition: Sendable, Equatable, Codable {
                 }
                 return TableDefinition(name: name, mode: mode, regions: regions)
             }
-            return TableDefinition(name: name, mode: mode, primary: primary ?? regions[0], commit: commit ?? .quorum, regions: regions)
+            return TableDefinition(name: name, mode: mode, primary: primary ?? firstListed, commit: commit ?? .quorum, regions: regions)
         }
     }
 
@@ -109,19 +114,20 @@ public struct TableDefinition: Sendable, Equatable, Codable {
     }
 
     private static func regionList(_ value: JSONValue?, clusterRegions: [RegionID]) throws(MeridianError) -> [RegionID] {
-        guard let value else { return clusterRegions.sorted() }
+        guard let value else { return clusterRegions }
         guard case .array(let elements) = value, !elements.isEmpty else {
             throw .invalid("invalid_definition", "'regions' must be a non-empty array of region names")
         }
-        var regions: Set<RegionID> = []
+        var regions: [RegionID] = []
         for element in elements {
             guard case .string(let name) = element else { throw .invalid("invalid_definition", "'regions' must contain region names") }
             let region = try RegionID(name)
             guard clusterRegions.contains(region) else {
                 throw MeridianError(.invalidArgument, code: "unknown_region", "region '\(region)' is not in this cluster; cluster regions: \(clusterRegions.map(\.name).joined(separator: ", "))")
             }
-            guard regions.insert(region).inserted else { throw .invalid("invalid_definition", "region '\(region)' is listed twice") }
+            guard !regions.contains(region) else { throw .invalid("invalid_definition", "region '\(region)' is listed twice") }
+            regions.append(region)
         }
-        return regions.sorted()
+        return regions
     }
 }

@@ -1,0 +1,98 @@
+import Foundation
+import MeridianCore
+import MeridianNode
+import MeridianRegion
+import MeridianStorage
+import Testing
+
+struct ClusterConfigurationTests {
+    @Test func aClusterFileParsesWithItsLatencyMatrix() throws {
+        let text = #"""
+        {"regions": [{"name": "us-east", "api": "127.0.0.1:7001", "peer": "127.0.0.1:7101"},
+                     {"name": "eu-west", "api": "127.0.0.1:7002", "peer": "127.0.0.1:7102"}],
+         "latency_ms": {"us-east": {"eu-west": 35}}}
+        """#
+        let cluster = try ClusterConfiguration.parse(Data(text.utf8))
+        #expect(cluster.regionIDs.map(\.name) == ["us-east", "eu-west"])
+        #expect(cluster.latencyMilliseconds?["us-east"]?["eu-west"] == 35)
+        #expect(cluster.endpoint(of: try RegionID("eu-west"))?.api == "127.0.0.1:7002")
+    }
+
+    @Test(arguments: [
+        #"{"regions": []}"#,
+        #"{"regions": [{"name": "us-east", "api": "nowhere", "peer": "127.0.0.1:1"}]}"#,
+        #"{"regions": [{"name": "us-east", "api": "127.0.0.1:99999", "peer": "127.0.0.1:1"}]}"#,
+        #"{"regions": [{"name": "US_EAST", "api": "127.0.0.1:1", "peer": "127.0.0.1:2"}]}"#,
+        #"{"regions": [{"name": "a", "api": "127.0.0.1:1", "peer": "127.0.0.1:2"}, {"name": "a", "api": "127.0.0.1:3", "peer": "127.0.0.1:4"}]}"#,
+        #"not json"#,
+    ])
+    func invalidClusterFilesAreRefusedWithAReason(text: String) throws {
+        #expect(throws: MeridianError.self) { try ClusterConfiguration.parse(Data(text.utf8)) }
+    }
+}
+
+struct NodeTests {
+    static let region = try! RegionID("us-east")
+    static let cluster = ClusterConfiguration(regions: [RegionEndpoint(name: region, api: "127.0.0.1:0", peer: "127.0.0.1:0")])
+
+    @Test func concurrentRequestsAllGetTheirOwnResults() async throws {
+        let node = try Node(cluster: Self.cluster, region: Self.region, storage: InMemoryStorage())
+        let table = try TableName("t")
+        #expect(try await node.perform(.createTable(table, definition: .object([:]))).get() != .tableDeleted)
+        let versions = try await withThrowingTaskGroup(of: (Int, ItemVersion).self) { group in
+            for index in 0..<400 {
+                group.addTask {
+                    guard case .written(_, let version) = try await node.perform(.putItem(table, try Key("k\(index)"), .integer(Int64(index)), .none)).get() else {
+                        throw MeridianError.invalid("test", "unexpected reply")
+                    }
+                    return (index, version)
+                }
+            }
+            return try await group.reduce(into: [Int: ItemVersion]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(Set(versions.values).count == 400, "every write has its own version")
+        for index in [0, 199, 399] {
+            guard case .item(let item, _) = try await node.perform(.getItem(table, try Key("k\(index)"), .eventual)).get() else {
+                Issue.record("no item")
+                continue
+            }
+            #expect(item.value == .integer(Int64(index)))
+            #expect(item.version == versions[index])
+        }
+        node.shutdown()
+    }
+
+    @Test func requestsAfterShutdownAreRefusedWith503() async throws {
+        let node = try Node(cluster: Self.cluster, region: Self.region, storage: InMemoryStorage())
+        node.shutdown()
+        let result = await node.perform(.listTables)
+        #expect(throws: MeridianError(.unavailable, code: "shutting_down", "the region is shutting down")) { try result.get() }
+    }
+
+    @Test func aDataDirectoryIsLockedAgainstASecondNode() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-lock-\(getpid())-\(UInt64.random(in: 0...UInt64.max))").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let options = NodeOptions(region: Self.region, dataDirectory: path)
+        let first = try Node(cluster: Self.cluster, options: options)
+        #expect(throws: MeridianError.self) { try Node(cluster: Self.cluster, options: options) }
+        first.shutdown()
+    }
+
+    @Test func aClusterOfSeveralRegionsIsRefusedUntilReplicationExists() throws {
+        let other = try RegionID("eu-west")
+        let cluster = ClusterConfiguration(regions: Self.cluster.regions + [RegionEndpoint(name: other, api: "127.0.0.1:0", peer: "127.0.0.1:0")])
+        #expect(throws: MeridianError.self) { try Node(cluster: cluster, region: Self.region, storage: InMemoryStorage()) }
+    }
+
+    @Test func wallClockIsInjected() async throws {
+        let node = try Node(cluster: Self.cluster, region: Self.region, storage: InMemoryStorage(), wallMilliseconds: { 1_234_567 })
+        let table = try TableName("t")
+        _ = await node.perform(.createTable(table, definition: .object([:])))
+        guard case .written(_, let version) = try await node.perform(.putItem(table, try Key("k"), .null, .none)).get() else {
+            Issue.record("no version")
+            return
+        }
+        #expect(version.timestamp.physicalMilliseconds == 1_234_567)
+        node.shutdown()
+    }
+}
