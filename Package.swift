@@ -16,10 +16,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
     ],
     targets: [
         // Pure value types and rules: no I/O, no clock, no randomness.
         .target(name: "MeridianCore"),
+        // Multi-primary shipping as a pure state machine.
+        .target(name: "MeridianReplication", dependencies: ["MeridianCore"]),
+        // Versioned, length-prefixed binary frames for every peer message.
+        .target(name: "MeridianWire", dependencies: ["MeridianCore", "MeridianReplication"]),
         // Storage protocols, the in-memory implementation and the conformance suite.
         .target(name: "MeridianStorage", dependencies: ["MeridianCore"]),
         // The SQLite implementation: the only target that links SQLite.
@@ -28,12 +33,13 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // One region's synchronous heart: catalog and request execution over the storage protocol.
-        .target(name: "MeridianRegion", dependencies: ["MeridianCore", "MeridianStorage"]),
+        .target(name: "MeridianRegion", dependencies: ["MeridianCore", "MeridianReplication", "MeridianStorage"]),
         // The runtime around a region: executor thread, configuration, lifecycle.
         .target(name: "MeridianNode", dependencies: [
-            "MeridianCore", "MeridianStorage", "MeridianSQLite", "MeridianRegion",
+            "MeridianCore", "MeridianStorage", "MeridianSQLite", "MeridianRegion", "MeridianReplication", "MeridianWire",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // The HTTP/JSON API (Hummingbird).
         .target(name: "MeridianHTTP", dependencies: [
@@ -51,11 +57,21 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
 
-        .testTarget(name: "MeridianCoreTests", dependencies: ["MeridianCore"]),
+        .testTarget(name: "MeridianCoreTests", dependencies: [
+            "MeridianCore",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
+        .testTarget(name: "MeridianReplicationTests", dependencies: ["MeridianCore", "MeridianReplication"]),
+        .testTarget(name: "MeridianWireTests", dependencies: ["MeridianCore", "MeridianReplication", "MeridianWire"]),
         .testTarget(name: "MeridianStorageTests", dependencies: ["MeridianCore", "MeridianStorage"]),
         .testTarget(name: "MeridianSQLiteTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianSQLite"]),
         .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion"]),
-        .testTarget(name: "MeridianNodeTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianNode"]),
+        .testTarget(name: "MeridianNodeTests", dependencies: [
+            "MeridianCore", "MeridianStorage", "MeridianNode", "MeridianReplication", "MeridianWire",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "MeridianHTTPTests", dependencies: [
             "MeridianCore", "MeridianNode", "MeridianHTTP",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -104,3 +104,14 @@ public struct HybridLogicalClock: Sendable {
         return HLCTimestamp(physicalMilliseconds: timestamp.physicalMilliseconds, logical: timestamp.logical + 1)
     }
 }
+
+extension HLCTimestamp: Codable {
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(UInt64.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}

@@ -51,3 +51,18 @@ public enum ConsistencyLevel: String, Sendable, Codable, CaseIterable {
     case session
     case eventual
 }
+
+extension ItemVersion: Codable {
+    public init(from decoder: any Decoder) throws {
+        let token = try decoder.singleValueContainer().decode(String.self)
+        guard let version = ItemVersion(token: token) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a version token"))
+        }
+        self = version
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(token)
+    }
+}

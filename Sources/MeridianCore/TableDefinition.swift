@@ -31,7 +31,7 @@ public enum CommitRule: String, Sendable, Codable, CaseIterable {
 /// Invariants (established by `resolve`): `regions` is non-empty, sorted and unique and
 /// names only cluster regions; `conflict` is set exactly for multi-primary tables;
 /// `primary` and `commit` are set exactly for primary tables, and `primary` is in `regions`.
-public struct TableDefinition: Sendable, Equatable, Codable {
+public struct TableDefinition: Sendable, Hashable, Codable {
     public var name: TableName
     public var mode: TableMode
     public var conflict: ConflictPolicy?
