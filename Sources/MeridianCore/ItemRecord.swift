@@ -112,3 +112,20 @@ public struct OverwrittenValue: Hashable, Sendable, Codable {
         self.winner = winner
     }
 }
+
+/// One row of a table's conflict ledger: a value a concurrent write overwrote.
+public struct ConflictEntry: Hashable, Sendable, Codable {
+    /// The ledger's own order in the region that recorded it (assigned by storage).
+    public var id: Int64
+    public var key: Key
+    public var overwritten: OverwrittenValue
+    /// The region that detected the conflict and recorded the row.
+    public var detectedBy: RegionID
+
+    public init(id: Int64 = 0, key: Key, overwritten: OverwrittenValue, detectedBy: RegionID) {
+        self.id = id
+        self.key = key
+        self.overwritten = overwritten
+        self.detectedBy = detectedBy
+    }
+}

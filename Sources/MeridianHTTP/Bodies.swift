@@ -50,6 +50,16 @@ struct WriteBody: Encodable {
     var version: String
     var region: String
     var deleted: Bool?
+    /// The item's version context after the write.
+    var context: String?
+
+    init(key: String, version: String, region: String, deleted: Bool? = nil, context: String? = nil) {
+        self.key = key
+        self.version = version
+        self.region = region
+        self.deleted = deleted
+        self.context = context
+    }
 }
 
 /// One item as the API shows it.
@@ -62,6 +72,10 @@ struct ItemBody: Encodable {
     var timestamp: String
     var consistency: String?
     var region: String?
+    /// Siblings tables: every concurrent version kept.
+    var siblings: [SiblingBody]?
+    /// The version context to send back as `Meridian-Context` to resolve siblings.
+    var context: String?
 
     init(_ item: StoredItem) {
         guard let value = item.value else { preconditionFailure("a tombstone is never shown as an item") }
@@ -70,7 +84,54 @@ struct ItemBody: Encodable {
         version = item.version.token
         origin = item.version.origin.name
         timestamp = item.version.timestamp.description
+        if let record = item.record {
+            context = record.vector.token
+            if !record.siblings.isEmpty {
+                siblings = record.siblings.map { SiblingBody(value: $0.value, deleted: $0.value == nil, version: $0.version.token, origin: $0.version.origin.name) }
+            }
+        }
     }
+}
+
+struct SiblingBody: Encodable {
+    var value: JSONValue?
+    var deleted: Bool
+    var version: String
+    var origin: String
+}
+
+/// One row of a conflict ledger.
+struct ConflictBody: Encodable {
+    var id: Int64
+    var key: String
+    /// The value that lost (absent when a delete lost).
+    var value: JSONValue?
+    var version: String
+    var origin: String
+    var field: String?
+    var winner: String
+    var detectedBy: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, key, value, version, origin, field, winner
+        case detectedBy = "detected_by"
+    }
+
+    init(_ entry: ConflictEntry) {
+        id = entry.id
+        key = entry.key.string
+        value = entry.overwritten.value
+        version = entry.overwritten.version.token
+        origin = entry.overwritten.version.origin.name
+        field = entry.overwritten.field
+        winner = entry.overwritten.winner.token
+        detectedBy = entry.detectedBy.name
+    }
+}
+
+struct ConflictPageBody: Encodable {
+    var conflicts: [ConflictBody]
+    var next: String?
 }
 
 struct PageBody: Encodable {
@@ -79,19 +140,59 @@ struct PageBody: Encodable {
     var next: String?
 }
 
+struct DelayBody: Encodable {
+    var samples: Int
+    var p50: UInt64
+    var p99: UInt64
+    var max: UInt64
+}
+
 struct ClusterRegionBody: Encodable {
     var name: String
     var api: String
     var reachable: Bool
     var self_: Bool
+    /// How far the serving region has applied this region's origin log.
+    var applied: UInt64
+    /// This region's origin-log end, from its last heartbeat.
+    var originLatest: UInt64?
+    /// Replication lag from this region to the serving one.
+    var lagMilliseconds: UInt64?
+    var heartbeatAgeMilliseconds: UInt64?
+    /// Recent delays from acceptance here to application in the serving region.
+    var applyDelayMilliseconds: DelayBody?
+    /// How far this region acknowledged the serving region's own log.
+    var acknowledgedOurs: UInt64?
 
     enum CodingKeys: String, CodingKey {
-        case name, api, reachable
+        case name, api, reachable, applied
         case self_ = "self"
+        case originLatest = "origin_latest"
+        case lagMilliseconds = "lag_ms"
+        case heartbeatAgeMilliseconds = "heartbeat_age_ms"
+        case applyDelayMilliseconds = "apply_delay_ms"
+        case acknowledgedOurs = "acknowledged_ours"
+    }
+}
+
+struct CountersBody: Encodable {
+    var entriesApplied: Int
+    var conflictsRecorded: Int
+    var clockSkewRejections: Int
+    var residencyRefusals: Int
+    var snapshotsInstalled: Int
+
+    enum CodingKeys: String, CodingKey {
+        case entriesApplied = "entries_applied"
+        case conflictsRecorded = "conflicts_recorded"
+        case clockSkewRejections = "clock_skew_rejections"
+        case residencyRefusals = "residency_refusals"
+        case snapshotsInstalled = "snapshots_installed"
     }
 }
 
 struct ClusterBody: Encodable {
     var region: String
     var regions: [ClusterRegionBody]
+    var counters: CountersBody
 }

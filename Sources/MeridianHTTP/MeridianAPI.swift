@@ -31,6 +31,8 @@ public struct MeridianAPI: Sendable {
         route(router, "/v1/tables/:table", [.put: createTable, .get: showTable, .delete: deleteTable])
         route(router, "/v1/tables/:table/items", [.get: scan, .put: emptyKey, .delete: emptyKey])
         route(router, "/v1/tables/:table/items/**", [.put: putItem, .get: getItem, .delete: deleteItem])
+        route(router, "/v1/tables/:table/conflicts", [.get: conflicts])
+        route(router, "/v1/debug/links/:peer", [.put: setLink])
         return router
     }
 
@@ -58,10 +60,49 @@ public struct MeridianAPI: Sendable {
     }
 
     @Sendable func cluster(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let regions = node.cluster.regions.map {
-            ClusterRegionBody(name: $0.name.name, api: $0.api, reachable: $0.name == node.region, self_: $0.name == node.region)
+        guard case .cluster(let status) = try await perform(.clusterStatus) else { return unexpectedReply() }
+        let peers = Dictionary(uniqueKeysWithValues: status.peers.map { ($0.region, $0) })
+        let regions = node.cluster.regions.map { endpoint -> ClusterRegionBody in
+            let peer = peers[endpoint.name]
+            return ClusterRegionBody(
+                name: endpoint.name.name, api: endpoint.api, reachable: endpoint.name == node.region || peer?.connected == true,
+                self_: endpoint.name == node.region, applied: status.applied[endpoint.name],
+                originLatest: peer?.originLatestSequence, lagMilliseconds: peer?.lagMilliseconds,
+                heartbeatAgeMilliseconds: peer?.heartbeatAgeMilliseconds,
+                applyDelayMilliseconds: peer?.applyDelayMilliseconds.map { DelayBody(samples: $0.samples, p50: $0.p50, p99: $0.p99, max: $0.max) },
+                acknowledgedOurs: peer?.acknowledgedOwn)
         }
-        return try json(.ok, ClusterBody(region: node.region.name, regions: regions))
+        let counters = status.counters
+        return try json(.ok, ClusterBody(region: node.region.name, regions: regions, counters: CountersBody(
+            entriesApplied: counters.entriesApplied, conflictsRecorded: counters.conflictsRecorded,
+            clockSkewRejections: counters.clockSkewRejections, residencyRefusals: counters.residencyRefusals,
+            snapshotsInstalled: counters.snapshotsInstalled)))
+    }
+
+    @Sendable func conflicts(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let table = try tableName(context)
+        let query = try QueryParameters(request.uri.query)
+        let afterID = try query.integer("start_after") ?? 0
+        guard case .conflicts(let rows, let next) = try await perform(.conflicts(table, afterID: afterID, limit: try query.limit())) else { return unexpectedReply() }
+        return try json(.ok, ConflictPageBody(conflicts: rows.map(ConflictBody.init), next: next.map(String.init)))
+    }
+
+    @Sendable func setLink(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let peer = try RegionID(try decodedComponent(context.parameters.get("peer") ?? "", what: "region"))
+        let body = try await collect(request, bytesMax: Limits.definitionBytesMax, what: "link setting")
+        guard case .object(let fields) = try JSONValue.parse(body.readableBytesView, bytesMax: Limits.definitionBytesMax),
+              case .bool(let cut)? = fields["cut"] else {
+            throw APIError(.invalid("invalid_link", #"send {"cut": true|false, "direction": "both"|"outbound"|"inbound"}"#))
+        }
+        var direction = LinkDirection.both
+        if let value = fields["direction"] {
+            guard case .string(let raw) = value, let parsed = LinkDirection(rawValue: raw) else {
+                throw APIError(.invalid("invalid_link", "direction must be one of \(LinkDirection.allCases.map(\.rawValue).joined(separator: ", "))"))
+            }
+            direction = parsed
+        }
+        try node.setLinkCut(to: peer, direction: direction, cut: cut)
+        return try json(.ok, ["peer": peer.name, "direction": direction.rawValue, "cut": cut ? "true" : "false"])
     }
 
     @Sendable func listTables(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -93,10 +134,13 @@ public struct MeridianAPI: Sendable {
         let table = try tableName(context)
         let key = try itemKey(context)
         let precondition = try writePrecondition(request)
+        let causalContext = try versionContext(request)
         let body = try await collect(request, bytesMax: node.valueBytesMax, what: "value")
         let value = try JSONValue.parse(body.readableBytesView, bytesMax: node.valueBytesMax)
-        guard case .written(let written, let version) = try await perform(.putItem(table, key, value, precondition)) else { return unexpectedReply() }
-        return try json(.ok, WriteBody(key: written.string, version: version.token, region: node.region.name), etag: version)
+        guard case .written(let written, let version, let vector) = try await perform(.putItem(table, key, value, precondition, context: causalContext)) else { return unexpectedReply() }
+        var response = try json(.ok, WriteBody(key: written.string, version: version.token, region: node.region.name, context: vector?.token), etag: version)
+        if let vector { response.headers[Self.contextHeader] = vector.token }
+        return response
     }
 
     @Sendable func getItem(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -108,7 +152,9 @@ public struct MeridianAPI: Sendable {
         var body = ItemBody(item)
         body.consistency = servedAt.rawValue
         body.region = node.region.name
-        return try json(.ok, body, etag: item.version)
+        var response = try json(.ok, body, etag: item.version)
+        if let context = body.context { response.headers[Self.contextHeader] = context }
+        return response
     }
 
     @Sendable func deleteItem(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -160,6 +206,17 @@ public struct MeridianAPI: Sendable {
             throw .invalid("invalid_key", "the \(what) in the path is not valid percent-encoded UTF-8")
         }
         return decoded
+    }
+
+    /// `Meridian-Context`: the version context a client read (siblings tables).
+    static var contextHeader: HTTPField.Name { HTTPField.Name("Meridian-Context")! }
+
+    private func versionContext(_ request: Request) throws(MeridianError) -> VersionVector? {
+        guard let token = request.headers[Self.contextHeader] else { return nil }
+        guard let vector = VersionVector(token: token) else {
+            throw .invalid("invalid_context", "Meridian-Context is not a context this cluster issued; send back the 'context' of a read")
+        }
+        return vector
     }
 
     private func writePrecondition(_ request: Request) throws(MeridianError) -> WritePrecondition {

@@ -30,6 +30,13 @@ struct QueryParameters {
         return limit
     }
 
+    /// A non-negative integer parameter.
+    func integer(_ name: String) throws(MeridianError) -> Int64? {
+        guard let raw = values[name] else { return nil }
+        guard let value = Int64(raw), value >= 0 else { throw .invalid("invalid_query", "\(name) must be a non-negative integer") }
+        return value
+    }
+
     /// A key-valued parameter such as `start_after`.
     func key(_ name: String) throws(MeridianError) -> Key? {
         guard let raw = values[name] else { return nil }

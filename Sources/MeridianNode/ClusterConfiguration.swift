@@ -31,16 +31,45 @@ public struct ClusterConfiguration: Sendable, Equatable, Codable {
     public var regions: [RegionEndpoint]
     /// One-way delays in milliseconds, by source then destination region name.
     public var latencyMilliseconds: [String: [String: Double]]?
+    /// Names the cluster in the peer handshake, so that nodes of two clusters never mix;
+    /// derived from the region names when absent.
+    public var explicitClusterID: String?
 
     enum CodingKeys: String, CodingKey {
         case regions
         case latencyMilliseconds = "latency_ms"
+        case explicitClusterID = "cluster_id"
     }
 
-    public init(regions: [RegionEndpoint], latencyMilliseconds: [String: [String: Double]]? = nil) {
+    public init(regions: [RegionEndpoint], latencyMilliseconds: [String: [String: Double]]? = nil, clusterID: String? = nil) {
         self.regions = regions
         self.latencyMilliseconds = latencyMilliseconds
+        explicitClusterID = clusterID
     }
+
+    /// The cluster's id: `cluster_id` from the file, or a hash of the sorted region names.
+    public var clusterID: String {
+        if let explicitClusterID { return explicitClusterID }
+        // FNV-1a over the sorted names: stable across processes and builds.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in regionIDs.map(\.name).sorted().joined(separator: ",").utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        return "meridian-" + String(hash, radix: 16)
+    }
+
+    /// The one-way delay from `region` to each other region, in milliseconds: the matrix
+    /// entry for the pair in either direction (the matrix is symmetric), zero when absent.
+    public func oneWayDelaysMilliseconds(from region: RegionID) -> [RegionID: Double] {
+        var delays: [RegionID: Double] = [:]
+        for peer in regionIDs where peer != region {
+            delays[peer] = latencyMilliseconds?[region.name]?[peer.name] ?? latencyMilliseconds?[peer.name]?[region.name] ?? 0
+        }
+        return delays
+    }
+
+    /// The largest one-way delay a cluster file may inject, in milliseconds.
+    public static let oneWayDelayMillisecondsMax: Double = 10_000
 
     /// Every region's id, in file order.
     public var regionIDs: [RegionID] { regions.map(\.name) }
@@ -77,6 +106,17 @@ public struct ClusterConfiguration: Sendable, Equatable, Codable {
         for region in regions {
             for address in [region.api, region.peer] where HostAndPort(address) == nil {
                 throw .invalid("invalid_cluster_file", "region \(region.name): '\(address)' is not host:port")
+            }
+        }
+        let names = Set(regions.map(\.name.name))
+        for (source, row) in latencyMilliseconds ?? [:] {
+            for (destination, delay) in row {
+                guard names.contains(source), names.contains(destination) else {
+                    throw .invalid("invalid_cluster_file", "latency_ms names a region that is not in the cluster: \(source) -> \(destination)")
+                }
+                guard delay >= 0, delay <= Self.oneWayDelayMillisecondsMax else {
+                    throw .invalid("invalid_cluster_file", "latency_ms \(source) -> \(destination) must be 0 to \(Self.oneWayDelayMillisecondsMax) ms")
+                }
             }
         }
     }

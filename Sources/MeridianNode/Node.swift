@@ -2,8 +2,12 @@ import Foundation
 import Logging
 import MeridianCore
 import MeridianRegion
+import MeridianReplication
 import MeridianSQLite
 import MeridianStorage
+import NIOCore
+import NIOPosix
+import NIOConcurrencyHelpers
 
 /// What one `meridian serve` process needs beyond the cluster file.
 public struct NodeOptions: Sendable {
@@ -15,45 +19,94 @@ public struct NodeOptions: Sendable {
     public var syncPolicy: SyncPolicy
     /// The largest item value a client may send, in bytes.
     public var valueBytesMax: Int
+    /// Whether the fault switch (cutting links) may be used through the API: `meridian dev` and tests only.
+    public var allowFaultInjection: Bool
+    /// Whether to inject the cluster file's one-way delays into the peer transport.
+    public var injectLatency: Bool
 
-    public init(region: RegionID, dataDirectory: String, syncPolicy: SyncPolicy = .full, valueBytesMax: Int = Limits.valueBytesMaxDefault) {
+    public init(region: RegionID, dataDirectory: String, syncPolicy: SyncPolicy = .full, valueBytesMax: Int = Limits.valueBytesMaxDefault,
+                allowFaultInjection: Bool = false, injectLatency: Bool = true) {
         self.region = region
         self.dataDirectory = dataDirectory
         self.syncPolicy = syncPolicy
         self.valueBytesMax = valueBytesMax
+        self.allowFaultInjection = allowFaultInjection
+        self.injectLatency = injectLatency
     }
 }
 
-/// One region's running node: its storage, its region logic and the executor that runs it.
+/// One region's running node: its storage, its region logic, the executor that runs it,
+/// and (in a cluster of several regions) the peer transport and the tick timer.
 public final class Node: Sendable {
+    /// How often the region ticks (heartbeats, retransmission, truncation), in milliseconds.
+    public static let tickIntervalMilliseconds: Int64 = 10
+
     /// The cluster this node belongs to.
     public let cluster: ClusterConfiguration
     /// This node's region.
     public let region: RegionID
     /// The largest item value a client may send, in bytes.
     public let valueBytesMax: Int
+    /// Whether the API may cut and heal links.
+    public let allowFaultInjection: Bool
     private let executor: RegionExecutor
     private let dataDirectory: DataDirectory?
+    private let transport: PeerTransport?
+    private let ticker: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
 
     /// Opens a node over SQLite in its data directory.
-    public convenience init(cluster: ClusterConfiguration, options: NodeOptions) throws {
-        try Self.checkSupported(cluster: cluster, region: options.region)
+    public convenience init(cluster: ClusterConfiguration, options: NodeOptions, logger: Logger = Logger(label: "meridian")) throws {
+        guard cluster.endpoint(of: options.region) != nil else { throw Self.unknownRegion(options.region, cluster) }
         let directory = try DataDirectory(path: options.dataDirectory)
         let storage = try SQLiteStorage(path: directory.databasePath, syncPolicy: options.syncPolicy)
-        try self.init(cluster: cluster, region: options.region, storage: storage, valueBytesMax: options.valueBytesMax, dataDirectory: directory)
+        try self.init(cluster: cluster, region: options.region, storage: storage, valueBytesMax: options.valueBytesMax,
+                      dataDirectory: directory, allowFaultInjection: options.allowFaultInjection, injectLatency: options.injectLatency, logger: logger)
     }
 
     /// Opens a node over any storage (tests use `InMemoryStorage`).
     public init(cluster: ClusterConfiguration, region: RegionID, storage: any RegionStorage,
                 valueBytesMax: Int = Limits.valueBytesMaxDefault, dataDirectory: DataDirectory? = nil,
+                allowFaultInjection: Bool = false, injectLatency: Bool = true, logger: Logger = Logger(label: "meridian"),
                 wallMilliseconds: @escaping @Sendable () -> UInt64 = Node.systemWallMilliseconds) throws {
-        try Self.checkSupported(cluster: cluster, region: region)
-        let configuration = RegionConfiguration(id: region, clusterRegions: cluster.regionIDs)
+        guard cluster.endpoint(of: region) != nil else { throw Self.unknownRegion(region, cluster) }
         self.cluster = cluster
         self.region = region
         self.valueBytesMax = valueBytesMax
         self.dataDirectory = dataDirectory
-        executor = RegionExecutor(region: try Region(configuration: configuration, storage: storage), wallMilliseconds: wallMilliseconds)
+        self.allowFaultInjection = allowFaultInjection
+        let regionLogic = try Region(configuration: RegionConfiguration(id: region, clusterRegions: cluster.regionIDs), storage: storage)
+
+        let relay = ExecutorRelay()
+        if cluster.regions.count > 1 {
+            let peers = Dictionary(uniqueKeysWithValues: cluster.regions.filter { $0.name != region }.compactMap { endpoint in
+                HostAndPort(endpoint.peer).map { (endpoint.name, $0) }
+            })
+            let delays = injectLatency ? cluster.oneWayDelaysMilliseconds(from: region) : [:]
+            guard let listen = cluster.endpoint(of: region).flatMap({ HostAndPort($0.peer) }) else { throw Self.unknownRegion(region, cluster) }
+            transport = PeerTransport(local: region, listen: listen, peers: peers, clusterID: cluster.clusterID,
+                                      oneWayDelayMilliseconds: delays, delegate: relay,
+                                      group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        } else {
+            transport = nil
+        }
+        let transport = self.transport
+        executor = RegionExecutor(region: regionLogic, wallMilliseconds: wallMilliseconds) { messages in
+            guard let transport else { return }
+            for (peer, message) in messages { transport.send(message, to: peer) }
+        }
+        relay.executor = executor
+    }
+
+    /// Starts the peer transport and the tick timer (nothing to start for one region).
+    public func start() async throws {
+        guard let transport else { return }
+        try await transport.start()
+        let executor = self.executor
+        let task = MultiThreadedEventLoopGroup.singleton.next().scheduleRepeatedTask(
+            initialDelay: .milliseconds(Self.tickIntervalMilliseconds), delay: .milliseconds(Self.tickIntervalMilliseconds)) { _ in
+            executor.submit(.tick)
+        }
+        ticker.withLockedValue { $0 = task }
     }
 
     /// Runs one client request in this region.
@@ -61,8 +114,21 @@ public final class Node: Sendable {
         await executor.perform(request)
     }
 
-    /// Finishes queued requests and stops; later requests get 503.
-    public func shutdown() {
+    /// Cuts or heals the link to a peer (fault injection for `meridian dev` and tests).
+    public func setLinkCut(to peer: RegionID, direction: LinkDirection, cut: Bool) throws(MeridianError) {
+        guard allowFaultInjection else {
+            throw MeridianError(.methodNotAllowed, code: "fault_injection_disabled", "this node was not started with --allow-fault-injection")
+        }
+        guard let transport, cluster.endpoint(of: peer) != nil, peer != region else {
+            throw MeridianError(.notFound, code: "unknown_region", "'\(peer)' is not a peer of \(region)")
+        }
+        transport.setLinkCut(to: peer, direction: direction, cut: cut)
+    }
+
+    /// Stops the timer and the transport, finishes queued requests and stops; later requests get 503.
+    public func shutdown() async {
+        ticker.withLockedValue { $0?.cancel(); $0 = nil }
+        await transport?.shutdown()
         executor.shutdown()
     }
 
@@ -71,14 +137,21 @@ public final class Node: Sendable {
         UInt64(max(0, Date().timeIntervalSince1970 * 1000))
     }
 
-    /// This build serves single-region clusters: replication between regions is not built yet.
-    static func checkSupported(cluster: ClusterConfiguration, region: RegionID) throws(MeridianError) {
-        guard cluster.endpoint(of: region) != nil else {
-            throw .invalid("unknown_region", "region '\(region)' is not in the cluster file; it names \(cluster.regionIDs.map(\.name).joined(separator: ", "))")
-        }
-        guard cluster.regions.count == 1 else {
-            throw .invalid("replication_unavailable",
-                "the cluster file names \(cluster.regions.count) regions, but this build does not replicate between regions yet; use a cluster file with one region")
-        }
+    static func unknownRegion(_ region: RegionID, _ cluster: ClusterConfiguration) -> MeridianError {
+        .invalid("unknown_region", "region '\(region)' is not in the cluster file; it names \(cluster.regionIDs.map(\.name).joined(separator: ", "))")
     }
+}
+
+/// Hands the transport's events to the executor (set once, right after both exist).
+final class ExecutorRelay: PeerTransportDelegate, @unchecked Sendable {
+    private let box = NIOLockedValueBox<RegionExecutor?>(nil)
+
+    var executor: RegionExecutor? {
+        get { box.withLockedValue { $0 } }
+        set { box.withLockedValue { $0 = newValue } }
+    }
+
+    func peerConnected(_ peer: RegionID) { executor?.submit(.peerConnected(peer)) }
+    func peerDisconnected(_ peer: RegionID) { executor?.submit(.peerDisconnected(peer)) }
+    func received(_ message: PeerMessage, from peer: RegionID) { executor?.submit(.message(from: peer, message)) }
 }

@@ -1,36 +1,51 @@
 import Foundation
 import MeridianCore
 import MeridianRegion
+import MeridianReplication
 
 /// Runs a region's synchronous code on one dedicated thread.
 ///
-/// Requests queue up while a batch executes; the thread then takes up to
-/// `batchRequestsMax` of them and runs them as one batch, so concurrent writes share one
-/// storage transaction and one sync (group commit). The queue is bounded: past
-/// `pendingRequestsMax` a request is refused at once with 503 rather than growing memory.
+/// Inputs (client requests, peer messages, connection events, ticks) queue up while a
+/// step executes; the thread then takes up to `batchInputsMax` of them and runs them as
+/// one step, so concurrent writes share one storage transaction and one sync (group
+/// commit). The queue is bounded: past `pendingInputsMax` a request is refused at once
+/// with 503 and a peer message is dropped (replication sends it again), rather than
+/// growing memory.
 public final class RegionExecutor: @unchecked Sendable {
-    /// The most requests waiting for the executor.
-    public static let pendingRequestsMax = 8192
-    /// The most requests run in one batch (one storage transaction).
-    public static let batchRequestsMax = 512
+    /// The most inputs waiting for the executor.
+    public static let pendingInputsMax = 16_384
+    /// The most inputs run in one step (one storage transaction).
+    public static let batchInputsMax = 512
 
     typealias Completion = @Sendable (Result<RegionReply, MeridianError>) -> Void
 
+    enum Work {
+        case request(RegionRequest, Completion)
+        case input(RegionInput)
+    }
+
     // All mutable state below is guarded by `condition`.
     private let condition = NSCondition()
-    private var pending: [(RegionRequest, Completion)] = []
+    private var pending: [Work] = []
+    private var tickPending = false
     private var stopping = false
     private var finished = false
+    private var droppedInputs = 0
 
     private let region: Region
     private let wallMilliseconds: @Sendable () -> UInt64
+    private let send: @Sendable ([(RegionID, PeerMessage)]) -> Void
 
     /// Starts the executor thread for a region.
     ///
-    /// - Parameter wallMilliseconds: the wall clock, in milliseconds since the Unix epoch.
-    public init(region: Region, wallMilliseconds: @escaping @Sendable () -> UInt64) {
+    /// - Parameters:
+    ///   - wallMilliseconds: the wall clock, in milliseconds since the Unix epoch.
+    ///   - send: hands the messages a step produced to the peer transport.
+    public init(region: Region, wallMilliseconds: @escaping @Sendable () -> UInt64,
+                send: @escaping @Sendable ([(RegionID, PeerMessage)]) -> Void = { _ in }) {
         self.region = region
         self.wallMilliseconds = wallMilliseconds
+        self.send = send
         let thread = Thread { [self] in runLoop() }
         thread.name = "meridian-region"
         thread.start()
@@ -39,31 +54,54 @@ public final class RegionExecutor: @unchecked Sendable {
     /// Runs one request and returns its result.
     public func perform(_ request: RegionRequest) async -> Result<RegionReply, MeridianError> {
         await withCheckedContinuation { continuation in
-            enqueue(request) { continuation.resume(returning: $0) }
+            let refused = enqueue(.request(request) { continuation.resume(returning: $0) })
+            if let refused { continuation.resume(returning: .failure(refused)) }
         }
     }
 
-    private func enqueue(_ request: RegionRequest, completion: @escaping Completion) {
+    /// Queues a peer message, a connection event or a tick (at most one tick waits at a time).
+    public func submit(_ input: RegionInput) {
+        if case .tick = input {
+            condition.lock()
+            defer { condition.unlock() }
+            guard !tickPending, !stopping else { return }
+            tickPending = true
+            pending.append(.input(.tick))
+            condition.signal()
+            return
+        }
+        _ = enqueue(.input(input))
+    }
+
+    /// Queues work; returns the error that refused it, if any.
+    private func enqueue(_ work: Work) -> MeridianError? {
         condition.lock()
-        if stopping {
-            condition.unlock()
-            completion(.failure(MeridianError(.unavailable, code: "shutting_down", "the region is shutting down")))
-            return
+        defer { condition.unlock() }
+        if stopping { return MeridianError(.unavailable, code: "shutting_down", "the region is shutting down") }
+        if pending.count >= Self.pendingInputsMax {
+            droppedInputs += 1
+            return MeridianError(.unavailable, code: "overloaded", "the region has \(Self.pendingInputsMax) inputs waiting; retry shortly")
         }
-        if pending.count >= Self.pendingRequestsMax {
-            condition.unlock()
-            completion(.failure(MeridianError(.unavailable, code: "overloaded", "the region has \(Self.pendingRequestsMax) requests waiting; retry shortly")))
-            return
-        }
-        pending.append((request, completion))
+        pending.append(work)
         condition.signal()
-        condition.unlock()
+        return nil
     }
 
     private func runLoop() {
         while let batch = nextBatch() {
-            let results = region.execute(batch.map(\.0), wallMilliseconds: wallMilliseconds())
-            for ((_, completion), result) in zip(batch, results) { completion(result) }
+            let inputs = batch.map { work -> RegionInput in
+                switch work {
+                case .request(let request, _): return .request(request)
+                case .input(let input): return input
+                }
+            }
+            let output = region.step(inputs, wallMilliseconds: wallMilliseconds())
+            var replies = output.replies.makeIterator()
+            for case .request(_, let completion) in batch {
+                guard let reply = replies.next() else { preconditionFailure("a step answers every request") }
+                completion(reply)
+            }
+            if !output.messages.isEmpty { send(output.messages) }
         }
         condition.lock()
         finished = true
@@ -72,18 +110,19 @@ public final class RegionExecutor: @unchecked Sendable {
     }
 
     /// Waits for work; `nil` once stopping and drained.
-    private func nextBatch() -> [(RegionRequest, Completion)]? {
+    private func nextBatch() -> [Work]? {
         condition.lock()
         defer { condition.unlock() }
         while pending.isEmpty && !stopping { condition.wait() }
         if pending.isEmpty { return nil }
-        let count = min(pending.count, Self.batchRequestsMax)
+        let count = min(pending.count, Self.batchInputsMax)
         let batch = Array(pending.prefix(count))
         pending.removeFirst(count)
+        if batch.contains(where: { if case .input(.tick) = $0 { return true } else { return false } }) { tickPending = false }
         return batch
     }
 
-    /// Stops taking requests, finishes the queued ones, and waits for the thread to end.
+    /// Stops taking work, finishes what is queued, and waits for the thread to end.
     public func shutdown() {
         condition.lock()
         stopping = true

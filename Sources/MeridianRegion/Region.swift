@@ -1,28 +1,39 @@
-// MeridianRegion owns one region's synchronous heart: the catalog of table definitions,
-// the hybrid logical clock, and the execution of client requests against the storage
-// protocol. The runtime (MeridianNode) and the simulator drive the same code.
+// MeridianRegion owns one region's synchronous heart: the replicated catalog of table
+// definitions, the hybrid logical clock, the execution of client requests against the
+// storage protocol, the application of other regions' log entries (conflicts resolved
+// by each table's policy, losers kept in the conflict ledger), and the messages that
+// stream this region's logs to its peers. The runtime (MeridianNode) and the simulator
+// drive the same code.
 //
 // It must never do I/O itself, read a clock, draw from a global random source or use
-// the concurrency runtime: storage arrives as a protocol, time as an argument.
+// the concurrency runtime: storage arrives as a protocol, time as an argument, and
+// messages leave as values.
 
 import MeridianCore
+import MeridianReplication
 import MeridianStorage
 
 /// What a region needs to know about itself and its cluster.
 public struct RegionConfiguration: Sendable {
     /// This region.
     public var id: RegionID
-    /// Every region of the cluster, this one included.
+    /// Every region of the cluster, this one included, in cluster-file order.
     public var clusterRegions: [RegionID]
     /// How far ahead of local wall time a remote timestamp may be, in milliseconds.
     public var clockSkewMillisecondsMax: UInt64
+    /// Shipping limits and timings.
+    public var replication: ReplicationConfiguration
 
     public init(id: RegionID, clusterRegions: [RegionID], clockSkewMillisecondsMax: UInt64 = Limits.clockSkewMillisecondsMaxDefault) {
         precondition(clusterRegions.contains(id), "a region belongs to its own cluster")
         self.id = id
         self.clusterRegions = clusterRegions
         self.clockSkewMillisecondsMax = clockSkewMillisecondsMax
+        replication = ReplicationConfiguration(local: id, peers: clusterRegions.filter { $0 != id })
     }
+
+    /// Whether other regions exist to replicate with.
+    public var isMultiRegion: Bool { clusterRegions.count > 1 }
 }
 
 /// A client request, already parsed and validated at the edge.
@@ -31,16 +42,21 @@ public enum RegionRequest: Sendable, Equatable {
     case listTables
     case showTable(TableName)
     case deleteTable(TableName)
-    case putItem(TableName, Key, JSONValue, WritePrecondition)
+    /// A write; `context` (siblings tables) is the version vector the client read.
+    case putItem(TableName, Key, JSONValue, WritePrecondition, context: VersionVector? = nil)
     case getItem(TableName, Key, ConsistencyLevel)
     case deleteItem(TableName, Key, WritePrecondition)
     case scan(TableName, ScanRange)
+    /// A page of a table's conflict ledger: rows after `afterID`.
+    case conflicts(TableName, afterID: Int64, limit: Int)
+    /// The region's view of the cluster: peers, positions, lag.
+    case clusterStatus
 
     /// Whether executing the request may change storage.
     public var isWrite: Bool {
         switch self {
         case .createTable, .deleteTable, .putItem, .deleteItem: return true
-        case .listTables, .showTable, .getItem, .scan: return false
+        case .listTables, .showTable, .getItem, .scan, .conflicts, .clusterStatus: return false
         }
     }
 }
@@ -61,43 +77,90 @@ public enum RegionReply: Sendable, Equatable {
     case tables([TableStatus])
     case table(TableStatus)
     case tableDeleted
-    /// A put was applied with this version.
-    case written(Key, ItemVersion)
+    /// A put was applied with this version; `context` is the item's version vector after
+    /// it (multi-primary tables), which a client may send back to resolve siblings.
+    case written(Key, ItemVersion, context: VersionVector?)
     /// An item read at the given consistency level.
     case item(StoredItem, servedAt: ConsistencyLevel)
     /// A delete left a tombstone with this version.
     case deleted(Key, ItemVersion)
     /// A scan page; `next` is the last key of the page when more items may follow.
     case page([StoredItem], next: Key?)
+    /// A ledger page; `next` is the last row's id when more rows may follow.
+    case conflicts([ConflictEntry], next: Int64?)
+    case cluster(ClusterStatus)
 }
 
-/// One region: catalog, clock and request execution over a storage.
+/// One input to a region step.
+public enum RegionInput: Sendable {
+    case request(RegionRequest)
+    case message(from: RegionID, PeerMessage)
+    case peerConnected(RegionID)
+    case peerDisconnected(RegionID)
+    /// Time passed: heartbeats, retransmission, log truncation.
+    case tick
+}
+
+/// What one region step produced.
+public struct RegionOutput: Sendable {
+    /// One result per `.request` input, in input order.
+    public var replies: [Result<RegionReply, MeridianError>]
+    /// Messages to send, in order per peer. They are produced after the step's storage
+    /// transaction committed: nothing is sent that is not durable.
+    public var messages: [(RegionID, PeerMessage)]
+}
+
+/// Counters a region keeps for metrics and the cluster view.
+public struct RegionCounters: Sendable, Equatable {
+    /// Remote entries refused because their timestamp was too far ahead of local wall time.
+    public var clockSkewRejections = 0
+    /// Entries or snapshot items for a table this region may not hold, refused unpersisted.
+    public var residencyRefusals = 0
+    /// Values that lost a concurrent write and went to a conflict ledger.
+    public var conflictsRecorded = 0
+    /// Remote entries applied.
+    public var entriesApplied = 0
+    /// Snapshots installed.
+    public var snapshotsInstalled = 0
+}
+
+/// One region: catalog, clock, replication and request execution over a storage.
 ///
-/// Requests run in batches: a batch that contains a write runs in one storage write
-/// transaction (one sync for many writes: group commit); a batch of reads runs against
-/// one snapshot. Each request gets its own result; a storage failure fails every
-/// request of its batch and applies none of them.
+/// Work runs in steps: a step takes a batch of inputs, runs every storage change they
+/// need in one write transaction (one sync for many writes: group commit), then
+/// produces the messages to send. A storage failure fails every request of the step and
+/// applies none of its inputs.
 public final class Region {
     /// This region's configuration.
     public let configuration: RegionConfiguration
-    private let storage: any RegionStorage
-    private var clock: HybridLogicalClock
-    /// Definitions as committed to storage.
-    private var catalog: [TableName: TableDefinition]
+    let storage: any RegionStorage
+    /// Everything a step may change; replaced only when the step's transaction commits.
+    var state: RegionState
 
-    /// Opens a region over its storage, restoring the catalog and the clock's high-water mark.
+    /// Opens a region over its storage, restoring the catalog, the clock's high-water mark
+    /// and the applied positions.
     public init(configuration: RegionConfiguration, storage: any RegionStorage) throws {
         self.configuration = configuration
         self.storage = storage
-        let (definitions, highWater) = try storage.read { reader in
-            (try reader.tables(), try reader.metadata(MetadataName.clockHighWater).flatMap(UInt64.init(bigEndianBytes:)))
+        let (records, highWater, applied, latestOwn) = try storage.read { reader in
+            let applied = try reader.appliedPositions()
+            let ownSequence = applied[configuration.id]
+            let latestOwn = ownSequence > 0 ? try reader.logEntries(origin: configuration.id, after: ownSequence - 1, limit: 1).first?.timestamp : nil
+            return (try reader.catalog(), try reader.metadata(MetadataName.clockHighWater).flatMap(UInt64.init(bigEndianBytes:)),
+                    applied, latestOwn ?? .zero)
         }
-        catalog = Dictionary(uniqueKeysWithValues: definitions.map { ($0.name, $0) })
-        clock = HybridLogicalClock(latest: HLCTimestamp(rawValue: highWater ?? 0), clockSkewMillisecondsMax: configuration.clockSkewMillisecondsMax)
+        state = RegionState(
+            catalog: Dictionary(uniqueKeysWithValues: records.map { ($0.name, $0) }),
+            clock: HybridLogicalClock(latest: HLCTimestamp(rawValue: highWater ?? 0), clockSkewMillisecondsMax: configuration.clockSkewMillisecondsMax),
+            replication: Replication(configuration: configuration.replication, applied: applied, latestOwnTimestamp: latestOwn))
     }
 
     /// The greatest timestamp this region has issued or observed.
-    public var latestTimestamp: HLCTimestamp { clock.latest }
+    public var latestTimestamp: HLCTimestamp { state.clock.latest }
+    /// What this region has applied, per origin.
+    public var appliedPositions: Positions { state.replication.applied }
+    /// The region's counters.
+    public var counters: RegionCounters { state.counters }
 
     /// Runs one request on its own.
     public func execute(_ request: RegionRequest, wallMilliseconds: UInt64) -> Result<RegionReply, MeridianError> {
@@ -106,140 +169,81 @@ public final class Region {
 
     /// Runs a batch of requests, in order, and returns one result per request.
     public func execute(_ requests: [RegionRequest], wallMilliseconds: UInt64) -> [Result<RegionReply, MeridianError>] {
-        var execution = Execution(region: configuration.id, clusterRegions: configuration.clusterRegions, catalog: catalog, clock: clock)
+        step(requests.map(RegionInput.request), wallMilliseconds: wallMilliseconds).replies
+    }
+
+    /// Runs one step: every input in order, one storage transaction, then the messages.
+    public func step(_ inputs: [RegionInput], wallMilliseconds: UInt64) -> RegionOutput {
+        var working = state
+        var step = Step(region: self, state: working, wallMilliseconds: wallMilliseconds)
+        let requestCount = inputs.reduce(0) { count, input in if case .request = input { return count + 1 } else { return count } }
+        let replies: [Result<RegionReply, MeridianError>]
         do {
-            let results: [Result<RegionReply, MeridianError>]
-            if requests.contains(where: \.isWrite) {
-                results = try storage.write { writer in
-                    let results = try requests.map { try execution.run($0, reader: writer, writer: writer, wallMilliseconds: wallMilliseconds) }
-                    if execution.clock.latest > clock.latest {
-                        try writer.setMetadata(MetadataName.clockHighWater, execution.clock.latest.rawValue.bigEndianBytes)
+            if inputs.contains(where: Self.needsWriteTransaction) {
+                replies = try storage.write { writer in
+                    let replies = try inputs.compactMap { try step.run($0, reader: writer, writer: writer) }
+                    if step.state.clock.latest > state.clock.latest {
+                        try writer.setMetadata(MetadataName.clockHighWater, step.state.clock.latest.rawValue.bigEndianBytes)
                     }
-                    return results
+                    return replies
                 }
             } else {
-                results = try storage.read { reader in
-                    try requests.map { try execution.run($0, reader: reader, writer: nil, wallMilliseconds: wallMilliseconds) }
-                }
+                replies = try storage.read { reader in try inputs.compactMap { try step.run($0, reader: reader, writer: nil) } }
             }
-            catalog = execution.catalog
-            clock = execution.clock
-            return results
+            working = step.state
         } catch {
             let failure = (error as? MeridianError) ?? .storageFailed("storage failed; nothing of this request was applied: \(error)")
-            return requests.map { _ in .failure(failure) }
+            return RegionOutput(replies: Array(repeating: .failure(failure), count: requestCount), messages: [])
+        }
+        state = working
+        var messages = state.takeOutbox()
+        messages += streamMessages(wallMilliseconds: wallMilliseconds)
+        return RegionOutput(replies: replies, messages: messages)
+    }
+
+    static func needsWriteTransaction(_ input: RegionInput) -> Bool {
+        switch input {
+        case .request(let request): return request.isWrite
+        case .message(_, .entries), .message(_, .snapshot), .tick: return true
+        case .message, .peerConnected, .peerDisconnected: return false
         }
     }
 }
 
-/// The state one batch works on; adopted by the region only when the batch commits.
-struct Execution {
-    let region: RegionID
-    let clusterRegions: [RegionID]
-    var catalog: [TableName: TableDefinition]
+/// Everything a region step may change, adopted only when the step commits.
+struct RegionState: Sendable {
+    var catalog: [TableName: CatalogRecord]
     var clock: HybridLogicalClock
+    var replication: Replication
+    var counters = RegionCounters()
+    /// Messages produced while processing inputs (catch-up requests, acknowledgements,
+    /// heartbeats), sent after the commit.
+    var outbox: [(RegionID, PeerMessage)] = []
+    /// Whether entries were applied this step, so every connected peer is owed an acknowledgement.
+    var acknowledgementOwed = false
+    /// Per origin, the most recent delays from acceptance at the origin to application
+    /// here, in milliseconds (at most `applyDelaySamplesMax`).
+    var applyDelays: [RegionID: [UInt64]] = [:]
+    /// Per origin, the sequence through which the log was last truncated in this run.
+    var truncated = Positions()
+    /// Per peer, the snapshot transfer being received.
+    var incomingSnapshots: [RegionID: UInt64] = [:]
 
-    /// Runs one request. Expected failures become the request's result; anything else
-    /// thrown (a storage failure) aborts the whole batch.
-    mutating func run(_ request: RegionRequest, reader: any StorageReader, writer: (any StorageWriter)?, wallMilliseconds: UInt64) throws -> Result<RegionReply, MeridianError> {
-        do {
-            return .success(try reply(to: request, reader: reader, writer: writer, wallMilliseconds: wallMilliseconds))
-        } catch let error as MeridianError where error.kind != .internalError {
-            return .failure(error)
-        }
-    }
+    /// The most apply-delay samples kept per origin.
+    static let applyDelaySamplesMax = 2048
 
-    private mutating func reply(to request: RegionRequest, reader: any StorageReader, writer: (any StorageWriter)?, wallMilliseconds: UInt64) throws -> RegionReply {
-        switch request {
-        case .createTable(let name, let body):
-            let definition = try TableDefinition.resolve(name: name, body: body, clusterRegions: clusterRegions)
-            if let existing = catalog[name] {
-                guard existing == definition else {
-                    throw MeridianError(.conflict, code: "table_exists", "table '\(name)' already exists with a different definition (mode \(existing.mode.rawValue), regions \(existing.regions.map(\.name)))")
-                }
-                return .tableCreated(existing, created: false)
+    mutating func takeOutbox() -> [(RegionID, PeerMessage)] {
+        var messages = outbox
+        if acknowledgementOwed {
+            for (peer, progress) in replication.peers.sorted(by: { $0.key < $1.key }) where progress.connected {
+                messages.append((peer, .ack(replication.applied)))
             }
-            try required(writer).putTable(definition)
-            catalog[name] = definition
-            return .tableCreated(definition, created: true)
-
-        case .listTables:
-            return .tables(catalog.values.sorted { $0.name < $1.name }.map { TableStatus(definition: $0) })
-
-        case .showTable(let name):
-            let definition = try servedTable(name)
-            let size = try reader.tableSize(table: name)
-            return .table(TableStatus(definition: definition, items: size.items, bytes: size.bytes))
-
-        case .deleteTable(let name):
-            guard catalog[name] != nil else { throw MeridianError.tableNotFound(name) }
-            try required(writer).deleteTable(name)
-            catalog[name] = nil
-            return .tableDeleted
-
-        case .putItem(let table, let key, let value, let precondition):
-            try servedTable(table)
-            try check(precondition, on: reader.item(table: table, key: key))
-            let version = ItemVersion(timestamp: clock.now(wallMilliseconds: wallMilliseconds), origin: region)
-            try required(writer).putItem(table: table, StoredItem(key: key, value: value, version: version))
-            return .written(key, version)
-
-        case .getItem(let table, let key, let consistency):
-            let definition = try servedTable(table)
-            if consistency == .strong && definition.mode == .multiPrimary {
-                throw MeridianError.invalid("consistency_unavailable",
-                    "table '\(table)' is multi-primary, which cannot serve consistency=strong; use a table with mode \"strong\" or \"primary\", or read with bounded, session or eventual consistency")
-            }
-            guard let item = try reader.item(table: table, key: key), !item.isTombstone else { throw MeridianError.itemNotFound }
-            return .item(item, servedAt: consistency)
-
-        case .deleteItem(let table, let key, let precondition):
-            try servedTable(table)
-            let current = try reader.item(table: table, key: key)
-            try check(precondition, on: current)
-            guard let current, !current.isTombstone else { throw MeridianError.itemNotFound }
-            let version = ItemVersion(timestamp: clock.now(wallMilliseconds: wallMilliseconds), origin: region)
-            try required(writer).putItem(table: table, StoredItem(key: current.key, value: nil, version: version))
-            return .deleted(key, version)
-
-        case .scan(let table, let range):
-            try servedTable(table)
-            var lookahead = range
-            lookahead.limit = range.limit + 1
-            let items = try reader.scan(table: table, range: lookahead)
-            let page = Array(items.prefix(range.limit))
-            return .page(page, next: items.count > range.limit ? page.last?.key : nil)
         }
+        outbox = []
+        acknowledgementOwed = false
+        return messages
     }
 
-    /// The definition of a table this region serves.
-    @discardableResult
-    private func servedTable(_ name: TableName) throws(MeridianError) -> TableDefinition {
-        guard let definition = catalog[name] else { throw MeridianError.tableNotFound(name) }
-        guard definition.regions.contains(region) else {
-            throw MeridianError(.misdirected, code: "table_not_in_region",
-                "table '\(name)' is stored only in \(definition.regions.map(\.name).joined(separator: ", ")); send the request to one of those regions")
-        }
-        return definition
-    }
-
-    private func check(_ precondition: WritePrecondition, on current: StoredItem?) throws(MeridianError) {
-        let live = current.flatMap { $0.isTombstone ? nil : $0 }
-        switch precondition {
-        case .none:
-            return
-        case .versionMatches(let token):
-            guard let live else { throw MeridianError.preconditionFailed("If-Match names version \(token.prefix(80)), but the item does not exist") }
-            guard live.version.token == token else {
-                throw MeridianError.preconditionFailed("If-Match names version \(token.prefix(80)), but the current version is \(live.version.token)")
-            }
-        case .itemAbsent:
-            if let live { throw MeridianError.preconditionFailed("If-None-Match: * requires that the item not exist; it exists at version \(live.version.token)") }
-        }
-    }
-
-    private func required(_ writer: (any StorageWriter)?) -> any StorageWriter {
-        guard let writer else { preconditionFailure("a write request ran in a read-only batch") }
-        return writer
-    }
+    /// The live definition of a table, if it exists.
+    func definition(_ name: TableName) -> TableDefinition? { catalog[name]?.definition }
 }

@@ -60,18 +60,33 @@ public final class SQLiteStorage: RegionStorage {
     /// The schema, one migration per version. Never edit a shipped migration: add one.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: catalog, items, metadata") { db in
+        migrator.registerMigration("v1: catalog, items, origin log, applied positions, conflict ledger, metadata") { db in
             try db.execute(sql: """
                 CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
-                CREATE TABLE catalog (name TEXT PRIMARY KEY NOT NULL, definition BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE catalog (name TEXT PRIMARY KEY NOT NULL, record BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE items (
                     table_name TEXT NOT NULL,
                     key BLOB NOT NULL,
                     value BLOB,
                     hlc INTEGER NOT NULL,
                     origin TEXT NOT NULL,
+                    record BLOB,
                     PRIMARY KEY (table_name, key)
                 ) WITHOUT ROWID;
+                CREATE TABLE origin_log (
+                    origin TEXT NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    entry BLOB NOT NULL,
+                    PRIMARY KEY (origin, sequence)
+                ) WITHOUT ROWID;
+                CREATE TABLE applied (origin TEXT PRIMARY KEY NOT NULL, sequence INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE conflicts (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    table_name TEXT NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    entry BLOB NOT NULL
+                );
+                CREATE INDEX conflicts_by_table ON conflicts (table_name, id);
                 PRAGMA user_version = 1;
                 """)
         }
@@ -92,14 +107,12 @@ extension SQLiteStorage {
     struct Connection: StorageWriter {
         let db: Database
 
-        func tables() throws -> [MeridianCore.TableDefinition] {
-            try Data.fetchAll(db, sql: "SELECT definition FROM catalog ORDER BY name").map {
-                try JSONDecoder().decode(MeridianCore.TableDefinition.self, from: $0)
-            }
+        func catalog() throws -> [CatalogRecord] {
+            try Data.fetchAll(db, sql: "SELECT record FROM catalog ORDER BY name").map { try Self.decode(CatalogRecord.self, $0) }
         }
 
         func item(table: TableName, key: Key) throws -> StoredItem? {
-            try Row.fetchOne(db, sql: "SELECT key, value, hlc, origin FROM items WHERE table_name = ? AND key = ?",
+            try Row.fetchOne(db, sql: "SELECT key, value, hlc, origin, record FROM items WHERE table_name = ? AND key = ?",
                              arguments: [table.name, Data(key.bytes)]).map(Self.item(from:))
         }
 
@@ -120,7 +133,7 @@ extension SQLiteStorage {
             }
             if !range.includeTombstones { conditions.append("value IS NOT NULL") }
             arguments += [range.limit]
-            let sql = "SELECT key, value, hlc, origin FROM items WHERE \(conditions.joined(separator: " AND ")) ORDER BY key LIMIT ?"
+            let sql = "SELECT key, value, hlc, origin, record FROM items WHERE \(conditions.joined(separator: " AND ")) ORDER BY key LIMIT ?"
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.item(from:))
         }
 
@@ -136,22 +149,61 @@ extension SQLiteStorage {
             try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = ?", arguments: [name]).map { Array($0) }
         }
 
-        func putTable(_ definition: MeridianCore.TableDefinition) throws {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            try db.execute(sql: "INSERT OR REPLACE INTO catalog (name, definition) VALUES (?, ?)",
-                           arguments: [definition.name.name, try encoder.encode(definition)])
+        func appliedPositions() throws -> Positions {
+            var positions = Positions()
+            for row in try Row.fetchAll(db, sql: "SELECT origin, sequence FROM applied") {
+                positions[try RegionID(row["origin"])] = UInt64(bitPattern: row["sequence"])
+            }
+            return positions
         }
 
-        func deleteTable(_ name: TableName) throws {
-            try db.execute(sql: "DELETE FROM catalog WHERE name = ?", arguments: [name.name])
-            try db.execute(sql: "DELETE FROM items WHERE table_name = ?", arguments: [name.name])
+        func logEntries(origin: RegionID, after: UInt64, limit: Int) throws -> [LogEntry] {
+            try Data.fetchAll(db, sql: "SELECT entry FROM origin_log WHERE origin = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+                              arguments: [origin.name, Int64(bitPattern: after), limit]).map { try Self.decode(LogEntry.self, $0) }
+        }
+
+        func conflicts(table: TableName, afterID: Int64, limit: Int) throws -> [ConflictEntry] {
+            try Row.fetchAll(db, sql: "SELECT id, entry FROM conflicts WHERE table_name = ? AND id > ? ORDER BY id LIMIT ?",
+                             arguments: [table.name, afterID, limit]).map { row in
+                var entry = try Self.decode(ConflictEntry.self, row["entry"])
+                entry.id = row["id"]
+                return entry
+            }
+        }
+
+        func putCatalogRecord(_ record: CatalogRecord) throws {
+            try db.execute(sql: "INSERT OR REPLACE INTO catalog (name, record) VALUES (?, ?)", arguments: [record.name.name, try Self.encode(record)])
+        }
+
+        func deleteItems(table: TableName, writtenBefore timestamp: HLCTimestamp) throws {
+            let bound = Int64(bitPattern: timestamp.rawValue)
+            try db.execute(sql: "DELETE FROM items WHERE table_name = ? AND hlc < ?", arguments: [table.name, bound])
+            try db.execute(sql: "DELETE FROM conflicts WHERE table_name = ? AND hlc < ?", arguments: [table.name, bound])
+        }
+
+        func setApplied(origin: RegionID, sequence: UInt64) throws {
+            try db.execute(sql: "INSERT OR REPLACE INTO applied (origin, sequence) VALUES (?, ?)", arguments: [origin.name, Int64(bitPattern: sequence)])
+        }
+
+        func appendLog(_ entry: LogEntry) throws {
+            try db.execute(sql: "INSERT OR IGNORE INTO origin_log (origin, sequence, entry) VALUES (?, ?, ?)",
+                           arguments: [entry.origin.name, Int64(bitPattern: entry.sequence), try Self.encode(entry)])
+        }
+
+        func truncateLog(origin: RegionID, through sequence: UInt64) throws {
+            try db.execute(sql: "DELETE FROM origin_log WHERE origin = ? AND sequence <= ?", arguments: [origin.name, Int64(bitPattern: sequence)])
+        }
+
+        func appendConflict(table: TableName, _ entry: ConflictEntry) throws {
+            try db.execute(sql: "INSERT INTO conflicts (table_name, hlc, entry) VALUES (?, ?, ?)",
+                           arguments: [table.name, Int64(bitPattern: entry.overwritten.winner.timestamp.rawValue), try Self.encode(entry)])
         }
 
         func putItem(table: TableName, _ item: StoredItem) throws {
-            try db.execute(sql: "INSERT OR REPLACE INTO items (table_name, key, value, hlc, origin) VALUES (?, ?, ?, ?, ?)",
+            try db.execute(sql: "INSERT OR REPLACE INTO items (table_name, key, value, hlc, origin, record) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [table.name, Data(item.key.bytes), item.value.map { Data($0.canonicalBytes) },
-                                       Int64(bitPattern: item.version.timestamp.rawValue), item.version.origin.name])
+                                       Int64(bitPattern: item.version.timestamp.rawValue), item.version.origin.name,
+                                       try item.record.map { try Self.encode($0) }])
         }
 
         func setMetadata(_ name: String, _ value: [UInt8]) throws {
@@ -163,10 +215,26 @@ extension SQLiteStorage {
             let valueData: Data? = row["value"]
             let hlc: Int64 = row["hlc"]
             let origin: String = row["origin"]
+            let recordData: Data? = row["record"]
             return StoredItem(
                 key: try Key(utf8: Array(keyData)),
                 value: try valueData.map { try JSONValue.decodeCanonical($0) },
-                version: ItemVersion(timestamp: HLCTimestamp(rawValue: UInt64(bitPattern: hlc)), origin: try RegionID(origin)))
+                version: ItemVersion(timestamp: HLCTimestamp(rawValue: UInt64(bitPattern: hlc)), origin: try RegionID(origin)),
+                record: try recordData.map { try decode(ItemRecord.self, $0) })
+        }
+
+        /// Records are stored as JSON: readable with the sqlite3 shell, and versioned by
+        /// the schema. Corrupt rows are reported as errors, never trapped.
+        static func encode(_ value: some Encodable) throws -> Data {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            return try encoder.encode(value)
+        }
+
+        static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+            do { return try JSONDecoder().decode(type, from: data) } catch {
+                throw MeridianError(.internalError, code: "corrupt_row", "a stored \(type) could not be decoded")
+            }
         }
 
         /// The smallest byte string greater than every string that starts with `prefix`;

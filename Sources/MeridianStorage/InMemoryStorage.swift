@@ -6,9 +6,14 @@ import MeridianCore
 /// its body returns, so a body that throws leaves nothing behind.
 public final class InMemoryStorage: RegionStorage {
     struct State {
-        var definitions: [TableName: TableDefinition] = [:]
+        var catalog: [TableName: CatalogRecord] = [:]
         var items: [TableName: [Key: StoredItem]] = [:]
         var metadata: [String: [UInt8]] = [:]
+        var applied = Positions()
+        /// Per origin, entries in ascending sequence order.
+        var logs: [RegionID: [LogEntry]] = [:]
+        var conflicts: [TableName: [ConflictEntry]] = [:]
+        var nextConflictID: Int64 = 1
     }
 
     private var state = State()
@@ -17,7 +22,7 @@ public final class InMemoryStorage: RegionStorage {
     public init() {}
 
     public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
-        try body(Snapshot(state: state))
+        try body(Transaction(state: state))
     }
 
     public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
@@ -29,11 +34,12 @@ public final class InMemoryStorage: RegionStorage {
 }
 
 extension InMemoryStorage {
-    struct Snapshot: StorageReader {
-        let state: State
+    final class Transaction: StorageWriter {
+        var state: State
+        init(state: State) { self.state = state }
 
-        func tables() throws -> [TableDefinition] {
-            state.definitions.values.sorted { $0.name < $1.name }
+        func catalog() throws -> [CatalogRecord] {
+            state.catalog.values.sorted { $0.name < $1.name }
         }
 
         func item(table: TableName, key: Key) throws -> StoredItem? {
@@ -52,25 +58,60 @@ extension InMemoryStorage {
         }
 
         func metadata(_ name: String) throws -> [UInt8]? { state.metadata[name] }
-    }
 
-    final class Transaction: StorageWriter {
-        var state: State
-        init(state: State) { self.state = state }
+        func appliedPositions() throws -> Positions { state.applied }
 
-        private var snapshot: Snapshot { Snapshot(state: state) }
-        func tables() throws -> [TableDefinition] { try snapshot.tables() }
-        func item(table: TableName, key: Key) throws -> StoredItem? { state.items[table]?[key] }
-        func scan(table: TableName, range: ScanRange) throws -> [StoredItem] { try snapshot.scan(table: table, range: range) }
-        func tableSize(table: TableName) throws -> (items: Int, bytes: Int) { try snapshot.tableSize(table: table) }
-        func metadata(_ name: String) throws -> [UInt8]? { state.metadata[name] }
-
-        func putTable(_ definition: TableDefinition) throws { state.definitions[definition.name] = definition }
-        func deleteTable(_ name: TableName) throws {
-            state.definitions[name] = nil
-            state.items[name] = nil
+        func logEntries(origin: RegionID, after: UInt64, limit: Int) throws -> [LogEntry] {
+            let log = state.logs[origin] ?? []
+            // Entries are ascending by sequence: find the first after `after` by binary search.
+            var low = 0, high = log.count
+            while low < high {
+                let middle = (low + high) / 2
+                if log[middle].sequence <= after { low = middle + 1 } else { high = middle }
+            }
+            return Array(log[low...].prefix(limit))
         }
+
+        func conflicts(table: TableName, afterID: Int64, limit: Int) throws -> [ConflictEntry] {
+            Array((state.conflicts[table] ?? []).filter { $0.id > afterID }.prefix(limit))
+        }
+
+        func putCatalogRecord(_ record: CatalogRecord) throws { state.catalog[record.name] = record }
+
+        func deleteItems(table: TableName, writtenBefore timestamp: HLCTimestamp) throws {
+            state.items[table] = state.items[table]?.filter { $0.value.version.timestamp >= timestamp }
+            state.conflicts[table] = state.conflicts[table]?.filter { $0.overwritten.winner.timestamp >= timestamp }
+        }
+
         func putItem(table: TableName, _ item: StoredItem) throws { state.items[table, default: [:]][item.key] = item }
+
         func setMetadata(_ name: String, _ value: [UInt8]) throws { state.metadata[name] = value }
+
+        func setApplied(origin: RegionID, sequence: UInt64) throws { state.applied[origin] = sequence }
+
+        func appendLog(_ entry: LogEntry) throws {
+            var log = state.logs[entry.origin] ?? []
+            if let last = log.last, last.sequence >= entry.sequence {
+                // Out of order or a duplicate: keep the log sorted and unique.
+                if !log.contains(where: { $0.sequence == entry.sequence }) {
+                    log.append(entry)
+                    log.sort { $0.sequence < $1.sequence }
+                }
+            } else {
+                log.append(entry)
+            }
+            state.logs[entry.origin] = log
+        }
+
+        func truncateLog(origin: RegionID, through sequence: UInt64) throws {
+            state.logs[origin]?.removeAll { $0.sequence <= sequence }
+        }
+
+        func appendConflict(table: TableName, _ entry: ConflictEntry) throws {
+            var entry = entry
+            entry.id = state.nextConflictID
+            state.nextConflictID += 1
+            state.conflicts[table, default: []].append(entry)
+        }
     }
 }

@@ -7,17 +7,26 @@
 
 import MeridianCore
 
-/// One item as stored: its key, its value (or `nil` for a tombstone) and its version.
+/// One item as stored: its key, its visible value (or `nil` for a tombstone), the
+/// version of the write that decided it, and (for multi-primary tables) its replicated record.
 public struct StoredItem: Sendable, Equatable {
     public var key: Key
     /// The JSON value; `nil` when the item is deleted (a tombstone).
     public var value: JSONValue?
     public var version: ItemVersion
+    /// The multi-primary state (version vector, fields, siblings); `nil` for other tables.
+    public var record: ItemRecord?
 
-    public init(key: Key, value: JSONValue?, version: ItemVersion) {
+    public init(key: Key, value: JSONValue?, version: ItemVersion, record: ItemRecord? = nil) {
         self.key = key
         self.value = value
         self.version = version
+        self.record = record
+    }
+
+    /// An item holding a multi-primary record: value and version are the record's.
+    public init(key: Key, record: ItemRecord) {
+        self.init(key: key, value: record.value, version: record.version, record: record)
     }
 
     /// Whether this is a tombstone left by a delete.
@@ -51,8 +60,8 @@ public struct ScanRange: Sendable, Equatable {
 
 /// Reads from a consistent snapshot of a region's storage.
 public protocol StorageReader {
-    /// Every table definition, ordered by name.
-    func tables() throws -> [TableDefinition]
+    /// Every table's catalog record (deleted tables included), ordered by name.
+    func catalog() throws -> [CatalogRecord]
     /// One item, tombstones included; `nil` when the key was never written.
     func item(table: TableName, key: Key) throws -> StoredItem?
     /// Items of a range in ascending key byte order.
@@ -61,18 +70,34 @@ public protocol StorageReader {
     func tableSize(table: TableName) throws -> (items: Int, bytes: Int)
     /// A small value of region metadata, such as the clock's high-water mark.
     func metadata(_ name: String) throws -> [UInt8]?
+    /// For each origin, the last log sequence this region has applied.
+    func appliedPositions() throws -> Positions
+    /// Stored entries of one origin's log with sequence greater than `after`, ascending, at
+    /// most `limit`. The first may be later than `after + 1` when the log was truncated.
+    func logEntries(origin: RegionID, after: UInt64, limit: Int) throws -> [LogEntry]
+    /// The conflict ledger of a table: rows with id greater than `afterID`, ascending.
+    func conflicts(table: TableName, afterID: Int64, limit: Int) throws -> [ConflictEntry]
 }
 
 /// Changes inside one atomic write transaction.
 public protocol StorageWriter: StorageReader {
-    /// Inserts or replaces a table definition.
-    func putTable(_ definition: TableDefinition) throws
-    /// Removes a table definition and every item of the table.
-    func deleteTable(_ name: TableName) throws
+    /// Inserts or replaces a table's catalog record.
+    func putCatalogRecord(_ record: CatalogRecord) throws
+    /// Removes the items of a table whose version is older than `timestamp`, and the
+    /// ledger rows of conflicts decided before it (a table deletion).
+    func deleteItems(table: TableName, writtenBefore timestamp: HLCTimestamp) throws
     /// Inserts or replaces an item (a tombstone too).
     func putItem(table: TableName, _ item: StoredItem) throws
     /// Sets a metadata value.
     func setMetadata(_ name: String, _ value: [UInt8]) throws
+    /// Records that this region has applied `origin`'s log through `sequence`.
+    func setApplied(origin: RegionID, sequence: UInt64) throws
+    /// Stores one log entry (own or relayed); storing the same entry twice is harmless.
+    func appendLog(_ entry: LogEntry) throws
+    /// Removes `origin`'s entries with sequence at most `sequence`.
+    func truncateLog(origin: RegionID, through sequence: UInt64) throws
+    /// Appends a row to a table's conflict ledger; storage assigns its id.
+    func appendConflict(table: TableName, _ entry: ConflictEntry) throws
 }
 
 /// A region's durable storage.

@@ -30,13 +30,17 @@ public enum StorageConformance {
     /// Every case.
     public static let cases: [Case] = [
         Case(name: "empty storage has no tables", body: emptyStorageHasNoTables),
-        Case(name: "table definitions round-trip", body: tableDefinitionsRoundTrip),
+        Case(name: "catalog records round-trip", body: catalogRecordsRoundTrip),
         Case(name: "items round-trip with value and version", body: itemsRoundTrip),
         Case(name: "tombstones are kept but skipped by scans", body: tombstonesAreKeptButSkipped),
         Case(name: "a write that throws leaves nothing", body: failedWriteLeavesNothing),
         Case(name: "scans order keys by UTF-8 bytes", body: scansOrderByBytes),
         Case(name: "prefix scans page through every key exactly once", body: prefixScansPageExactlyOnce),
-        Case(name: "deleting a table removes its items", body: deletingTableRemovesItems),
+        Case(name: "deleting items written before a time keeps later ones", body: deletingItemsWrittenBefore),
+        Case(name: "multi-primary records round-trip with items", body: recordsRoundTrip),
+        Case(name: "origin logs append, read in order, and truncate", body: originLogs),
+        Case(name: "applied positions round-trip", body: appliedPositionsRoundTrip),
+        Case(name: "conflict ledgers keep order and ids per table", body: conflictLedgers),
         Case(name: "tables keep their items apart", body: tablesKeepItemsApart),
         Case(name: "metadata round-trips", body: metadataRoundTrips),
         Case(name: "table size counts live items and their bytes", body: tableSizeCountsLiveItems),
@@ -48,8 +52,9 @@ public enum StorageConformance {
     static func version(_ physical: UInt64) -> ItemVersion {
         ItemVersion(timestamp: HLCTimestamp(physicalMilliseconds: physical, logical: 0), origin: region)
     }
-    static func definition(_ name: String) -> TableDefinition {
-        TableDefinition(name: table(name), mode: .multiPrimary, conflict: .lww, regions: [region])
+    static func definition(_ name: String) -> CatalogRecord {
+        CatalogRecord(name: table(name), definition: TableDefinition(name: table(name), mode: .multiPrimary, conflict: .lww, regions: [region]),
+                      version: version(1), deletedBefore: .zero)
     }
 
     static func expect<T: Equatable>(_ actual: T, _ expected: T, _ what: String, line: Int = #line) throws {
@@ -60,20 +65,24 @@ public enum StorageConformance {
 
     static func emptyStorageHasNoTables(_ make: () throws -> any RegionStorage) throws {
         let storage = try make()
-        try expect(try storage.read { try $0.tables() }, [], "tables of new storage")
+        try expect(try storage.read { try $0.catalog() }, [], "tables of new storage")
         try expect(try storage.read { try $0.item(table: table("t"), key: key("k")) }, nil, "item of new storage")
     }
 
-    static func tableDefinitionsRoundTrip(_ make: () throws -> any RegionStorage) throws {
+    static func catalogRecordsRoundTrip(_ make: () throws -> any RegionStorage) throws {
         let storage = try make()
         let other = try RegionID("eu-west")
-        let primary = TableDefinition(name: table("orders"), mode: .primary, primary: other, commit: .local, regions: [other, region].sorted())
-        try storage.write { try $0.putTable(definition("zeta")); try $0.putTable(primary) }
-        try expect(try storage.read { try $0.tables() }, [primary, definition("zeta")], "tables after two puts")
-        var changed = primary
-        changed.commit = .quorum
-        try storage.write { try $0.putTable(changed) }
-        try expect(try storage.read { try $0.tables() }, [changed, definition("zeta")], "tables after a replace")
+        let primary = CatalogRecord(
+            name: table("orders"),
+            definition: TableDefinition(name: table("orders"), mode: .primary, primary: other, commit: .local, regions: [other, region].sorted()),
+            version: version(7), deletedBefore: HLCTimestamp(rawValue: 3))
+        try storage.write { try $0.putCatalogRecord(definition("zeta")); try $0.putCatalogRecord(primary) }
+        try expect(try storage.read { try $0.catalog() }, [primary, definition("zeta")], "catalog after two puts")
+        var deleted = primary
+        deleted.definition = nil
+        deleted.version = version(9)
+        try storage.write { try $0.putCatalogRecord(deleted) }
+        try expect(try storage.read { try $0.catalog() }, [deleted, definition("zeta")], "catalog after a deletion record")
     }
 
     static func itemsRoundTrip(_ make: () throws -> any RegionStorage) throws {
@@ -83,7 +92,7 @@ public enum StorageConformance {
             "tags": .array([.bool(true), .null, .integer(Int64.max)]), "nested": .object(["a": .object([:])]),
         ])
         let item = StoredItem(key: key("user/1"), value: value, version: version(1_700_000_000_000))
-        try storage.write { try $0.putTable(definition("t")); try $0.putItem(table: table("t"), item) }
+        try storage.write { try $0.putCatalogRecord(definition("t")); try $0.putItem(table: table("t"), item) }
         try expect(try storage.read { try $0.item(table: table("t"), key: key("user/1")) }, Optional(item), "item read back")
         let replaced = StoredItem(key: key("user/1"), value: .string("v2"), version: version(1_700_000_000_001))
         try storage.write { try $0.putItem(table: table("t"), replaced) }
@@ -93,7 +102,7 @@ public enum StorageConformance {
     static func tombstonesAreKeptButSkipped(_ make: () throws -> any RegionStorage) throws {
         let storage = try make()
         try storage.write { writer in
-            try writer.putTable(definition("t"))
+            try writer.putCatalogRecord(definition("t"))
             try writer.putItem(table: table("t"), StoredItem(key: key("a"), value: .integer(1), version: version(1)))
             try writer.putItem(table: table("t"), StoredItem(key: key("b"), value: nil, version: version(2)))
         }
@@ -107,19 +116,23 @@ public enum StorageConformance {
     static func failedWriteLeavesNothing(_ make: () throws -> any RegionStorage) throws {
         struct Abort: Error {}
         let storage = try make()
-        try storage.write { try $0.putTable(definition("t")) }
+        try storage.write { try $0.putCatalogRecord(definition("t")) }
         do {
             try storage.write { writer in
-                try writer.putTable(definition("u"))
+                try writer.putCatalogRecord(definition("u"))
                 try writer.putItem(table: table("t"), StoredItem(key: key("k"), value: .integer(1), version: version(1)))
                 try writer.setMetadata("m", [1])
+                try writer.setApplied(origin: region, sequence: 1)
+                try writer.appendLog(entry(region, 1))
                 throw Abort()
             }
             throw Failure(description: "write did not rethrow the body's error")
         } catch is Abort {}
-        try expect(try storage.read { try $0.tables() }.map(\.name), [table("t")], "tables after aborted write")
+        try expect(try storage.read { try $0.catalog() }.map(\.name), [table("t")], "tables after aborted write")
+        try expect(try storage.read { try $0.appliedPositions() }, Positions(), "positions after aborted write")
         try expect(try storage.read { try $0.item(table: table("t"), key: key("k")) }, nil, "item after aborted write")
         try expect(try storage.read { try $0.metadata("m") }, nil, "metadata after aborted write")
+        try expect(try storage.read { try $0.logEntries(origin: region, after: 0, limit: 10) }, [], "log after aborted write")
     }
 
     static func scansOrderByBytes(_ make: () throws -> any RegionStorage) throws {
@@ -127,7 +140,7 @@ public enum StorageConformance {
         // Precomposed and decomposed "é" are different keys; order is by UTF-8 bytes.
         let strings = ["z", "e\u{301}", "\u{E9}", "a", "A", "a\u{0}", "\u{1F30D}", "\u{FF}", "aa", "\u{7F}"]
         try storage.write { writer in
-            try writer.putTable(definition("t"))
+            try writer.putCatalogRecord(definition("t"))
             for (index, string) in strings.enumerated() {
                 try writer.putItem(table: table("t"), StoredItem(key: key(string), value: .integer(Int64(index)), version: version(UInt64(index + 1))))
             }
@@ -142,7 +155,7 @@ public enum StorageConformance {
         let storage = try make()
         var expected: [Key] = []
         try storage.write { writer in
-            try writer.putTable(definition("t"))
+            try writer.putCatalogRecord(definition("t"))
             for index in 0..<120 {
                 for prefix in ["p/", "p", "q/", "p\u{FFFF}"] {
                     let item = key("\(prefix)\(index)")
@@ -163,29 +176,94 @@ public enum StorageConformance {
         try expect(try storage.read { try $0.scan(table: table("t"), range: ScanRange(limit: 0)) }, [], "limit 0")
     }
 
-    static func deletingTableRemovesItems(_ make: () throws -> any RegionStorage) throws {
+    static func deletingItemsWrittenBefore(_ make: () throws -> any RegionStorage) throws {
         let storage = try make()
+        let winner = ItemVersion(timestamp: HLCTimestamp(physicalMilliseconds: 1, logical: 0), origin: region)
         try storage.write { writer in
-            try writer.putTable(definition("t"))
-            try writer.putItem(table: table("t"), StoredItem(key: key("k"), value: .integer(1), version: version(1)))
+            try writer.putCatalogRecord(definition("t"))
+            try writer.putItem(table: table("t"), StoredItem(key: key("old"), value: .integer(1), version: version(10)))
+            try writer.putItem(table: table("t"), StoredItem(key: key("new"), value: .integer(2), version: version(30)))
+            try writer.appendConflict(table: table("t"), ConflictEntry(key: key("old"), overwritten: OverwrittenValue(value: .null, version: version(5), winner: winner), detectedBy: region))
         }
-        try storage.write { try $0.deleteTable(table("t")) }
-        try expect(try storage.read { try $0.tables() }, [], "tables after delete")
-        try storage.write { try $0.putTable(definition("t")) }
-        try expect(try storage.read { try $0.item(table: table("t"), key: key("k")) }, nil, "item after table re-created")
+        try storage.write { try $0.deleteItems(table: table("t"), writtenBefore: version(20).timestamp) }
+        try expect(try storage.read { try $0.item(table: table("t"), key: key("old")) }, nil, "item written before")
+        try expect(try storage.read { try $0.item(table: table("t"), key: key("new")) }?.value, .integer(2), "item written after")
+        try expect(try storage.read { try $0.conflicts(table: table("t"), afterID: 0, limit: 10) }, [], "ledger rows decided before")
+    }
+
+    static func recordsRoundTrip(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        let other = try RegionID("eu-west")
+        let record = ItemRecord(
+            vector: VersionVector([region: 3, other: 1]), version: version(9), root: .object([:]),
+            fields: ["a": FieldEntry(value: .string("x"), version: version(9)), "b": FieldEntry(value: nil, version: version(4))],
+            siblings: [Sibling(value: .integer(1), version: version(2), dot: Dot(region: other, counter: 1))])
+        try storage.write { try $0.putItem(table: table("t"), StoredItem(key: key("k"), value: .object(["a": .string("x")]), version: version(9), record: record)) }
+        try expect(try storage.read { try $0.item(table: table("t"), key: key("k")) }?.record, record, "record")
+        try expect(try storage.read { try $0.scan(table: table("t"), range: ScanRange(limit: 5)) }.first?.record, record, "record in a scan")
+    }
+
+    static func entry(_ origin: RegionID, _ sequence: UInt64) -> LogEntry {
+        LogEntry(origin: origin, sequence: sequence, timestamp: version(sequence).timestamp,
+                 payload: sequence % 2 == 0 ? .catalog(definition("t")) : .item(table: definition("t"), key: key("k\(sequence)"),
+                     record: ItemRecord(vector: VersionVector([origin: sequence]), version: version(sequence), root: .integer(Int64(sequence)))))
+    }
+
+    static func originLogs(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        let other = try RegionID("eu-west")
+        try storage.write { writer in
+            for sequence in 1...20 as ClosedRange<UInt64> { try writer.appendLog(entry(region, sequence)) }
+            for sequence in 1...5 as ClosedRange<UInt64> { try writer.appendLog(entry(other, sequence)) }
+            try writer.appendLog(entry(region, 3))
+        }
+        try expect(try storage.read { try $0.logEntries(origin: region, after: 0, limit: 100) }, (1...20).map { entry(region, $0) }, "whole log")
+        try expect(try storage.read { try $0.logEntries(origin: region, after: 7, limit: 3) }, (8...10).map { entry(region, $0) }, "a window")
+        try expect(try storage.read { try $0.logEntries(origin: other, after: 5, limit: 3) }, [], "after the end")
+        try storage.write { try $0.truncateLog(origin: region, through: 15) }
+        try expect(try storage.read { try $0.logEntries(origin: region, after: 2, limit: 100) }, (16...20).map { entry(region, $0) }, "after truncation")
+        try expect(try storage.read { try $0.logEntries(origin: other, after: 0, limit: 100) }.count, 5, "other origin untouched")
+    }
+
+    static func appliedPositionsRoundTrip(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        let other = try RegionID("eu-west")
+        try expect(try storage.read { try $0.appliedPositions() }, Positions(), "new storage")
+        try storage.write { try $0.setApplied(origin: region, sequence: 12); try $0.setApplied(origin: other, sequence: 3) }
+        try storage.write { try $0.setApplied(origin: other, sequence: 4) }
+        try expect(try storage.read { try $0.appliedPositions() }, Positions([region: 12, other: 4]), "positions")
+    }
+
+    static func conflictLedgers(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        let winner = version(100)
+        try storage.write { writer in
+            for index in 1...5 as ClosedRange<UInt64> {
+                try writer.appendConflict(table: table(index % 2 == 0 ? "even" : "odd"),
+                    ConflictEntry(key: key("k\(index)"), overwritten: OverwrittenValue(value: .integer(Int64(index)), version: version(index), field: index == 3 ? "f" : nil, winner: winner), detectedBy: region))
+            }
+        }
+        let odd = try storage.read { try $0.conflicts(table: table("odd"), afterID: 0, limit: 10) }
+        try expect(odd.map(\.key), [key("k1"), key("k3"), key("k5")], "odd ledger in order")
+        try expect(odd[1].overwritten.field, "f", "field kept")
+        try expect(Set(odd.map(\.id)).count, 3, "distinct ids")
+        let page = try storage.read { try $0.conflicts(table: table("odd"), afterID: odd[0].id, limit: 1) }
+        try expect(page.map(\.key), [key("k3")], "paging by id")
+        try expect(try storage.read { try $0.conflicts(table: table("even"), afterID: 0, limit: 10) }.count, 2, "even ledger")
     }
 
     static func tablesKeepItemsApart(_ make: () throws -> any RegionStorage) throws {
         let storage = try make()
         try storage.write { writer in
-            try writer.putTable(definition("a"))
-            try writer.putTable(definition("b"))
+            try writer.putCatalogRecord(definition("a"))
+            try writer.putCatalogRecord(definition("b"))
             try writer.putItem(table: table("a"), StoredItem(key: key("k"), value: .string("in a"), version: version(1)))
             try writer.putItem(table: table("b"), StoredItem(key: key("k"), value: .string("in b"), version: version(2)))
         }
         try expect(try storage.read { try $0.item(table: table("a"), key: key("k")) }?.value, .string("in a"), "table a")
         try expect(try storage.read { try $0.item(table: table("b"), key: key("k")) }?.value, .string("in b"), "table b")
-        try storage.write { try $0.deleteTable(table("a")) }
+        try storage.write { try $0.deleteItems(table: table("a"), writtenBefore: version(10).timestamp) }
+        try expect(try storage.read { try $0.item(table: table("a"), key: key("k")) }, nil, "table a after deleting its items")
         try expect(try storage.read { try $0.item(table: table("b"), key: key("k")) }?.value, .string("in b"), "table b after deleting a")
     }
 
@@ -200,7 +278,7 @@ public enum StorageConformance {
     static func tableSizeCountsLiveItems(_ make: () throws -> any RegionStorage) throws {
         let storage = try make()
         try storage.write { writer in
-            try writer.putTable(definition("t"))
+            try writer.putCatalogRecord(definition("t"))
             try writer.putItem(table: table("t"), StoredItem(key: key("ab"), value: .string("xyz"), version: version(1)))
             try writer.putItem(table: table("t"), StoredItem(key: key("c"), value: .integer(7), version: version(2)))
             try writer.putItem(table: table("t"), StoredItem(key: key("gone"), value: nil, version: version(3)))

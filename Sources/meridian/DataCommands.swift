@@ -7,34 +7,46 @@ import MeridianNode
 import FoundationNetworking
 #endif
 
-/// Where the data commands send their requests.
+/// Where the data commands send their requests, and from where.
 struct EndpointOptions: ParsableArguments {
     @Option(help: "The node's API, such as http://127.0.0.1:7001.")
     var endpoint: String?
 
-    @Option(help: "A cluster file; with --from, the request goes to that region.")
+    @Option(help: "A cluster file (meridian dev writes one into its data folder).")
     var cluster: String?
 
-    @Option(help: "The region to talk to, named in --cluster.")
+    @Option(help: "With --cluster: the region the client sits in; requests pay the simulated delay from there.")
     var from: String?
 
-    func baseURL() throws -> String {
-        if let endpoint { return endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint }
-        if let cluster {
-            let configuration = try ClusterConfiguration.load(path: cluster)
-            let region = try from.map { try RegionID($0) } ?? configuration.regionIDs[0]
-            guard let api = configuration.endpoint(of: region)?.api else {
-                throw ValidationError("region '\(region)' is not in \(cluster)")
-            }
-            return "http://\(api)"
+    @Option(help: "With --cluster: the region to send the request to (default: --from, the nearest).")
+    var to: String?
+
+    /// The base URL and the one-way delay to pay each way, in milliseconds.
+    func target() throws -> (baseURL: String, oneWayMilliseconds: Double) {
+        if let endpoint { return (endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint, 0) }
+        guard let cluster else { return ("http://127.0.0.1:7001", 0) }
+        let configuration = try ClusterConfiguration.load(path: cluster)
+        let source = try from.map { try RegionID($0) }
+        guard let destination = try to.map({ try RegionID($0) }) ?? source ?? configuration.regionIDs.first else {
+            throw ValidationError("the cluster file names no region")
         }
-        return "http://127.0.0.1:7001"
+        guard let api = configuration.endpoint(of: destination)?.api else { throw ValidationError("region '\(destination)' is not in \(cluster)") }
+        let delay = source.map { Geography.oneWay(from: $0.name, to: destination.name, matrix: configuration.latencyMilliseconds) } ?? 0
+        return ("http://\(api)", delay)
+    }
+
+    func client() throws -> APIClient {
+        let (baseURL, delay) = try target()
+        return APIClient(baseURL: baseURL, oneWayDelayMilliseconds: delay)
     }
 }
 
 /// A minimal HTTP client for the data commands: sends one request, prints the JSON answer.
 struct APIClient {
     let baseURL: String
+    /// The simulated one-way delay between the client and the region, paid before the
+    /// request leaves and after the answer arrives.
+    var oneWayDelayMilliseconds: Double = 0
 
     /// Sends a request; prints the body on success, the error object on failure (exit 1).
     func send(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> Data {
@@ -44,13 +56,19 @@ struct APIClient {
         request.httpBody = body
         if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        try await pay(oneWayDelayMilliseconds)
         let (data, response) = try await URLSession.shared.data(for: request)
+        try await pay(oneWayDelayMilliseconds)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
             FileHandle.standardError.write(data.isEmpty ? Data("HTTP \(status)\n".utf8) : data)
             throw ExitCode(1)
         }
         return data
+    }
+
+    private func pay(_ milliseconds: Double) async throws {
+        if milliseconds > 0 { try await Task.sleep(for: .microseconds(Int(milliseconds * 1000))) }
     }
 
     func print(_ data: Data) {
@@ -89,7 +107,7 @@ struct Tables: AsyncParsableCommand {
             if let primary { definition["primary"] = .string(primary) }
             if let commit { definition["commit"] = .string(commit) }
             if let regions { definition["regions"] = .array(regions.split(separator: ",").map { .string(String($0)) }) }
-            let client = APIClient(baseURL: try endpoint.baseURL())
+            let client = try endpoint.client()
             client.print(try await client.send("PUT", "/v1/tables/\(APIClient.pathComponent(name))",
                                                body: Data(JSONValue.object(definition).canonicalBytes)))
         }
@@ -100,7 +118,7 @@ struct Tables: AsyncParsableCommand {
         @OptionGroup var endpoint: EndpointOptions
 
         func run() async throws {
-            let client = APIClient(baseURL: try endpoint.baseURL())
+            let client = try endpoint.client()
             client.print(try await client.send("GET", "/v1/tables"))
         }
     }
@@ -111,7 +129,7 @@ struct Tables: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            let client = APIClient(baseURL: try endpoint.baseURL())
+            let client = try endpoint.client()
             client.print(try await client.send("GET", "/v1/tables/\(APIClient.pathComponent(name))"))
         }
     }
@@ -122,7 +140,7 @@ struct Tables: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            let client = APIClient(baseURL: try endpoint.baseURL())
+            let client = try endpoint.client()
             _ = try await client.send("DELETE", "/v1/tables/\(APIClient.pathComponent(name))")
             client.print(Data(JSONValue.object(["table": .string(name), "deleted": .bool(true)]).canonicalBytes + [UInt8(ascii: "\n")]))
         }
@@ -142,7 +160,7 @@ struct Put: AsyncParsableCommand {
         var headers: [String: String] = [:]
         if let ifMatch { headers["If-Match"] = ifMatch }
         if ifAbsent { headers["If-None-Match"] = "*" }
-        let client = APIClient(baseURL: try endpoint.baseURL())
+        let client = try endpoint.client()
         client.print(try await client.send("PUT", APIClient.itemPath(table, key), body: Data(json.utf8), headers: headers))
     }
 }
@@ -159,7 +177,7 @@ struct Get: AsyncParsableCommand {
         var query: [String] = []
         if let consistency { query.append("consistency=\(APIClient.pathComponent(consistency))") }
         if let maxStalenessMs { query.append("max_staleness_ms=\(maxStalenessMs)") }
-        let client = APIClient(baseURL: try endpoint.baseURL())
+        let client = try endpoint.client()
         client.print(try await client.send("GET", APIClient.itemPath(table, key) + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))))
     }
 }
@@ -172,7 +190,7 @@ struct Delete: AsyncParsableCommand {
     @Option(help: "Delete only if the current version is exactly this one.") var ifMatch: String?
 
     func run() async throws {
-        let client = APIClient(baseURL: try endpoint.baseURL())
+        let client = try endpoint.client()
         client.print(try await client.send("DELETE", APIClient.itemPath(table, key), headers: ifMatch.map { ["If-Match": $0] } ?? [:]))
     }
 }
@@ -190,7 +208,7 @@ struct Scan: AsyncParsableCommand {
     static let pagesMax = 100_000
 
     func run() async throws {
-        let client = APIClient(baseURL: try endpoint.baseURL())
+        let client = try endpoint.client()
         var cursor = startAfter
         var items: [JSONValue] = []
         for _ in 0..<Self.pagesMax {
@@ -209,5 +227,21 @@ struct Scan: AsyncParsableCommand {
             cursor = next
         }
         client.print(Data(JSONValue.object(["items": .array(items)]).canonicalBytes + [UInt8(ascii: "\n")]))
+    }
+}
+
+struct Conflicts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Read a table's conflict ledger: values concurrent writes overwrote.")
+    @OptionGroup var endpoint: EndpointOptions
+    @Argument var table: String
+    @Option(help: "Only rows after this id (a page's 'next').") var startAfter: Int64?
+    @Option(help: "Rows per page, 1 to \(Limits.scanItemsMax).") var limit: Int?
+
+    func run() async throws {
+        var query: [String] = []
+        if let startAfter { query.append("start_after=\(startAfter)") }
+        if let limit { query.append("limit=\(limit)") }
+        let client = try endpoint.client()
+        client.print(try await client.send("GET", "/v1/tables/\(APIClient.pathComponent(table))/conflicts" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))))
     }
 }

@@ -27,6 +27,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The largest item value accepted, in bytes.")
     var valueBytesMax: Int = Limits.valueBytesMaxDefault
 
+    @Flag(help: "Let the API cut and heal links between regions (PUT /v1/debug/links/{region}); for meridian dev and tests.")
+    var allowFaultInjection = false
+
+    @Flag(help: "Do not inject the cluster file's latency_ms delays into the peer transport.")
+    var noLatency = false
+
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "meridian")
@@ -41,7 +47,9 @@ struct Serve: AsyncParsableCommand {
         guard let endpoint = cluster.endpoint(of: regionID), let address = HostAndPort(endpoint.api) else {
             throw ValidationError("region '\(region)' is not in \(self.cluster)")
         }
-        let node = try Node(cluster: cluster, options: NodeOptions(region: regionID, dataDirectory: data, syncPolicy: syncPolicy, valueBytesMax: valueBytesMax))
+        let node = try Node(cluster: cluster, options: NodeOptions(region: regionID, dataDirectory: data, syncPolicy: syncPolicy, valueBytesMax: valueBytesMax,
+                                                                   allowFaultInjection: allowFaultInjection, injectLatency: !noLatency), logger: logger)
+        try await node.start()
 
         let app = Application(
             router: MeridianAPI(node: node).router(),
@@ -54,7 +62,7 @@ struct Serve: AsyncParsableCommand {
             logger: logger)
         let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await services.run()
-        node.shutdown()
+        await node.shutdown()
         logger.info("region \(regionID) stopped cleanly")
     }
 }

@@ -34,14 +34,16 @@ final class ServerProcess {
     let baseURL: String
     let port: Int
 
-    /// Starts `meridian serve` for a one-region cluster over `directory` and waits until it listens.
-    init(directory: URL, extraArguments: [String] = []) throws {
-        let clusterFile = directory.appendingPathComponent("cluster.json")
+    /// Starts `meridian serve` for `region` (by default a one-region cluster over
+    /// `directory`) and waits until it listens.
+    init(directory: URL, clusterFile: URL? = nil, region: String = "us-east", extraArguments: [String] = []) throws {
+        let clusterFile = clusterFile ?? directory.appendingPathComponent("cluster.json")
         if !FileManager.default.fileExists(atPath: clusterFile.path) {
             try Data(#"{"regions": [{"name": "us-east", "api": "127.0.0.1:0", "peer": "127.0.0.1:0"}]}"#.utf8).write(to: clusterFile)
         }
         process.executableURL = meridianBinary
-        process.arguments = ["serve", "--cluster", clusterFile.path, "--region", "us-east", "--data", directory.appendingPathComponent("data").path] + extraArguments
+        process.arguments = ["serve", "--cluster", clusterFile.path, "--region", region,
+                             "--data", directory.appendingPathComponent(clusterFile.lastPathComponent == "cluster.json" && region == "us-east" ? "data" : "data-\(region)").path] + extraArguments
         let output = Pipe()
         process.standardOutput = output
         let logFile = directory.appendingPathComponent("serve-\(UInt32.random(in: 0...UInt32.max)).log")
@@ -125,4 +127,29 @@ func runCLI(_ arguments: [String]) throws -> (status: Int32, output: String, err
     let errorData = error.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+}
+
+/// Ports that were free a moment ago on 127.0.0.1 (the system picked them).
+func freePorts(_ count: Int) throws -> [Int] {
+    var descriptors: [Int32] = []
+    defer { descriptors.forEach { close($0) } }
+    var ports: [Int] = []
+    for _ in 0..<count {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        descriptors.append(descriptor)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(descriptor, pointer, length) == 0 else { return -1 }
+                return getsockname(descriptor, pointer, &length)
+            }
+        }
+        guard bound == 0 else { throw MeridianError.invalid("test", "no free port") }
+        ports.append(Int(UInt16(bigEndian: address.sin_port)))
+    }
+    return ports
 }

@@ -18,7 +18,7 @@ struct APITests {
         let node = try Node(cluster: Self.cluster, region: Self.region, storage: InMemoryStorage(), valueBytesMax: valueBytesMax)
         let app = Application(router: MeridianAPI(node: node).router())
         try await app.test(.router) { client in try await body(client) }
-        node.shutdown()
+        await node.shutdown()
     }
 
     // MARK: Happy paths

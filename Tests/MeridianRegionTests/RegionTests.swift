@@ -86,7 +86,11 @@ struct RegionItemTests {
         let value = JSONValue.object(["name": .string("Ada"), "age": .integer(36)])
         let version = try fixture.putVersion("user/1", value)
         #expect(version.origin == Fixture.usEast)
-        #expect(try fixture.item("user/1") == StoredItem(key: try Key("user/1"), value: value, version: version))
+        let item = try fixture.item("user/1")
+        #expect(item.key == (try Key("user/1")))
+        #expect(item.value == value)
+        #expect(item.version == version)
+        #expect(item.record?.vector == VersionVector([Fixture.usEast: 1]))
     }
 
     @Test func getOfAKeyNeverWrittenIsItemNotFound() throws {
@@ -198,13 +202,20 @@ struct RegionItemTests {
         #expect(try fixture.get("k", .bounded).get() == .item(try fixture.item("k"), servedAt: .bounded))
     }
 
-    @Test func strongReadOfAStrongTableIsServed() throws {
-        let fixture = try Fixture()
+    @Test func strongReadOfAStrongTableInASingleRegionClusterIsServed() throws {
+        let fixture = try Fixture(clusterRegions: [Fixture.usEast])
         try fixture.createTable(Fixture.table, ["mode": .string("strong")])
         _ = try fixture.putVersion("k", .integer(1))
         let reply = try fixture.get("k", .strong).get()
         guard case .item(let item, servedAt: .strong) = reply else { throw UnexpectedReply(reply: reply) }
         #expect(item.value == .integer(1))
+    }
+
+    @Test(arguments: ["primary", "strong"])
+    func consensusModesAreRefusedInAClusterOfSeveralRegions(mode: String) throws {
+        let fixture = try Fixture()
+        let error = fixture.region.execute(.createTable(Fixture.table, definition: .object(["mode": .string(mode)])), wallMilliseconds: 1_000).error
+        #expect(error?.code == "mode_unavailable")
     }
 }
 

@@ -46,7 +46,7 @@ struct Fixture {
     /// Puts an item and returns its new version, failing the test when the put is refused.
     func putVersion(_ key: String, _ value: JSONValue, _ precondition: WritePrecondition = .none, wallMilliseconds: UInt64 = 1_000) throws -> ItemVersion {
         let reply = try put(key, value, precondition, wallMilliseconds: wallMilliseconds).get()
-        guard case .written(_, let version) = reply else { throw UnexpectedReply(reply: reply) }
+        guard case .written(_, let version, _) = reply else { throw UnexpectedReply(reply: reply) }
         return version
     }
 

@@ -36,7 +36,9 @@ struct SQLiteStorageTests {
     static let item = StoredItem(
         key: key, value: .object(["total": .integer(42)]),
         version: ItemVersion(timestamp: HLCTimestamp(physicalMilliseconds: 1_700_000_000_000, logical: 3), origin: region))
-    static let definition = TableDefinition(name: table, mode: .multiPrimary, conflict: .merge, regions: [region])
+    static let definition = CatalogRecord(
+        name: table, definition: TableDefinition(name: table, mode: .multiPrimary, conflict: .merge, regions: [region]),
+        version: ItemVersion(timestamp: HLCTimestamp(physicalMilliseconds: 5, logical: 0), origin: region), deletedBefore: .zero)
 
     /// The `sqlite3` command-line shell, when it is installed.
     static let sqlite3Path: String? = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3", "/opt/homebrew/bin/sqlite3"]
@@ -49,13 +51,13 @@ struct SQLiteStorageTests {
         do {
             let storage = try SQLiteStorage(path: path)
             try storage.write { writer in
-                try writer.putTable(Self.definition)
+                try writer.putCatalogRecord(Self.definition)
                 try writer.putItem(table: Self.table, Self.item)
                 try writer.setMetadata(MetadataName.clockHighWater, UInt64(123_456).bigEndianBytes)
             }
         }
         let reopened = try SQLiteStorage(path: path)
-        #expect(try reopened.read { try $0.tables() } == [Self.definition])
+        #expect(try reopened.read { try $0.catalog() } == [Self.definition])
         #expect(try reopened.read { try $0.item(table: Self.table, key: Self.key) } == Self.item)
         #expect(try reopened.read { try $0.metadata(MetadataName.clockHighWater) } == UInt64(123_456).bigEndianBytes)
     }
@@ -79,8 +81,8 @@ struct SQLiteStorageTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let storage = try SQLiteStorage(path: directory.path("region.sqlite"), syncPolicy: policy)
-        try storage.write { try $0.putTable(Self.definition) }
-        #expect(try storage.read { try $0.tables() } == [Self.definition])
+        try storage.write { try $0.putCatalogRecord(Self.definition) }
+        #expect(try storage.read { try $0.catalog() } == [Self.definition])
     }
 
     @Test(.enabled(if: sqlite3Path != nil, "the sqlite3 command-line shell is not installed"))
@@ -90,7 +92,7 @@ struct SQLiteStorageTests {
         let path = directory.path("region.sqlite")
         do {
             let storage = try SQLiteStorage(path: path)
-            try storage.write { try $0.putTable(Self.definition) }
+            try storage.write { try $0.putCatalogRecord(Self.definition) }
         }
 
         let shell = Process()

@@ -50,11 +50,14 @@ final class ReversedScanStorage: RegionStorage {
 
     struct Reader: StorageReader {
         let base: any StorageReader
-        func tables() throws -> [TableDefinition] { try base.tables() }
+        func catalog() throws -> [CatalogRecord] { try base.catalog() }
         func item(table: TableName, key: Key) throws -> StoredItem? { try base.item(table: table, key: key) }
         func scan(table: TableName, range: ScanRange) throws -> [StoredItem] { try base.scan(table: table, range: range).reversed() }
         func tableSize(table: TableName) throws -> (items: Int, bytes: Int) { try base.tableSize(table: table) }
         func metadata(_ name: String) throws -> [UInt8]? { try base.metadata(name) }
+        func appliedPositions() throws -> Positions { try base.appliedPositions() }
+        func logEntries(origin: RegionID, after: UInt64, limit: Int) throws -> [LogEntry] { try base.logEntries(origin: origin, after: after, limit: limit) }
+        func conflicts(table: TableName, afterID: Int64, limit: Int) throws -> [ConflictEntry] { try base.conflicts(table: table, afterID: afterID, limit: limit) }
     }
 
     func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
@@ -75,16 +78,23 @@ final class NonAtomicStorage: RegionStorage {
         let storage: InMemoryStorage
         init(storage: InMemoryStorage) { self.storage = storage }
 
-        func tables() throws -> [TableDefinition] { try storage.read { try $0.tables() } }
+        func catalog() throws -> [CatalogRecord] { try storage.read { try $0.catalog() } }
         func item(table: TableName, key: Key) throws -> StoredItem? { try storage.read { try $0.item(table: table, key: key) } }
         func scan(table: TableName, range: ScanRange) throws -> [StoredItem] { try storage.read { try $0.scan(table: table, range: range) } }
         func tableSize(table: TableName) throws -> (items: Int, bytes: Int) { try storage.read { try $0.tableSize(table: table) } }
         func metadata(_ name: String) throws -> [UInt8]? { try storage.read { try $0.metadata(name) } }
+        func appliedPositions() throws -> Positions { try storage.read { try $0.appliedPositions() } }
+        func logEntries(origin: RegionID, after: UInt64, limit: Int) throws -> [LogEntry] { try storage.read { try $0.logEntries(origin: origin, after: after, limit: limit) } }
+        func conflicts(table: TableName, afterID: Int64, limit: Int) throws -> [ConflictEntry] { try storage.read { try $0.conflicts(table: table, afterID: afterID, limit: limit) } }
 
-        func putTable(_ definition: TableDefinition) throws { try storage.write { try $0.putTable(definition) } }
-        func deleteTable(_ name: TableName) throws { try storage.write { try $0.deleteTable(name) } }
+        func putCatalogRecord(_ record: CatalogRecord) throws { try storage.write { try $0.putCatalogRecord(record) } }
+        func deleteItems(table: TableName, writtenBefore timestamp: HLCTimestamp) throws { try storage.write { try $0.deleteItems(table: table, writtenBefore: timestamp) } }
         func putItem(table: TableName, _ item: StoredItem) throws { try storage.write { try $0.putItem(table: table, item) } }
         func setMetadata(_ name: String, _ value: [UInt8]) throws { try storage.write { try $0.setMetadata(name, value) } }
+        func setApplied(origin: RegionID, sequence: UInt64) throws { try storage.write { try $0.setApplied(origin: origin, sequence: sequence) } }
+        func appendLog(_ entry: LogEntry) throws { try storage.write { try $0.appendLog(entry) } }
+        func truncateLog(origin: RegionID, through sequence: UInt64) throws { try storage.write { try $0.truncateLog(origin: origin, through: sequence) } }
+        func appendConflict(table: TableName, _ entry: ConflictEntry) throws { try storage.write { try $0.appendConflict(table: table, entry) } }
     }
 
     func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {

@@ -1,0 +1,111 @@
+import MeridianCore
+import MeridianReplication
+import MeridianStorage
+
+/// Streaming this region's logs (its own and relayed ones) and snapshots to peers.
+extension Region {
+    /// The most snapshot chunks produced for one peer in one step.
+    static let snapshotChunksPerStepMax = 4
+
+    /// Reads and sends what every connected peer lacks, within its window. Runs after a
+    /// step's commit, so only durable entries leave the region.
+    func streamMessages(wallMilliseconds: UInt64) -> [(RegionID, PeerMessage)] {
+        var messages: [(RegionID, PeerMessage)] = []
+        do {
+            try storage.read { reader in
+                for range in state.replication.rangesToSend() {
+                    messages += try stream(range, reader: reader, wallMilliseconds: wallMilliseconds)
+                }
+                for (peer, progress) in state.replication.peers.sorted(by: { $0.key < $1.key }) {
+                    guard progress.connected, let transfer = progress.snapshot else { continue }
+                    messages += try snapshotChunks(to: peer, transfer, reader: reader)
+                }
+            }
+        } catch {
+            // A failed read sends nothing now; the next step tries again.
+        }
+        return messages
+    }
+
+    /// Entries of one range, as `entries` messages of at most `entriesPerMessageMax`.
+    private func stream(_ range: SendRange, reader: any StorageReader, wallMilliseconds: UInt64) throws -> [(RegionID, PeerMessage)] {
+        var messages: [(RegionID, PeerMessage)] = []
+        var after = range.after
+        let perMessage = configuration.replication.entriesPerMessageMax
+        while after < range.through {
+            let entries = try reader.logEntries(origin: range.origin, after: after, limit: min(perMessage, Int(range.through - after)))
+            guard let first = entries.first, first.sequence == after + 1 else {
+                // The peer needs entries this region no longer holds: send a snapshot instead.
+                _ = state.replication.beginSnapshot(to: range.peer)
+                return messages
+            }
+            var batch: [LogEntry] = []
+            for entry in entries {
+                guard entry.sequence == after + 1, let shipped = shippable(entry, to: range.peer) else { break }
+                batch.append(shipped)
+                after = entry.sequence
+            }
+            guard !batch.isEmpty else { break }
+            messages.append((range.peer, .entries(batch)))
+            state.replication.didSend(to: range.peer, origin: range.origin, through: after, nowMilliseconds: wallMilliseconds)
+            if batch.count < entries.count { break }
+        }
+        return messages
+    }
+
+    /// The entry as `peer` may receive it: withheld when its table may not be stored
+    /// there; `nil` when this region cannot serve it to `peer` (it holds only a withheld
+    /// copy of an entry the peer must receive in full: another region will send it).
+    func shippable(_ entry: LogEntry, to peer: RegionID) -> LogEntry? {
+        switch entry.payload {
+        case .catalog:
+            return entry
+        case .item(let table, _, _):
+            let regions = state.catalog[table.name]?.merged(with: table).definition?.regions ?? table.definition?.regions ?? []
+            guard regions.contains(peer) else {
+                var withheld = entry
+                withheld.payload = .withheld(table: table.name)
+                return withheld
+            }
+            return entry
+        case .withheld(let table):
+            let regions = state.catalog[table]?.definition?.regions ?? []
+            return regions.contains(peer) ? nil : entry
+        }
+    }
+
+    /// Up to `snapshotChunksPerStepMax` chunks of a snapshot transfer to `peer`.
+    private func snapshotChunks(to peer: RegionID, _ start: SnapshotTransfer, reader: any StorageReader) throws -> [(RegionID, PeerMessage)] {
+        var transfer = start
+        var messages: [(RegionID, PeerMessage)] = []
+        let tables = state.catalog.values.filter { $0.definition?.regions.contains(peer) == true && $0.definition?.mode == .multiPrimary }
+            .map(\.name).sorted()
+        let itemsMax = configuration.replication.snapshotItemsPerChunkMax
+        for _ in 0..<Self.snapshotChunksPerStepMax {
+            var items: [SnapshotItem] = []
+            var tableIndex = transfer.cursor.flatMap { cursor in tables.firstIndex(of: cursor.table) } ?? 0
+            var afterKey = transfer.cursor?.key
+            if let cursor = transfer.cursor, !tables.contains(cursor.table) { tableIndex = tables.firstIndex { $0 > cursor.table } ?? tables.count; afterKey = nil }
+            while items.count < itemsMax && tableIndex < tables.count {
+                let table = tables[tableIndex]
+                let page = try reader.scan(table: table, range: ScanRange(startAfter: afterKey, limit: itemsMax - items.count, includeTombstones: true))
+                items += page.compactMap { item in item.record.map { SnapshotItem(table: table, key: item.key, record: $0) } }
+                if let last = page.last, items.count >= itemsMax {
+                    transfer.cursor = (table, last.key)
+                    afterKey = last.key
+                } else {
+                    tableIndex += 1
+                    afterKey = nil
+                    transfer.cursor = tableIndex < tables.count ? (tables[tableIndex], nil) : nil
+                }
+            }
+            let finished = tableIndex >= tables.count
+            let catalog = transfer.catalogSent ? [] : state.catalog.values.sorted { $0.name < $1.name }
+            transfer.catalogSent = true
+            messages.append((peer, .snapshot(SnapshotChunk(transfer: transfer.transfer, positions: transfer.positions, catalog: catalog, items: items, isFinal: finished))))
+            state.replication.advanceSnapshot(to: peer, transfer, finished: finished)
+            if finished { break }
+        }
+        return messages
+    }
+}

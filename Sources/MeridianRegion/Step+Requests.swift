@@ -1,0 +1,133 @@
+import MeridianCore
+import MeridianReplication
+import MeridianStorage
+
+/// Client requests.
+extension Step {
+    mutating func reply(to request: RegionRequest, reader: any StorageReader, writer: (any StorageWriter)?) throws -> RegionReply {
+        switch request {
+        case .createTable(let name, let body):
+            return try createTable(name, body: body, writer: required(writer))
+
+        case .listTables:
+            let live = state.catalog.values.compactMap(\.definition).sorted { $0.name < $1.name }
+            return .tables(live.map { TableStatus(definition: $0) })
+
+        case .showTable(let name):
+            let definition = try servedTable(name)
+            let size = try reader.tableSize(table: name)
+            return .table(TableStatus(definition: definition, items: size.items, bytes: size.bytes))
+
+        case .deleteTable(let name):
+            guard let existing = state.catalog[name], existing.definition != nil else { throw MeridianError.tableNotFound(name) }
+            let writer = required(writer)
+            let version = ItemVersion(timestamp: state.clock.now(wallMilliseconds: wallMilliseconds), origin: local)
+            let record = CatalogRecord(name: name, definition: nil, version: version, deletedBefore: version.timestamp)
+            try mergeCatalog(record, writer: writer)
+            try appendOwnEntry(.catalog(record), timestamp: version.timestamp, writer: writer)
+            return .tableDeleted
+
+        case .putItem(let table, let key, let value, let precondition, let context):
+            let record = try write(table, key, value: value, precondition: precondition, context: context, reader: reader, writer: required(writer))
+            return .written(key, record.version, context: record.vector)
+
+        case .getItem(let table, let key, let consistency):
+            let definition = try servedTable(table)
+            if consistency == .strong && definition.mode == .multiPrimary {
+                throw MeridianError.invalid("consistency_unavailable",
+                    "table '\(table)' is multi-primary, which cannot serve consistency=strong; use a table with mode \"strong\" or \"primary\", or read with bounded, session or eventual consistency")
+            }
+            guard let item = try reader.item(table: table, key: key), !item.isTombstone else { throw MeridianError.itemNotFound }
+            return .item(item, servedAt: consistency)
+
+        case .deleteItem(let table, let key, let precondition):
+            try servedTable(table)
+            guard let current = try reader.item(table: table, key: key), !current.isTombstone else {
+                try check(precondition, on: nil)
+                throw MeridianError.itemNotFound
+            }
+            let record = try write(table, key, value: nil, precondition: precondition, context: nil, reader: reader, writer: required(writer))
+            return .deleted(key, record.version)
+
+        case .scan(let table, let range):
+            try servedTable(table)
+            var lookahead = range
+            lookahead.limit = range.limit + 1
+            let items = try reader.scan(table: table, range: lookahead)
+            let page = Array(items.prefix(range.limit))
+            return .page(page, next: items.count > range.limit ? page.last?.key : nil)
+
+        case .conflicts(let table, let afterID, let limit):
+            try servedTable(table)
+            let rows = try reader.conflicts(table: table, afterID: afterID, limit: limit + 1)
+            let page = Array(rows.prefix(limit))
+            return .conflicts(page, next: rows.count > limit ? page.last?.id : nil)
+
+        case .clusterStatus:
+            return .cluster(clusterStatus())
+        }
+    }
+
+    mutating func createTable(_ name: TableName, body: JSONValue, writer: any StorageWriter) throws -> RegionReply {
+        let definition = try TableDefinition.resolve(name: name, body: body, clusterRegions: region.configuration.clusterRegions)
+        if definition.mode != .multiPrimary && region.configuration.isMultiRegion {
+            throw MeridianError.invalid("mode_unavailable",
+                "mode \"\(definition.mode.rawValue)\" needs consensus between regions, which this build does not have yet; in a cluster of several regions use mode \"multi-primary\"")
+        }
+        let existing = state.catalog[name]
+        if let current = existing?.definition {
+            guard current == definition else {
+                throw MeridianError(.conflict, code: "table_exists", "table '\(name)' already exists with a different definition (mode \(current.mode.rawValue), regions \(current.regions.map(\.name)))")
+            }
+            return .tableCreated(current, created: false)
+        }
+        let version = ItemVersion(timestamp: state.clock.now(wallMilliseconds: wallMilliseconds), origin: local)
+        let record = CatalogRecord(name: name, definition: definition, version: version, deletedBefore: existing?.deletedBefore ?? .zero)
+        try mergeCatalog(record, writer: writer)
+        try appendOwnEntry(.catalog(record), timestamp: version.timestamp, writer: writer)
+        return .tableCreated(definition, created: true)
+    }
+
+    /// A put (`value`) or a delete (`nil`) accepted in this region: resolved against the
+    /// current record by the table's policy, stored with its origin-log entry.
+    mutating func write(_ table: TableName, _ key: Key, value: JSONValue?, precondition: WritePrecondition, context: VersionVector?,
+                        reader: any StorageReader, writer: any StorageWriter) throws -> ItemRecord {
+        let definition = try servedTable(table)
+        let current = try reader.item(table: table, key: key)
+        try check(precondition, on: current)
+        let version = ItemVersion(timestamp: state.clock.now(wallMilliseconds: wallMilliseconds), origin: local)
+        let (record, overwritten) = ConflictResolution.localWrite(current: current?.record, value: value, version: version,
+                                                                  policy: definition.conflict ?? .lww, context: context)
+        try writer.putItem(table: table, StoredItem(key: key, record: record))
+        try recordConflicts(overwritten, table: table, key: key, writer: writer)
+        guard let catalogRecord = state.catalog[table] else { preconditionFailure("a served table has a catalog record") }
+        try appendOwnEntry(.item(table: catalogRecord, key: key, record: record), timestamp: version.timestamp, writer: writer)
+        return record
+    }
+
+    /// The definition of a table this region serves.
+    @discardableResult
+    func servedTable(_ name: TableName) throws(MeridianError) -> TableDefinition {
+        guard let definition = state.definition(name) else { throw MeridianError.tableNotFound(name) }
+        guard definition.regions.contains(local) else {
+            throw MeridianError(.misdirected, code: "table_not_in_region",
+                "table '\(name)' is stored only in \(definition.regions.map(\.name).joined(separator: ", ")); send the request to one of those regions")
+        }
+        return definition
+    }
+
+    func check(_ precondition: WritePrecondition, on current: StoredItem?) throws(MeridianError) {
+        let live = current.flatMap { $0.isTombstone ? nil : $0 }
+        switch precondition {
+        case .none:
+            return
+        case .versionMatches(let token):
+            guard let live else { throw MeridianError.preconditionFailed("If-Match names version \(token.prefix(80)), but the item does not exist") }
+            guard live.version.token == token else {
+                throw MeridianError.preconditionFailed("If-Match names version \(token.prefix(80)), but the current version is \(live.version.token)")
+            }
+        case .itemAbsent:
+            if let live { throw MeridianError.preconditionFailed("If-None-Match: * requires that the item not exist; it exists at version \(live.version.token)") }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import MeridianCore
+import MeridianReplication
+import MeridianStorage
+
+/// One step's work on a working copy of the region's state.
+struct Step {
+    unowned let region: Region
+    var state: RegionState
+    let wallMilliseconds: UInt64
+
+    init(region: Region, state: RegionState, wallMilliseconds: UInt64) {
+        self.region = region
+        self.state = state
+        self.wallMilliseconds = wallMilliseconds
+    }
+
+    var local: RegionID { region.configuration.id }
+
+    /// Runs one input; returns a result for requests and `nil` for other inputs.
+    /// Expected failures become the request's result; anything else thrown (a storage
+    /// failure) aborts the whole step.
+    mutating func run(_ input: RegionInput, reader: any StorageReader, writer: (any StorageWriter)?) throws -> Result<RegionReply, MeridianError>? {
+        switch input {
+        case .request(let request):
+            do {
+                return .success(try reply(to: request, reader: reader, writer: writer))
+            } catch let error as MeridianError where error.kind != .internalError {
+                return .failure(error)
+            }
+        case .peerConnected(let peer):
+            for message in state.replication.peerConnected(peer, nowMilliseconds: wallMilliseconds) { state.outbox.append((peer, message)) }
+        case .peerDisconnected(let peer):
+            state.replication.peerDisconnected(peer)
+            state.incomingSnapshots[peer] = nil
+        case .message(let peer, let message):
+            guard region.configuration.replication.peers.contains(peer) else { return nil }
+            try receive(message, from: peer, reader: reader, writer: writer)
+        case .tick:
+            state.outbox += state.replication.tick(nowMilliseconds: wallMilliseconds)
+            try truncateLogs(writer: required(writer))
+        }
+        return nil
+    }
+
+    func required(_ writer: (any StorageWriter)?) -> any StorageWriter {
+        guard let writer else { preconditionFailure("a change ran in a read-only step") }
+        return writer
+    }
+
+    // MARK: Catalog
+
+    /// Merges a catalog record into the catalog, deleting the items of a deleted
+    /// incarnation; returns the merged record.
+    @discardableResult
+    mutating func mergeCatalog(_ incoming: CatalogRecord, writer: any StorageWriter) throws -> CatalogRecord {
+        let existing = state.catalog[incoming.name]
+        let merged = existing.map { $0.merged(with: incoming) } ?? incoming
+        guard merged != existing else { return merged }
+        try writer.putCatalogRecord(merged)
+        if merged.deletedBefore > (existing?.deletedBefore ?? .zero) {
+            try writer.deleteItems(table: merged.name, writtenBefore: merged.deletedBefore)
+        }
+        state.catalog[merged.name] = merged
+        return merged
+    }
+
+    /// Appends an entry of this region's own origin: the change is already in `writer`.
+    mutating func appendOwnEntry(_ payload: LogPayload, timestamp: HLCTimestamp, writer: any StorageWriter) throws {
+        let sequence = state.replication.nextOwnSequence
+        try writer.appendLog(LogEntry(origin: local, sequence: sequence, timestamp: timestamp, payload: payload))
+        try writer.setApplied(origin: local, sequence: sequence)
+        state.replication.appendedOwnEntry(sequence: sequence, timestamp: timestamp)
+    }
+
+    mutating func recordConflicts(_ overwritten: [OverwrittenValue], table: TableName, key: Key, writer: any StorageWriter) throws {
+        for value in overwritten {
+            try writer.appendConflict(table: table, ConflictEntry(key: key, overwritten: value, detectedBy: local))
+            state.counters.conflictsRecorded += 1
+        }
+    }
+
+    // MARK: Retention
+
+    mutating func truncateLogs(writer: any StorageWriter) throws {
+        for (origin, through) in state.replication.truncationPoints().sequences where through > state.truncated[origin] {
+            try writer.truncateLog(origin: origin, through: through)
+            state.truncated[origin] = through
+        }
+    }
+}

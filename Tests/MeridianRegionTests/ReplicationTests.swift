@@ -1,0 +1,213 @@
+import MeridianCore
+import MeridianRegion
+import MeridianReplication
+import MeridianStorage
+import Testing
+
+/// Multi-primary replication between regions, end to end through `Region.step`.
+struct ReplicationTests {
+    static let table = try! TableName("t")
+    static let names = ["us-east", "eu-west", "ap-south"]
+
+    func makeCluster(policy: ConflictPolicy = .lww, regions: [String]? = nil, seed: UInt64 = 1,
+                     configure: (inout RegionConfiguration) -> Void = { _ in }) throws -> LocalCluster {
+        let cluster = try LocalCluster(Self.names, seed: seed, configure: configure)
+        cluster.connectAll()
+        var definition: [String: JSONValue] = ["conflict": .string(policy.rawValue)]
+        if let regions { definition["regions"] = .array(regions.map(JSONValue.string)) }
+        _ = try cluster.request("us-east", .createTable(Self.table, definition: .object(definition))).get()
+        cluster.settle()
+        return cluster
+    }
+
+    func put(_ cluster: LocalCluster, _ region: String, _ key: String, _ value: JSONValue) throws -> ItemVersion {
+        guard case .written(_, let version, _) = try cluster.request(region, .putItem(Self.table, try Key(key), value, .none)).get() else {
+            throw MeridianError.invalid("test", "unexpected reply")
+        }
+        return version
+    }
+
+    func expectConverged(_ cluster: LocalCluster, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let reference = try cluster.items("us-east", Self.table)
+        for name in Self.names.dropFirst() {
+            #expect(try cluster.items(name, Self.table) == reference, "\(name) differs from us-east", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func aTableCreatedInOneRegionReachesEveryRegion() throws {
+        let cluster = try makeCluster()
+        for name in Self.names {
+            guard case .tables(let tables) = try cluster.request(name, .listTables).get() else { Issue.record("no tables"); continue }
+            #expect(tables.map(\.definition.name) == [Self.table], "in \(name)")
+        }
+    }
+
+    @Test(arguments: ConflictPolicy.allCases)
+    func concurrentWritesEverywhereConvergeToIdenticalItems(policy: ConflictPolicy) throws {
+        let cluster = try makeCluster(policy: policy, seed: 7)
+        var random = SplitMix64(seed: 99)
+        for round in 0..<30 {
+            for name in Self.names {
+                let key = "k\(Int.random(in: 0..<8, using: &random))"
+                let value: JSONValue = .object(["by": .string(name), "round": .integer(Int64(round)),
+                                                "f\(Int.random(in: 0..<3, using: &random))": .integer(Int64(round))])
+                _ = try put(cluster, name, key, value)
+            }
+            // Deliver only part of the time, so that many writes are concurrent.
+            if round % 3 == 0 { cluster.settle(roundsMax: 1) }
+        }
+        cluster.settle()
+        try expectConverged(cluster)
+        #expect(try cluster.items("us-east", Self.table).count == 8)
+    }
+
+    @Test func everyConcurrentlyOverwrittenValueIsInALedger() throws {
+        let cluster = try makeCluster(policy: .lww)
+        var written: [ItemVersion: JSONValue] = [:]
+        for key in 0..<10 {
+            for name in Self.names {
+                let value = JSONValue.string("\(name)-\(key)")
+                written[try put(cluster, name, "k\(key)", value)] = value
+            }
+        }
+        cluster.settle()
+        try expectConverged(cluster)
+        let current = Set(try cluster.items("us-east", Self.table).map(\.version))
+        let ledgered = Set(try Self.names.flatMap { try cluster.conflicts($0, Self.table) }.map(\.overwritten.version))
+        for (version, _) in written {
+            #expect(current.contains(version) || ledgered.contains(version), "\(version) is neither current nor in a ledger")
+        }
+        #expect(current.count == 10)
+        #expect(ledgered.count == 20, "every write but each key's winner lost a concurrent race")
+    }
+
+    @Test func concurrentEditsToDifferentFieldsBothSurvive() throws {
+        let cluster = try makeCluster(policy: .merge)
+        _ = try put(cluster, "us-east", "message", .object(["text": .string("hello"), "reactions": .array([])]))
+        cluster.settle()
+        _ = try put(cluster, "us-east", "message", .object(["text": .string("edited"), "reactions": .array([])]))
+        _ = try put(cluster, "eu-west", "message", .object(["text": .string("hello"), "reactions": .array([.string("+1")])]))
+        cluster.settle()
+        try expectConverged(cluster)
+        let item = try #require(try cluster.items("ap-south", Self.table).first)
+        #expect(item.value == .object(["text": .string("edited"), "reactions": .array([.string("+1")])]))
+        #expect(try cluster.conflicts("us-east", Self.table).isEmpty, "nothing was overwritten")
+    }
+
+    @Test func siblingsAreKeptUntilAWriteWithTheirContextResolvesThem() throws {
+        let cluster = try makeCluster(policy: .siblings)
+        _ = try put(cluster, "us-east", "cart", .array([.string("book")]))
+        _ = try put(cluster, "eu-west", "cart", .array([.string("pen")]))
+        cluster.settle()
+        try expectConverged(cluster)
+        let merged = try #require(try cluster.items("ap-south", Self.table).first?.record)
+        #expect(merged.siblings.count == 2)
+        _ = try cluster.request("ap-south", .putItem(Self.table, try Key("cart"), .array([.string("book"), .string("pen")]), .none, context: merged.vector)).get()
+        cluster.settle()
+        try expectConverged(cluster)
+        let resolved = try #require(try cluster.items("us-east", Self.table).first)
+        #expect(resolved.record?.siblings.count == 1)
+        #expect(resolved.value == .array([.string("book"), .string("pen")]))
+    }
+
+    @Test func twoRegionsWhoseLinkIsCutConvergeThroughTheThird() throws {
+        let cluster = try makeCluster()
+        cluster.cut("us-east", "eu-west")
+        _ = try put(cluster, "us-east", "a", .string("from us-east"))
+        _ = try put(cluster, "eu-west", "b", .string("from eu-west"))
+        cluster.settle()
+        try expectConverged(cluster)
+        #expect(try cluster.items("eu-west", Self.table).map(\.key.string) == ["a", "b"])
+    }
+
+    @Test func lossDuplicationAndReorderingStillConverge() throws {
+        let cluster = try makeCluster(policy: .merge, seed: 3)
+        cluster.lossPercent = 20
+        cluster.duplicatePercent = 10
+        cluster.reorderPercent = 30
+        var random = SplitMix64(seed: 5)
+        for round in 0..<60 {
+            let name = Self.names[round % 3]
+            _ = try put(cluster, name, "k\(Int.random(in: 0..<5, using: &random))", .object(["f\(round % 4)": .integer(Int64(round))]))
+            cluster.settle(roundsMax: 1)
+        }
+        cluster.settle(roundsMax: 200)
+        cluster.lossPercent = 0
+        cluster.duplicatePercent = 0
+        cluster.reorderPercent = 0
+        cluster.settle()
+        try expectConverged(cluster)
+    }
+
+    @Test func aRestartedRegionResumesFromItsPositions() throws {
+        let cluster = try makeCluster()
+        for index in 0..<20 { _ = try put(cluster, Self.names[index % 3], "k\(index)", .integer(Int64(index))) }
+        cluster.settle(roundsMax: 1)
+        try cluster.restart("eu-west")
+        for index in 20..<40 { _ = try put(cluster, Self.names[index % 3], "k\(index)", .integer(Int64(index))) }
+        cluster.settle()
+        try expectConverged(cluster)
+        #expect(try cluster.items("eu-west", Self.table).count == 40)
+    }
+
+    @Test func aRegionTooFarBehindCatchesUpFromASnapshot() throws {
+        let cluster = try makeCluster { $0.replication.originLogEntriesRetainedMax = 5 }
+        cluster.cut("ap-south", "us-east")
+        cluster.cut("ap-south", "eu-west")
+        for index in 0..<50 { _ = try put(cluster, index % 2 == 0 ? "us-east" : "eu-west", "k\(index)", .integer(Int64(index))) }
+        cluster.settle(roundsMax: 50)
+        let stored = try cluster.storages[cluster.id("us-east")]!.read { try $0.logEntries(origin: cluster.id("us-east"), after: 0, limit: 1000) }
+        #expect(stored.count <= 5, "the log was truncated past what ap-south has")
+        cluster.healAll()
+        cluster.settle()
+        try expectConverged(cluster)
+        #expect(try cluster.items("ap-south", Self.table).count == 50)
+        #expect(cluster.regions[cluster.id("ap-south")]!.counters.snapshotsInstalled >= 1)
+        // Streaming resumes after the snapshot.
+        _ = try put(cluster, "us-east", "after", .bool(true))
+        cluster.settle()
+        try expectConverged(cluster)
+    }
+
+    @Test func aDeletedTableLosesItsItemsEverywhereAndOldWritesDoNotComeBack() throws {
+        let cluster = try makeCluster()
+        for index in 0..<5 { _ = try put(cluster, "us-east", "k\(index)", .integer(Int64(index))) }
+        cluster.settle()
+        cluster.cut("us-east", "ap-south")
+        cluster.cut("us-east", "eu-west")
+        // Written before the deletion, delivered after it.
+        _ = try put(cluster, "us-east", "late", .string("old incarnation"))
+        cluster.wallMilliseconds += 10
+        #expect(try cluster.request("eu-west", .deleteTable(Self.table)).get() == .tableDeleted)
+        cluster.settle(roundsMax: 20)
+        _ = try cluster.request("eu-west", .createTable(Self.table, definition: .object([:]))).get()
+        cluster.healAll()
+        cluster.settle()
+        for name in Self.names { #expect(try cluster.items(name, Self.table).isEmpty, "in \(name)") }
+    }
+
+    @Test func aConfinedTableStaysInItsRegions() throws {
+        let cluster = try makeCluster(regions: ["us-east", "eu-west"])
+        _ = try put(cluster, "us-east", "secret-key", .string("secret-value"))
+        cluster.settle()
+        #expect(try cluster.items("eu-west", Self.table).count == 1)
+        #expect(try cluster.items("ap-south", Self.table).isEmpty)
+        let shipped = try cluster.storages[cluster.id("ap-south")]!.read { try $0.logEntries(origin: cluster.id("us-east"), after: 0, limit: 100) }
+        for entry in shipped {
+            if case .item = entry.payload { Issue.record("ap-south stored an item entry of a confined table") }
+        }
+        #expect(cluster.request("ap-south", .getItem(Self.table, try Key("secret-key"), .eventual)).error?.code == "table_not_in_region")
+    }
+
+    @Test func entriesFromAClockTooFarAheadWaitUntilLocalTimeCatchesUp() throws {
+        let cluster = try makeCluster()
+        cluster.clockAheadMilliseconds[cluster.id("eu-west")] = 5_000
+        _ = try put(cluster, "eu-west", "k", .string("from the future"))
+        cluster.settle(roundsMax: 10, millisecondsPerRound: 10)
+        #expect(try cluster.items("us-east", Self.table).isEmpty, "a timestamp 5 s ahead is not adopted")
+        #expect(cluster.regions[cluster.id("us-east")]!.counters.clockSkewRejections > 0)
+        cluster.settle(roundsMax: 1000, millisecondsPerRound: 20)
+        try expectConverged(cluster)
+        #expect(try cluster.items("us-east", Self.table).count == 1)
+    }
+}

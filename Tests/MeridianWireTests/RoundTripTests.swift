@@ -1,0 +1,75 @@
+import MeridianCore
+import MeridianReplication
+import Testing
+@testable import MeridianWire
+
+struct RoundTripTests {
+    @Test(arguments: Samples.frames)
+    func everyFrameKindRoundTripsWithItsContent(frame: WireFrame) throws {
+        let bytes = encode(frame)
+        #expect(try Samples.decodeAll(bytes) == [frame])
+        #expect(bytes.count <= Wire.frameBytesMax)
+    }
+
+    @Test func theFrameStartsWithTheLengthOfTheRestAndTheKind() {
+        let bytes = encode(.message(.ack(Positions())))
+        #expect(bytes == [0, 0, 0, 2, 4, 0], "length 2 (kind + an empty map's count), kind 4 (ack), count 0")
+    }
+
+    @Test func encodingIsCanonicalSoEqualValuesGiveEqualBytes() throws {
+        for frame in Samples.frames {
+            let decoded = try Samples.decodeAll(encode(frame))
+            #expect(decoded.map(encode) == [encode(frame)])
+        }
+    }
+
+    @Test func doublesKeepTheirExactBits() throws {
+        let doubles: [Double] = [-0.0, 0.0, 1e300, -1e300, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 0.1]
+        let frame = WireFrame.message(.entries([LogEntry(origin: Samples.usEast, sequence: 1, timestamp: .zero, payload: .item(
+            table: Samples.catalogRecord, key: Samples.keys[0],
+            record: ItemRecord(vector: VersionVector([Samples.usEast: 1]), version: Samples.version,
+                               root: .array(doubles.map(JSONValue.double)))))]))
+        guard case .message(.entries(let entries)) = try Samples.decodeAll(encode(frame)).first,
+              case .item(_, _, let record) = entries.first?.payload, case .array(let values) = record.root else {
+            Issue.record("the frame did not decode to one item entry")
+            return
+        }
+        let bits = values.compactMap { value -> UInt64? in
+            if case .double(let double) = value { return double.bitPattern }
+            return nil
+        }
+        #expect(bits == doubles.map(\.bitPattern))
+    }
+
+    @Test func unicodeKeysThatSwiftCallsEqualStayDistinctKeys() throws {
+        let precomposed = try Key("\u{E9}")
+        let decomposed = try Key("e\u{301}")
+        let frame = WireFrame.message(.snapshot(SnapshotChunk(transfer: 1, positions: Positions(), catalog: [], items: [
+            SnapshotItem(table: Samples.table, key: precomposed, record: Samples.deletedRecord),
+            SnapshotItem(table: Samples.table, key: decomposed, record: Samples.deletedRecord),
+        ], isFinal: true)))
+        guard case .message(.snapshot(let chunk)) = try Samples.decodeAll(encode(frame)).first else {
+            Issue.record("no snapshot decoded")
+            return
+        }
+        #expect(chunk.items.map(\.key.bytes) == [[0xC3, 0xA9], [0x65, 0xCC, 0x81]])
+    }
+
+    @Test func variableLengthIntegersRoundTripAtEveryWidth() throws {
+        var values: [UInt64] = [0, 1, 127, 128, 255, 16_383, 16_384, UInt64.max, UInt64.max - 1]
+        values += (0..<64).map { UInt64(1) << $0 }
+        for value in values {
+            var writer = ByteWriter()
+            writer.writeVarUInt(value)
+            var reader = ByteReader(writer.bytes)
+            #expect(try reader.readVarUInt() == value)
+            #expect(reader.remainingBytes == 0)
+        }
+        for value: Int64 in [0, -1, 1, Int64.min, Int64.max, -64, 64] {
+            var writer = ByteWriter()
+            writer.writeVarInt(value)
+            var reader = ByteReader(writer.bytes)
+            #expect(try reader.readVarInt() == value)
+        }
+    }
+}
