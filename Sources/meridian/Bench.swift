@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeridianCore
+import MeridianNode
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -10,24 +11,35 @@ import FoundationNetworking
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure a running node under load.",
-        discussion: "Scenario 'local-writes': concurrent clients put items into a multi-primary table of the node at --endpoint and the latency of every acknowledged write is recorded.")
+        discussion: """
+            Scenario 'local-writes': concurrent clients put items into a multi-primary table of the node at --endpoint and the \
+            latency of every acknowledged write is recorded. Scenario 'replication-lag': with --cluster (meridian dev writes one), \
+            each region takes paced writes at light load, then every region reports the delay from acceptance at the origin to \
+            application, per origin; printed per pair next to the injected one-way delay.
+            """)
 
     /// The most writes one run may make.
     static let writesMax = 10_000_000
 
-    @Option(help: "The scenario to run: local-writes.") var scenario: String = "local-writes"
+    @Option(help: "The scenario to run: local-writes or replication-lag.") var scenario: String = "local-writes"
+    @Option(help: "replication-lag: the cluster file of a running cluster.") var cluster: String?
+    @Option(help: "replication-lag: pause between one region's writes, in milliseconds.") var pacingMs: Int = 20
     @Option(help: "The node's API.") var endpoint: String = "http://127.0.0.1:7001"
     @Option(help: "Concurrent clients.") var clients: Int = 4
     @Option(help: "Writes in total.") var writes: Int = 20_000
     @Option(help: "Bytes of each value's string payload.") var valueBytes: Int = 100
 
     func validate() throws {
-        guard scenario == "local-writes" else { throw ValidationError("unknown scenario '\(scenario)'; available: local-writes") }
+        guard ["local-writes", "replication-lag"].contains(scenario) else {
+            throw ValidationError("unknown scenario '\(scenario)'; available: local-writes, replication-lag")
+        }
+        if scenario == "replication-lag" && cluster == nil { throw ValidationError("replication-lag needs --cluster FILE") }
         guard (1...1024).contains(clients) else { throw ValidationError("--clients must be 1 to 1024") }
         guard (1...Self.writesMax).contains(writes) else { throw ValidationError("--writes must be 1 to \(Self.writesMax)") }
     }
 
     func run() async throws {
+        if scenario == "replication-lag" { return try await replicationLag() }
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = clients
         let session = URLSession(configuration: configuration)
@@ -58,8 +70,50 @@ struct Bench: AsyncParsableCommand {
         print(String(format: "latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f", percentile(0.5), percentile(0.9), percentile(0.99), latencies.last ?? 0))
     }
 
-    private func request(_ session: URLSession, _ method: String, _ path: String, body: Data?, expecting statuses: Set<Int>) async throws -> Data {
-        var request = URLRequest(url: URL(string: endpoint + path)!)
+    /// Paced writes in every region, then each region's measured apply delays per origin.
+    private func replicationLag() async throws {
+        guard let clusterPath = cluster else { return }
+        let configuration = try ClusterConfiguration.load(path: clusterPath)
+        let session = URLSession(configuration: .ephemeral)
+        let regions = configuration.regions
+        let table = "bench_replication_lag"
+        _ = try await request(session, "PUT", "/v1/tables/\(table)", body: Data("{}".utf8), expecting: [200, 201], base: "http://\(regions[0].api)")
+        try await Task.sleep(for: .seconds(1))
+        let perRegion = max(1, writes / regions.count)
+        let pacing = pacingMs
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for region in regions {
+                group.addTask {
+                    for index in 0..<perRegion {
+                        _ = try await request(session, "PUT", "/v1/tables/\(table)/items/\(region.name.name)-\(index)", body: Data(#"{"n": \#(index)}"#.utf8),
+                                              expecting: [200], base: "http://\(region.api)")
+                        try await Task.sleep(for: .milliseconds(pacing))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await Task.sleep(for: .seconds(1))
+        print("scenario replication-lag: \(perRegion) writes per region, one every \(pacing) ms; delay from acceptance at the origin to application (ms)")
+        print("origin -> receiver         p50     p99     max   injected  p99/injected")
+        var worst = 0.0
+        for receiver in regions {
+            let data = try await request(session, "GET", "/v1/cluster", body: nil, expecting: [200], base: "http://\(receiver.api)")
+            guard case .object(let body) = try JSONValue.parse(Array(data), bytesMax: Int.max), case .array(let rows)? = body["regions"] else { continue }
+            for case .object(let row) in rows {
+                guard case .string(let origin)? = row["name"], case .object(let delay)? = row["apply_delay_ms"],
+                      case .integer(let p50)? = delay["p50"], case .integer(let p99)? = delay["p99"], case .integer(let maximum)? = delay["max"] else { continue }
+                let injected = Geography.oneWay(from: origin, to: receiver.name.name, matrix: configuration.latencyMilliseconds)
+                let ratio = injected > 0 ? Double(p99) / injected : 0
+                worst = max(worst, ratio)
+                print("\(origin.padding(toLength: 12, withPad: " ", startingAt: 0)) -> \(receiver.name.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(format: "%6d  %6d  %6d  %8.1f  %6.3f", p50, p99, maximum, injected, ratio))")
+            }
+        }
+        print(String(format: "worst p99 / injected one-way delay: %.3f (target <= 1.05; PostgreSQL streaming 1.10)", worst))
+    }
+
+    private func request(_ session: URLSession, _ method: String, _ path: String, body: Data?, expecting statuses: Set<Int>, base: String? = nil) async throws -> Data {
+        var request = URLRequest(url: URL(string: (base ?? endpoint) + path)!)
         request.httpMethod = method
         request.httpBody = body
         let (data, response) = try await session.data(for: request)
