@@ -70,6 +70,7 @@ let package = Package(
         .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion"]),
         .testTarget(name: "MeridianNodeTests", dependencies: [
             "MeridianCore", "MeridianStorage", "MeridianNode", "MeridianReplication", "MeridianWire",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -95,6 +95,12 @@ public struct HybridLogicalClock: Sendable {
         if remote > latest { latest = remote }
     }
 
+    /// Moves the clock past a timestamp this region already holds in its own storage (so
+    /// was accepted once), without the skew check: the next `now` exceeds it.
+    public mutating func advance(past timestamp: HLCTimestamp) {
+        if timestamp > latest { latest = timestamp }
+    }
+
     /// The smallest timestamp after `timestamp`: the next logical tick, or the next
     /// millisecond when the counter is full.
     static func successor(of timestamp: HLCTimestamp) -> HLCTimestamp {

@@ -4,6 +4,7 @@
 
 import Foundation
 import MeridianCore
+import MeridianWire
 
 /// One region's entry in the cluster file.
 public struct RegionEndpoint: Sendable, Equatable, Codable {
@@ -107,6 +108,9 @@ public struct ClusterConfiguration: Sendable, Equatable, Codable {
             for address in [region.api, region.peer] where HostAndPort(address) == nil {
                 throw .invalid("invalid_cluster_file", "region \(region.name): '\(address)' is not host:port")
             }
+        }
+        if let explicitClusterID, !(1...Wire.clusterIDBytesMax).contains(explicitClusterID.utf8.count) {
+            throw .invalid("invalid_cluster_file", "cluster_id must be 1 to \(Wire.clusterIDBytesMax) bytes")
         }
         let names = Set(regions.map(\.name.name))
         for (source, row) in latencyMilliseconds ?? [:] {

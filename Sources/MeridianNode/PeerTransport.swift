@@ -136,23 +136,36 @@ public final class PeerTransport: Sendable {
 
     /// Queues a message for a connected peer.
     ///
-    /// - Returns: `false` when the peer is not connected, the frame is larger than
-    ///   `Wire.frameBytesMax` or the peer's queue is full; the message is then dropped.
-    ///   `true` when queued, or dropped by an outbound cut (a cut models a lossy link, which
-    ///   the sender cannot tell from a working one).
+    /// An `entries` message whose frame would exceed `Wire.frameBytesMax` is sent as
+    /// several consecutive `entries` messages, in order (entries are applied one by one, so
+    /// the receiver sees the same sequence).
+    ///
+    /// - Returns: `false` when the peer is not connected, a single entry or another
+    ///   message does not fit in a frame, or the peer's queue is full; the message (or its
+    ///   remaining part) is then dropped. `true` when queued, or dropped by an outbound cut
+    ///   (a cut models a lossy link, which the sender cannot tell from a working one).
     @discardableResult
     public func send(_ message: PeerMessage, to peer: RegionID) -> Bool {
         guard let (connection, outboundCut) = state.withLock({ state in
             state.links[peer].flatMap { link in link.connection.map { ($0, link.outboundCut) } }
         }) else { return false }
         if outboundCut { return true }
+        return enqueue(message, on: connection)
+    }
+
+    private func enqueue(_ message: PeerMessage, on connection: PeerConnection) -> Bool {
         let bytes = encode(.message(message))
-        guard bytes.count <= Wire.frameBytesMax else {
-            logger.error("peer message too large to send; dropped", metadata: [
-                "peer": "\(peer)", "bytes": "\(bytes.count)", "limit": "\(Wire.frameBytesMax)"])
-            return false
+        if bytes.count <= Wire.frameBytesMax {
+            return connection.enqueue(bytes)
         }
-        return connection.enqueue(bytes)
+        if case .entries(let entries) = message, entries.count > 1 {
+            let middle = entries.count / 2
+            return enqueue(.entries(Array(entries[..<middle])), on: connection)
+                && enqueue(.entries(Array(entries[middle...])), on: connection)
+        }
+        logger.error("peer message too large to send; dropped", metadata: [
+            "peer": "\(connection.peer)", "bytes": "\(bytes.count)", "limit": "\(Wire.frameBytesMax)"])
+        return false
     }
 
     /// Cuts or heals one direction (or both) of the link to a peer. Connections stay up;

@@ -6,6 +6,9 @@ import MeridianStorage
 extension Region {
     /// The most snapshot chunks produced for one peer in one step.
     static let snapshotChunksPerStepMax = 4
+    /// The most bytes of item values in one snapshot chunk (estimated from canonical JSON),
+    /// so that a chunk stays well inside the wire's frame limit.
+    static let snapshotChunkValueBytesMax = 1 << 20
 
     /// Reads and sends what every connected peer lacks, within its window. Runs after a
     /// step's commit, so only durable entries leave the region.
@@ -74,6 +77,14 @@ extension Region {
         }
     }
 
+    /// The bytes a record's values take in canonical JSON: its visible value, its fields
+    /// and its siblings.
+    static func estimatedBytes(_ record: ItemRecord) -> Int {
+        (record.root?.canonicalBytes.count ?? 0)
+            + record.fields.values.reduce(0) { $0 + ($1.value?.canonicalBytes.count ?? 0) }
+            + record.siblings.reduce(0) { $0 + ($1.value?.canonicalBytes.count ?? 0) }
+    }
+
     /// Up to `snapshotChunksPerStepMax` chunks of a snapshot transfer to `peer`.
     private func snapshotChunks(to peer: RegionID, _ start: SnapshotTransfer, reader: any StorageReader) throws -> [(RegionID, PeerMessage)] {
         var transfer = start
@@ -86,13 +97,22 @@ extension Region {
             var tableIndex = transfer.cursor.flatMap { cursor in tables.firstIndex(of: cursor.table) } ?? 0
             var afterKey = transfer.cursor?.key
             if let cursor = transfer.cursor, !tables.contains(cursor.table) { tableIndex = tables.firstIndex { $0 > cursor.table } ?? tables.count; afterKey = nil }
-            while items.count < itemsMax && tableIndex < tables.count {
+            var valueBytes = 0
+            while items.count < itemsMax && valueBytes < Self.snapshotChunkValueBytesMax && tableIndex < tables.count {
                 let table = tables[tableIndex]
                 let page = try reader.scan(table: table, range: ScanRange(startAfter: afterKey, limit: itemsMax - items.count, includeTombstones: true))
-                items += page.compactMap { item in item.record.map { SnapshotItem(table: table, key: item.key, record: $0) } }
-                if let last = page.last, items.count >= itemsMax {
-                    transfer.cursor = (table, last.key)
-                    afterKey = last.key
+                var taken = 0
+                for item in page {
+                    guard valueBytes < Self.snapshotChunkValueBytesMax else { break }
+                    taken += 1
+                    guard let record = item.record else { continue }
+                    items.append(SnapshotItem(table: table, key: item.key, record: record))
+                    valueBytes += Self.estimatedBytes(record)
+                }
+                if taken > 0, taken < page.count || items.count >= itemsMax || valueBytes >= Self.snapshotChunkValueBytesMax {
+                    let last = page[taken - 1].key
+                    transfer.cursor = (table, last)
+                    afterKey = last
                 } else {
                     tableIndex += 1
                     afterKey = nil

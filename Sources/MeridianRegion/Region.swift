@@ -122,6 +122,8 @@ public struct RegionCounters: Sendable, Equatable {
     public var entriesApplied = 0
     /// Snapshots installed.
     public var snapshotsInstalled = 0
+    /// Remote records refused because they break their policy's invariants.
+    public var invalidRecords = 0
 }
 
 /// One region: catalog, clock, replication and request execution over a storage.

@@ -76,8 +76,15 @@ extension Step {
             return false
         }
         guard record.version.timestamp >= table.deletedBefore else { return true }  // an older incarnation's write
+        let policy = definition.conflict ?? .lww
+        guard record.satisfiesInvariants(of: policy) else {
+            // A malformed record (a bug or a hostile peer) must not reach the merge, whose
+            // preconditions it would break: it is refused, counted, and nothing persisted.
+            state.counters.invalidRecords += 1
+            return true
+        }
         let current = try writer.item(table: table.name, key: key)
-        let (merged, overwritten) = ConflictResolution.merge(local: current?.record, remote: record, policy: definition.conflict ?? .lww)
+        let (merged, overwritten) = ConflictResolution.merge(local: current?.record, remote: record, policy: policy)
         if merged != current?.record {
             try writer.putItem(table: table.name, StoredItem(key: key, record: merged))
         }
@@ -102,6 +109,12 @@ extension Step {
         for record in chunk.catalog { try mergeCatalog(record, writer: writer) }
         for item in chunk.items {
             guard let table = state.catalog[item.table] else { continue }
+            do {
+                try state.clock.observe(item.record.version.timestamp, wallMilliseconds: wallMilliseconds)
+            } catch {
+                state.counters.clockSkewRejections += 1
+                continue
+            }
             _ = try applyItem(table: table, key: item.key, record: item.record, writer: writer)
         }
         guard chunk.isFinal else { return }

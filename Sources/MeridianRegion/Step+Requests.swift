@@ -21,6 +21,7 @@ extension Step {
         case .deleteTable(let name):
             guard let existing = state.catalog[name], existing.definition != nil else { throw MeridianError.tableNotFound(name) }
             let writer = required(writer)
+            state.clock.advance(past: existing.version.timestamp)
             let version = ItemVersion(timestamp: state.clock.now(wallMilliseconds: wallMilliseconds), origin: local)
             let record = CatalogRecord(name: name, definition: nil, version: version, deletedBefore: version.timestamp)
             try mergeCatalog(record, writer: writer)
@@ -81,6 +82,7 @@ extension Step {
             }
             return .tableCreated(current, created: false)
         }
+        if let existing { state.clock.advance(past: existing.version.timestamp) }
         let version = ItemVersion(timestamp: state.clock.now(wallMilliseconds: wallMilliseconds), origin: local)
         let record = CatalogRecord(name: name, definition: definition, version: version, deletedBefore: existing?.deletedBefore ?? .zero)
         try mergeCatalog(record, writer: writer)
@@ -95,6 +97,8 @@ extension Step {
         let definition = try servedTable(table)
         let current = try reader.item(table: table, key: key)
         try check(precondition, on: current)
+        // A new version must exceed every version the item holds (ConflictResolution's precondition).
+        if let held = current?.record?.version { state.clock.advance(past: held.timestamp) }
         let version = ItemVersion(timestamp: state.clock.now(wallMilliseconds: wallMilliseconds), origin: local)
         let (record, overwritten) = ConflictResolution.localWrite(current: current?.record, value: value, version: version,
                                                                   policy: definition.conflict ?? .lww, context: context)

@@ -21,6 +21,7 @@ public struct FrameDecoder: Sendable {
     /// Compaction threshold: consumed bytes are dropped once they exceed this and half the buffer.
     private static let compactionBytesMin = 64 * 1024
 
+    /// Makes a decoder for one connection's incoming stream.
     public init() {}
 
     /// The bytes received and not yet returned as frames.

@@ -14,6 +14,7 @@ public struct Hello: Hashable, Sendable {
     /// The sender's region.
     public var region: RegionID
 
+    /// Makes a `Hello`; the version defaults to the one this build speaks.
     public init(protocolVersion: UInt16 = Wire.protocolVersion, clusterID: String, region: RegionID) {
         self.protocolVersion = protocolVersion
         self.clusterID = clusterID
@@ -44,7 +45,9 @@ extension Hello: WireCodable {
 
 /// One unit of the peer protocol: the handshake or a replication message.
 public enum WireFrame: Hashable, Sendable {
+    /// The handshake: the first frame in each direction, and only then.
     case hello(Hello)
+    /// A replication message, after the handshake.
     case message(PeerMessage)
 }
 

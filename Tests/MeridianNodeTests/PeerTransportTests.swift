@@ -135,6 +135,30 @@ struct PeerTransportTests {
         }
     }
 
+    @Test func anEntriesBatchLargerThanAFrameArrivesSplitInOrder() async throws {
+        try await withCluster([Self.apSouth, Self.euWest]) { cluster in
+            let ap = cluster[Self.apSouth], eu = cluster[Self.euWest]
+            #expect(await eventually { ap.transport.isConnected(Self.euWest) })
+            let table = CatalogRecord(name: try TableName("t"), definition: nil,
+                                      version: ItemVersion(timestamp: .zero, origin: Self.apSouth), deletedBefore: .zero)
+            let entries = try (1...9).map { sequence in
+                LogEntry(origin: Self.apSouth, sequence: UInt64(sequence), timestamp: .zero, payload: .item(
+                    table: table, key: try Key("k\(sequence)"), record: ItemRecord(
+                        vector: VersionVector([Self.apSouth: UInt64(sequence)]), version: ItemVersion(timestamp: .zero, origin: Self.apSouth),
+                        root: .string(String(repeating: "v", count: 1 << 20)))))
+            }
+            #expect(encode(.message(.entries(entries))).count > Wire.frameBytesMax)
+            #expect(ap.transport.send(.entries(entries), to: Self.euWest))
+            let received = { eu.recorder.messages(from: Self.apSouth).flatMap { message -> [LogEntry] in
+                guard case .entries(let batch) = message else { return [] }
+                return batch
+            } }
+            #expect(await eventually { received().count == entries.count })
+            #expect(received() == entries)
+            #expect(eu.recorder.messages(from: Self.apSouth).count > 1)
+        }
+    }
+
     @Test func hostileConnectionsAreClosedAndTheRealPeerIsStillServed() async throws {
         try await withCluster([Self.apSouth, Self.euWest]) { cluster in
             let ap = cluster[Self.apSouth], eu = cluster[Self.euWest]
