@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
     ],
     targets: [
         // Pure value types and rules: no I/O, no clock, no randomness.
@@ -34,6 +35,8 @@ let package = Package(
         ]),
         // One region's synchronous heart: catalog and request execution over the storage protocol.
         .target(name: "MeridianRegion", dependencies: ["MeridianCore", "MeridianReplication", "MeridianStorage"]),
+        // A whole cluster in one thread: virtual clock, simulated network and storage, faults, checkers.
+        .target(name: "MeridianSimulation", dependencies: ["MeridianCore", "MeridianReplication", "MeridianRegion", "MeridianStorage"]),
         // The runtime around a region: executor thread, configuration, lifecycle.
         .target(name: "MeridianNode", dependencies: [
             "MeridianCore", "MeridianStorage", "MeridianSQLite", "MeridianRegion", "MeridianReplication", "MeridianWire",
@@ -49,9 +52,11 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "meridian", dependencies: [
-            "MeridianCore", "MeridianNode", "MeridianHTTP",
+            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianSimulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -68,6 +73,7 @@ let package = Package(
         .testTarget(name: "MeridianStorageTests", dependencies: ["MeridianCore", "MeridianStorage"]),
         .testTarget(name: "MeridianSQLiteTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianSQLite"]),
         .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion"]),
+        .testTarget(name: "MeridianSimulationTests", dependencies: ["MeridianCore", "MeridianSimulation", "MeridianRegion", "MeridianStorage", "MeridianReplication"]),
         .testTarget(name: "MeridianNodeTests", dependencies: [
             "MeridianCore", "MeridianStorage", "MeridianNode", "MeridianReplication", "MeridianWire",
             .product(name: "Logging", package: "swift-log"),

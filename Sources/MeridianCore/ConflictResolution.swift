@@ -76,14 +76,47 @@ public enum ConflictResolution {
     ///   from the wire with `satisfiesInvariants(of:)` first).
     public static func merge(local: ItemRecord?, remote: ItemRecord, policy: ConflictPolicy) -> Outcome {
         precondition(remote.satisfiesInvariants(of: policy), "the remote record breaks the \(policy) invariants")
+        precondition(local.map { $0.satisfiesInvariants(of: policy) } ?? true, "the local record breaks the \(policy) invariants")
+        guard let outcome = validatedMerge(local: local, remote: remote, policy: policy) else {
+            preconditionFailure("a merge broke the \(policy) invariants")
+        }
+        return outcome
+    }
+
+    /// `merge` for records that come from outside (a peer): `nil`, never a trap, when
+    /// either record or their join breaks the policy's invariants (a bug or a hostile
+    /// peer: honest histories always join).
+    public static func validatedMerge(local: ItemRecord?, remote: ItemRecord, policy: ConflictPolicy) -> Outcome? {
+        guard remote.satisfiesInvariants(of: policy) else { return nil }
         guard let local else { return (remote, []) }
-        precondition(local.satisfiesInvariants(of: policy), "the local record breaks the \(policy) invariants")
+        guard local.satisfiesInvariants(of: policy) else { return nil }
         // Equal versions name the same write, so the choice between them does not matter.
         let (winner, loser) = local.version >= remote.version ? (local, remote) : (remote, local)
         let record = joined(winner: winner, loser: loser, policy: policy)
-        precondition(record.satisfiesInvariants(of: policy), "a merge broke the \(policy) invariants")
+        guard record.satisfiesInvariants(of: policy) else { return nil }
         guard local.vector.compare(remote.vector) == .concurrent else { return (record, []) }
         return (record, overwrittenValues(winner: winner, loser: loser, policy: policy))
+    }
+
+    /// The record re-expressed under `policy`, keeping its vector, version and visible
+    /// value: for an item written under another policy (two regions created the same
+    /// table concurrently with different policies, and the other definition won).
+    public static func normalized(_ record: ItemRecord, for policy: ConflictPolicy) -> ItemRecord {
+        if record.satisfiesInvariants(of: policy) { return record }
+        let value = record.value
+        switch policy {
+        case .lww:
+            return ItemRecord(vector: record.vector, version: record.version, root: value)
+        case .merge:
+            guard case .object(let object)? = value else { return ItemRecord(vector: record.vector, version: record.version, root: value) }
+            let fields = object.mapValues { FieldEntry(value: $0, version: record.version) }
+            return ItemRecord(vector: record.vector, version: record.version, root: .object([:]), fields: fields)
+        case .siblings:
+            let dot = Dot(region: record.version.origin, counter: max(1, record.vector[record.version.origin]))
+            let vector = record.vector[record.version.origin] > 0 ? record.vector : record.vector.incremented(for: record.version.origin)
+            return ItemRecord(vector: vector, version: record.version, root: value,
+                              siblings: [Sibling(value: value, version: record.version, dot: dot)])
+        }
     }
 
     /// The join of two records, `winner` having the greater (or an equal) version.

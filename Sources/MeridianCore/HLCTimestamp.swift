@@ -7,6 +7,9 @@ public struct HLCTimestamp: Hashable, Comparable, Sendable, CustomStringConverti
     public static let logicalMax: UInt16 = .max
     /// The zero timestamp, before every issued one.
     public static let zero = HLCTimestamp(rawValue: 0)
+    /// A bound after every timestamp a clock issues before the year 6400 that still fits a
+    /// signed 64-bit storage column: "every item", for deleting a table's incarnation.
+    public static let incarnationsEnd = HLCTimestamp(rawValue: UInt64(Int64.max))
 
     /// The packed value: physical milliseconds in the high 48 bits, the counter in the low 16.
     public let rawValue: UInt64

@@ -14,6 +14,12 @@ public enum Limits {
     public static let keyBytesMax = 1024
     /// The default largest item value, in bytes of its JSON encoding as sent by the client.
     public static let valueBytesMaxDefault = 1 << 20
+    /// The largest value limit a node may be configured with, in bytes: an item's record
+    /// (with its concurrent versions) must fit one peer frame.
+    public static let valueBytesMaxMax = 2 << 20
+    /// The largest replicated record of one item (value, fields and siblings), in bytes of
+    /// canonical JSON: a write that would make it larger is refused with 413.
+    public static let recordBytesMax = 3 << 20
     /// The largest table-definition body a client may send, in bytes.
     public static let definitionBytesMax = 64 * 1024
     /// The most items one scan page returns.

@@ -196,3 +196,52 @@ struct ClusterBody: Encodable {
     var regions: [ClusterRegionBody]
     var counters: CountersBody
 }
+
+/// What one region holds of a table, as that region checked in its own storage.
+struct PlacementBody: Codable {
+    var region: String
+    /// Whether the table's definition lists the region.
+    var listed: Bool?
+    /// Whether any byte of the table is stored there.
+    var holdsData: Bool?
+    var items: Int?
+    var bytes: Int?
+    var logEntries: Int?
+    var conflicts: Int?
+    /// Whether the region answered for itself.
+    var verified: Bool
+    var statement: String
+
+    enum CodingKeys: String, CodingKey {
+        case region, listed, items, bytes, conflicts, verified, statement
+        case holdsData = "holds_data"
+        case logEntries = "log_entries"
+    }
+
+    init(region: String, residue: TableResidue, listed: Bool) {
+        self.region = region
+        self.listed = listed
+        holdsData = !residue.isEmpty
+        items = residue.items
+        bytes = residue.bytes
+        logEntries = residue.logEntries
+        conflicts = residue.conflicts
+        verified = true
+        if residue.isEmpty {
+            statement = "\(region) holds no item, origin-log entry or ledger row of this table (checked in its own storage)"
+        } else {
+            statement = "\(region) holds \(residue.items) items (\(residue.bytes) bytes), \(residue.logEntries) log entries and \(residue.conflicts) ledger rows of this table"
+        }
+    }
+
+    init(unreachable region: String) {
+        self.region = region
+        verified = false
+        statement = "\(region) did not answer: its storage could not be checked"
+    }
+}
+
+struct PlacementPageBody: Encodable {
+    var table: String
+    var regions: [PlacementBody]
+}

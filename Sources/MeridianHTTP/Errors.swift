@@ -51,7 +51,8 @@ struct ErrorAndRegionMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             response = try Self.apiError(for: error, request: request, context: context).response(from: request, context: context)
         }
-        response.headers[Self.regionHeader] = region.name
+        // A forwarded answer already names the region that served it.
+        if response.headers[Self.regionHeader] == nil { response.headers[Self.regionHeader] = region.name }
         return response
     }
 

@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import AsyncHTTPClient
 import MeridianCore
 import MeridianNode
 import MeridianRegion
@@ -32,6 +33,8 @@ public struct MeridianAPI: Sendable {
         route(router, "/v1/tables/:table/items", [.get: scan, .put: emptyKey, .delete: emptyKey])
         route(router, "/v1/tables/:table/items/**", [.put: putItem, .get: getItem, .delete: deleteItem])
         route(router, "/v1/tables/:table/conflicts", [.get: conflicts])
+        route(router, "/v1/tables/:table/placement", [.get: placement])
+        route(router, "/v1/tables/:table/regions", [.put: changeRegions])
         route(router, "/v1/debug/links/:peer", [.put: setLink])
         return router
     }
@@ -136,11 +139,13 @@ public struct MeridianAPI: Sendable {
         let precondition = try writePrecondition(request)
         let causalContext = try versionContext(request)
         let body = try await collect(request, bytesMax: node.valueBytesMax, what: "value")
-        let value = try JSONValue.parse(body.readableBytesView, bytesMax: node.valueBytesMax)
-        guard case .written(let written, let version, let vector) = try await perform(.putItem(table, key, value, precondition, context: causalContext)) else { return unexpectedReply() }
-        var response = try json(.ok, WriteBody(key: written.string, version: version.token, region: node.region.name, context: vector?.token), etag: version)
-        if let vector { response.headers[Self.contextHeader] = vector.token }
-        return response
+        return try await forwardingIfMisdirected(request, table: table, body: body) {
+            let value = try JSONValue.parse(body.readableBytesView, bytesMax: node.valueBytesMax)
+            guard case .written(let written, let version, let vector) = try await perform(.putItem(table, key, value, precondition, context: causalContext)) else { return unexpectedReply() }
+            var response = try json(.ok, WriteBody(key: written.string, version: version.token, region: node.region.name, context: vector?.token), etag: version)
+            if let vector { response.headers[Self.contextHeader] = vector.token }
+            return response
+        }
     }
 
     @Sendable func getItem(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -148,29 +153,84 @@ public struct MeridianAPI: Sendable {
         let key = try itemKey(context)
         let query = try QueryParameters(request.uri.query)
         let consistency = try query.consistency()
-        guard case .item(let item, let servedAt) = try await perform(.getItem(table, key, consistency)) else { return unexpectedReply() }
-        var body = ItemBody(item)
-        body.consistency = servedAt.rawValue
-        body.region = node.region.name
-        var response = try json(.ok, body, etag: item.version)
-        if let context = body.context { response.headers[Self.contextHeader] = context }
-        return response
+        return try await forwardingIfMisdirected(request, table: table) {
+            guard case .item(let item, let servedAt) = try await perform(.getItem(table, key, consistency)) else { return unexpectedReply() }
+            var body = ItemBody(item)
+            body.consistency = servedAt.rawValue
+            body.region = node.region.name
+            var response = try json(.ok, body, etag: item.version)
+            if let context = body.context { response.headers[Self.contextHeader] = context }
+            return response
+        }
     }
 
     @Sendable func deleteItem(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let table = try tableName(context)
         let key = try itemKey(context)
         let precondition = try writePrecondition(request)
-        guard case .deleted(let deleted, let version) = try await perform(.deleteItem(table, key, precondition)) else { return unexpectedReply() }
-        return try json(.ok, WriteBody(key: deleted.string, version: version.token, region: node.region.name, deleted: true), etag: version)
+        return try await forwardingIfMisdirected(request, table: table) {
+            guard case .deleted(let deleted, let version) = try await perform(.deleteItem(table, key, precondition)) else { return unexpectedReply() }
+            return try json(.ok, WriteBody(key: deleted.string, version: version.token, region: node.region.name, deleted: true), etag: version)
+        }
     }
 
     @Sendable func scan(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let table = try tableName(context)
         let query = try QueryParameters(request.uri.query)
         let range = ScanRange(prefix: Array((query["prefix"] ?? "").utf8), startAfter: try query.key("start_after"), limit: try query.limit())
-        guard case .page(let items, let next) = try await perform(.scan(table, range)) else { return unexpectedReply() }
-        return try json(.ok, PageBody(items: items.map(ItemBody.init), next: next?.string))
+        return try await forwardingIfMisdirected(request, table: table) {
+            guard case .page(let items, let next) = try await perform(.scan(table, range)) else { return unexpectedReply() }
+            return try json(.ok, PageBody(items: items.map(ItemBody.init), next: next?.string))
+        }
+    }
+
+    /// Where a table's data is: every region answers for its own storage.
+    @Sendable func placement(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let table = try tableName(context)
+        let query = try QueryParameters(request.uri.query)
+        if query["scope"] == "local" {
+            return try json(.ok, try await localPlacement(table))
+        }
+        var regions: [PlacementBody] = []
+        for endpoint in node.cluster.regions {
+            if endpoint.name == node.region {
+                regions.append(try await localPlacement(table))
+            } else {
+                regions.append(await remotePlacement(table, endpoint))
+            }
+        }
+        return try json(.ok, PlacementPageBody(table: table.name, regions: regions))
+    }
+
+    private func localPlacement(_ table: TableName) async throws -> PlacementBody {
+        guard case .placement(let residue, let listed) = try await perform(.placement(table)) else { return unexpectedReply() }
+        return PlacementBody(region: node.region.name, residue: residue, listed: listed)
+    }
+
+    private func remotePlacement(_ table: TableName, _ endpoint: RegionEndpoint) async -> PlacementBody {
+        var outbound = HTTPClientRequest(url: "http://\(endpoint.api)/v1/tables/\(table.name)/placement?scope=local")
+        outbound.method = .GET
+        guard let answer = try? await HTTPClient.shared.execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds)),
+              answer.status == .ok,
+              let bytes = try? await answer.body.collect(upTo: Limits.definitionBytesMax),
+              let body = try? JSONDecoder().decode(PlacementBody.self, from: Data(buffer: bytes))
+        else { return PlacementBody(unreachable: endpoint.name.name) }
+        return body
+    }
+
+    @Sendable func changeRegions(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let table = try tableName(context)
+        let body = try await collect(request, bytesMax: Limits.definitionBytesMax, what: "regions list")
+        guard case .object(let fields) = try JSONValue.parse(body.readableBytesView, bytesMax: Limits.definitionBytesMax),
+              case .array(let names)? = fields["regions"], fields.count == 1 else {
+            throw APIError(.invalid("invalid_definition", #"send {"regions": ["us-east", ...]}"#))
+        }
+        let regions = try names.map { name throws(MeridianError) -> RegionID in
+            guard case .string(let text) = name else { throw .invalid("invalid_definition", "'regions' must contain region names") }
+            return try RegionID(text)
+        }
+        guard case .regionsChanged(let definition) = try await perform(.changeRegions(table, regions)) else { return unexpectedReply() }
+        return try json(.ok, TableBody(definition))
     }
 
     /// `PUT` or `DELETE` on `/items/` with nothing after it: the key is missing.
@@ -180,6 +240,17 @@ public struct MeridianAPI: Sendable {
 
     // MARK: Helpers
 
+    /// Runs `work`; when this region may not store the table, forwards the request to the
+    /// nearest region that may instead.
+    private func forwardingIfMisdirected(_ request: Request, table: TableName, body: ByteBuffer? = nil,
+                                         _ work: () async throws -> Response) async throws -> Response {
+        do {
+            return try await work()
+        } catch let refusal as APIError where refusal.error.kind == .misdirected {
+            return try await Forwarder(node: node).forward(request, table: table, body: body, refusal: refusal)
+        }
+    }
+
     private func perform(_ request: RegionRequest) async throws(APIError) -> RegionReply {
         switch await node.perform(request) {
         case .success(let reply): return reply
@@ -187,7 +258,7 @@ public struct MeridianAPI: Sendable {
         }
     }
 
-    private func unexpectedReply() -> Response {
+    private func unexpectedReply<T>() -> T {
         preconditionFailure("the region answered a request with a reply of another kind")
     }
 

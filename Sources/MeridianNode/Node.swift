@@ -49,6 +49,9 @@ public final class Node: Sendable {
     public let valueBytesMax: Int
     /// Whether the API may cut and heal links.
     public let allowFaultInjection: Bool
+    /// The injected one-way delay to each region, in milliseconds (empty when latency
+    /// injection is off): forwarded client requests pay it too.
+    public let oneWayDelaysMilliseconds: [RegionID: Double]
     private let executor: RegionExecutor
     private let dataDirectory: DataDirectory?
     private let transport: PeerTransport?
@@ -74,6 +77,7 @@ public final class Node: Sendable {
         self.valueBytesMax = valueBytesMax
         self.dataDirectory = dataDirectory
         self.allowFaultInjection = allowFaultInjection
+        oneWayDelaysMilliseconds = injectLatency ? cluster.oneWayDelaysMilliseconds(from: region) : [:]
         let regionLogic = try Region(configuration: RegionConfiguration(id: region, clusterRegions: cluster.regionIDs), storage: storage)
 
         let relay = ExecutorRelay()

@@ -65,7 +65,7 @@ extension Step {
                 region: peer, connected: progress.connected,
                 heartbeatAgeMilliseconds: heartbeat == nil ? nil : wallMilliseconds - min(wallMilliseconds, progress.heartbeatReceivedAtMilliseconds),
                 originLatestSequence: latest, originApplied: applied, lagMilliseconds: lag,
-                applyDelayMilliseconds: DelaySummary(state.applyDelays[peer] ?? []),
+                applyDelayMilliseconds: DelaySummary(state.applyDelays[peer]?.values ?? []),
                 acknowledgedOwn: progress.acknowledged[local])
         }
         return ClusterStatus(applied: replication.applied, peers: peers, counters: state.counters)

@@ -4,24 +4,25 @@ import MeridianStorage
 
 /// Streaming this region's logs (its own and relayed ones) and snapshots to peers.
 extension Region {
-    /// The most snapshot chunks produced for one peer in one step.
-    static let snapshotChunksPerStepMax = 4
+    /// The most snapshot chunks produced for one peer in one tick: chunks are paced by
+    /// ticks so that a transfer never floods the transport's bounded queue.
+    static let snapshotChunksPerStepMax = 1
     /// The most bytes of item values in one snapshot chunk (estimated from canonical JSON),
     /// so that a chunk stays well inside the wire's frame limit.
     static let snapshotChunkValueBytesMax = 1 << 20
 
     /// Reads and sends what every connected peer lacks, within its window. Runs after a
     /// step's commit, so only durable entries leave the region.
-    func streamMessages(wallMilliseconds: UInt64) -> [(RegionID, PeerMessage)] {
+    func streamMessages(wallMilliseconds: UInt64, sendingSnapshotChunks: Bool) -> [(RegionID, PeerMessage)] {
         var messages: [(RegionID, PeerMessage)] = []
         do {
             try storage.read { reader in
                 for range in state.replication.rangesToSend() {
                     messages += try stream(range, reader: reader, wallMilliseconds: wallMilliseconds)
                 }
-                for (peer, progress) in state.replication.peers.sorted(by: { $0.key < $1.key }) {
+                for (peer, progress) in state.replication.peers.sorted(by: { $0.key < $1.key }) where sendingSnapshotChunks {
                     guard progress.connected, let transfer = progress.snapshot else { continue }
-                    messages += try snapshotChunks(to: peer, transfer, reader: reader)
+                    messages += try snapshotChunks(to: peer, transfer, reader: reader, wallMilliseconds: wallMilliseconds)
                 }
             }
         } catch {
@@ -38,8 +39,10 @@ extension Region {
         while after < range.through {
             let entries = try reader.logEntries(origin: range.origin, after: after, limit: min(perMessage, Int(range.through - after)))
             guard let first = entries.first, first.sequence == after + 1 else {
-                // The peer needs entries this region no longer holds: send a snapshot instead.
-                _ = state.replication.beginSnapshot(to: range.peer)
+                // The peer needs entries this region no longer holds: send a snapshot instead,
+                // if this region holds every table the peer does (a snapshot from a region that
+                // lacks one would move the peer past writes to it); otherwise a holder will.
+                if canSendSnapshot(to: range.peer) { _ = state.replication.beginSnapshot(to: range.peer) }
                 return messages
             }
             var batch: [LogEntry] = []
@@ -54,6 +57,14 @@ extension Region {
             if batch.count < entries.count { break }
         }
         return messages
+    }
+
+    /// Whether this region holds every live multi-primary table that `peer` holds.
+    func canSendSnapshot(to peer: RegionID) -> Bool {
+        state.catalog.values.allSatisfy { record in
+            guard let regions = record.definition?.regions, regions.contains(peer) else { return true }
+            return regions.contains(configuration.id)
+        }
     }
 
     /// The entry as `peer` may receive it: withheld when its table may not be stored
@@ -79,18 +90,20 @@ extension Region {
 
     /// The bytes a record's values take in canonical JSON: its visible value, its fields
     /// and its siblings.
-    static func estimatedBytes(_ record: ItemRecord) -> Int {
+    public static func estimatedBytes(_ record: ItemRecord) -> Int {
         (record.root?.canonicalBytes.count ?? 0)
             + record.fields.values.reduce(0) { $0 + ($1.value?.canonicalBytes.count ?? 0) }
             + record.siblings.reduce(0) { $0 + ($1.value?.canonicalBytes.count ?? 0) }
     }
 
     /// Up to `snapshotChunksPerStepMax` chunks of a snapshot transfer to `peer`.
-    private func snapshotChunks(to peer: RegionID, _ start: SnapshotTransfer, reader: any StorageReader) throws -> [(RegionID, PeerMessage)] {
+    private func snapshotChunks(to peer: RegionID, _ start: SnapshotTransfer, reader: any StorageReader, wallMilliseconds: UInt64) throws -> [(RegionID, PeerMessage)] {
         var transfer = start
         var messages: [(RegionID, PeerMessage)] = []
-        let tables = state.catalog.values.filter { $0.definition?.regions.contains(peer) == true && $0.definition?.mode == .multiPrimary }
-            .map(\.name).sorted()
+        let tables = state.catalog.values.filter { record in
+            record.definition?.regions.contains(peer) == true && record.definition?.mode == .multiPrimary
+                && (start.table == nil || start.table == record.name)
+        }.map(\.name).sorted()
         let itemsMax = configuration.replication.snapshotItemsPerChunkMax
         for _ in 0..<Self.snapshotChunksPerStepMax {
             var items: [SnapshotItem] = []
@@ -120,10 +133,12 @@ extension Region {
                 }
             }
             let finished = tableIndex >= tables.count
-            let catalog = transfer.catalogSent ? [] : state.catalog.values.sorted { $0.name < $1.name }
+            let catalog = transfer.catalogSent ? [] : state.catalog.values.filter { transfer.table == nil || transfer.table == $0.name }.sorted { $0.name < $1.name }
             transfer.catalogSent = true
-            messages.append((peer, .snapshot(SnapshotChunk(transfer: transfer.transfer, positions: transfer.positions, catalog: catalog, items: items, isFinal: finished))))
-            state.replication.advanceSnapshot(to: peer, transfer, finished: finished)
+            messages.append((peer, .snapshot(SnapshotChunk(transfer: transfer.transfer, index: transfer.nextChunk, positions: transfer.positions,
+                                                            catalog: catalog, items: items, isFinal: finished))))
+            transfer.nextChunk += 1
+            state.replication.advanceSnapshot(to: peer, transfer, finished: finished, nowMilliseconds: wallMilliseconds)
             if finished { break }
         }
         return messages

@@ -51,12 +51,18 @@ public enum RegionRequest: Sendable, Equatable {
     case conflicts(TableName, afterID: Int64, limit: Int)
     /// The region's view of the cluster: peers, positions, lag.
     case clusterStatus
+    /// Replaces a multi-primary table's `regions` list: added regions receive a copy of
+    /// the data, removed regions delete every byte of it.
+    case changeRegions(TableName, [RegionID])
+    /// What this region's own storage holds of a table (for any table in the catalog,
+    /// including one this region may not store).
+    case placement(TableName)
 
     /// Whether executing the request may change storage.
     public var isWrite: Bool {
         switch self {
-        case .createTable, .deleteTable, .putItem, .deleteItem: return true
-        case .listTables, .showTable, .getItem, .scan, .conflicts, .clusterStatus: return false
+        case .createTable, .deleteTable, .putItem, .deleteItem, .changeRegions: return true
+        case .listTables, .showTable, .getItem, .scan, .conflicts, .clusterStatus, .placement: return false
         }
     }
 }
@@ -89,6 +95,10 @@ public enum RegionReply: Sendable, Equatable {
     /// A ledger page; `next` is the last row's id when more rows may follow.
     case conflicts([ConflictEntry], next: Int64?)
     case cluster(ClusterStatus)
+    /// The table's definition after a `regions` change.
+    case regionsChanged(TableDefinition)
+    /// What this region holds of a table, and whether the table's definition lists it.
+    case placement(TableResidue, listed: Bool)
 }
 
 /// One input to a region step.
@@ -176,6 +186,18 @@ public final class Region {
 
     /// Runs one step: every input in order, one storage transaction, then the messages.
     public func step(_ inputs: [RegionInput], wallMilliseconds: UInt64) -> RegionOutput {
+        // Connection events touch no storage: they take effect even if the transaction fails.
+        for input in inputs {
+            switch input {
+            case .peerConnected(let peer):
+                for message in state.replication.peerConnected(peer, nowMilliseconds: wallMilliseconds) { state.outbox.append((peer, message)) }
+            case .peerDisconnected(let peer):
+                state.replication.peerDisconnected(peer)
+                state.incomingSnapshots[peer] = nil
+            default:
+                continue
+            }
+        }
         var working = state
         var step = Step(region: self, state: working, wallMilliseconds: wallMilliseconds)
         let requestCount = inputs.reduce(0) { count, input in if case .request = input { return count + 1 } else { return count } }
@@ -198,8 +220,14 @@ public final class Region {
             return RegionOutput(replies: Array(repeating: .failure(failure), count: requestCount), messages: [])
         }
         state = working
+        if state.reclaimNeeded {
+            // A table left this region: make its deleted bytes unrecoverable from the files.
+            try? storage.reclaimSpace()
+            state.reclaimNeeded = false
+        }
         var messages = state.takeOutbox()
-        messages += streamMessages(wallMilliseconds: wallMilliseconds)
+        let ticked = inputs.contains { if case .tick = $0 { return true } else { return false } }
+        messages += streamMessages(wallMilliseconds: wallMilliseconds, sendingSnapshotChunks: ticked)
         return RegionOutput(replies: replies, messages: messages)
     }
 
@@ -208,6 +236,30 @@ public final class Region {
         case .request(let request): return request.isWrite
         case .message(_, .entries), .message(_, .snapshot), .tick: return true
         case .message, .peerConnected, .peerDisconnected: return false
+        }
+    }
+}
+
+/// A snapshot transfer being received from one peer.
+struct IncomingSnapshot: Sendable, Equatable {
+    var transfer: UInt64
+    /// The index the next chunk must have.
+    var nextIndex: UInt64
+    /// Whether a chunk was missed or refused: the transfer is not installed.
+    var abandoned: Bool
+}
+
+/// The most recent delay samples, in a ring of `RegionState.applyDelaySamplesMax`.
+struct DelaySamples: Sendable {
+    private(set) var values: [UInt64] = []
+    private var next = 0
+
+    mutating func append(_ value: UInt64) {
+        if values.count < RegionState.applyDelaySamplesMax {
+            values.append(value)
+        } else {
+            values[next] = value
+            next = (next + 1) % values.count
         }
     }
 }
@@ -224,12 +276,18 @@ struct RegionState: Sendable {
     /// Whether entries were applied this step, so every connected peer is owed an acknowledgement.
     var acknowledgementOwed = false
     /// Per origin, the most recent delays from acceptance at the origin to application
-    /// here, in milliseconds (at most `applyDelaySamplesMax`).
-    var applyDelays: [RegionID: [UInt64]] = [:]
+    /// here, in milliseconds.
+    var applyDelays: [RegionID: DelaySamples] = [:]
     /// Per origin, the sequence through which the log was last truncated in this run.
     var truncated = Positions()
+    /// Tables this region was added to and whose copy it still waits for, with when it last asked.
+    var copiesWanted: [TableName: UInt64] = [:]
+    /// Whether a table left this region in this step (its space is reclaimed after the commit).
+    var reclaimNeeded = false
+    /// How long a region waits for a table copy before asking again, in milliseconds.
+    static let copyRetryMilliseconds: UInt64 = 2_000
     /// Per peer, the snapshot transfer being received.
-    var incomingSnapshots: [RegionID: UInt64] = [:]
+    var incomingSnapshots: [RegionID: IncomingSnapshot] = [:]
 
     /// The most apply-delay samples kept per origin.
     static let applyDelaySamplesMax = 2048

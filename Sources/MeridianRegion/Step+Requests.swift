@@ -66,6 +66,13 @@ extension Step {
 
         case .clusterStatus:
             return .cluster(clusterStatus())
+
+        case .changeRegions(let name, let regions):
+            return try changeRegions(name, to: regions, writer: required(writer))
+
+        case .placement(let name):
+            guard let definition = state.definition(name) else { throw MeridianError.tableNotFound(name) }
+            return .placement(try reader.residue(table: name), listed: definition.regions.contains(local))
         }
     }
 
@@ -90,6 +97,28 @@ extension Step {
         return .tableCreated(definition, created: true)
     }
 
+    mutating func changeRegions(_ name: TableName, to requested: [RegionID], writer: any StorageWriter) throws -> RegionReply {
+        guard let existing = state.catalog[name], var definition = existing.definition else { throw MeridianError.tableNotFound(name) }
+        guard definition.mode == .multiPrimary else {
+            throw MeridianError.invalid("mode_unavailable", "only multi-primary tables change their regions for now")
+        }
+        let clusterRegions = region.configuration.clusterRegions
+        guard !requested.isEmpty, Set(requested).count == requested.count else {
+            throw MeridianError.invalid("invalid_definition", "'regions' must be a non-empty list of distinct regions")
+        }
+        if let unknown = requested.first(where: { !clusterRegions.contains($0) }) {
+            throw MeridianError(.invalidArgument, code: "unknown_region", "region '\(unknown)' is not in this cluster; cluster regions: \(clusterRegions.map(\.name).joined(separator: ", "))")
+        }
+        definition.regions = requested.sorted()
+        guard definition != existing.definition else { return .regionsChanged(definition) }
+        state.clock.advance(past: existing.version.timestamp)
+        let version = ItemVersion(timestamp: state.clock.now(wallMilliseconds: wallMilliseconds), origin: local)
+        let record = CatalogRecord(name: name, definition: definition, version: version, deletedBefore: existing.deletedBefore)
+        try mergeCatalog(record, writer: writer)
+        try appendOwnEntry(.catalog(record), timestamp: version.timestamp, writer: writer)
+        return .regionsChanged(definition)
+    }
+
     /// A put (`value`) or a delete (`nil`) accepted in this region: resolved against the
     /// current record by the table's policy, stored with its origin-log entry.
     mutating func write(_ table: TableName, _ key: Key, value: JSONValue?, precondition: WritePrecondition, context: VersionVector?,
@@ -97,14 +126,22 @@ extension Step {
         let definition = try servedTable(table)
         let current = try reader.item(table: table, key: key)
         try check(precondition, on: current)
-        // A new version must exceed every version the item holds (ConflictResolution's precondition).
-        if let held = current?.record?.version { state.clock.advance(past: held.timestamp) }
+        guard let catalogRecord = state.catalog[table] else { preconditionFailure("a served table has a catalog record") }
+        // A new version must exceed every version the item and its table hold
+        // (ConflictResolution's precondition, and `deletedBefore` must not swallow it).
+        let policy = definition.conflict ?? .lww
+        let held = current?.record.map { ConflictResolution.normalized($0, for: policy) }
+        for timestamp in [held?.version.timestamp, catalogRecord.version.timestamp, catalogRecord.deletedBefore].compactMap({ $0 }) {
+            state.clock.advance(past: timestamp)
+        }
         let version = ItemVersion(timestamp: state.clock.now(wallMilliseconds: wallMilliseconds), origin: local)
-        let (record, overwritten) = ConflictResolution.localWrite(current: current?.record, value: value, version: version,
-                                                                  policy: definition.conflict ?? .lww, context: context)
+        let (record, overwritten) = ConflictResolution.localWrite(current: held, value: value, version: version, policy: policy, context: context)
+        guard Region.estimatedBytes(record) <= Limits.recordBytesMax else {
+            throw MeridianError(.tooLarge, code: "item_too_large",
+                "the item with its concurrent versions would take more than \(Limits.recordBytesMax) bytes; resolve its siblings (send Meridian-Context) or write a smaller value")
+        }
         try writer.putItem(table: table, StoredItem(key: key, record: record))
         try recordConflicts(overwritten, table: table, key: key, writer: writer)
-        guard let catalogRecord = state.catalog[table] else { preconditionFailure("a served table has a catalog record") }
         try appendOwnEntry(.item(table: catalogRecord, key: key, record: record), timestamp: version.timestamp, writer: writer)
         return record
     }

@@ -27,16 +27,14 @@ struct Step {
             } catch let error as MeridianError where error.kind != .internalError {
                 return .failure(error)
             }
-        case .peerConnected(let peer):
-            for message in state.replication.peerConnected(peer, nowMilliseconds: wallMilliseconds) { state.outbox.append((peer, message)) }
-        case .peerDisconnected(let peer):
-            state.replication.peerDisconnected(peer)
-            state.incomingSnapshots[peer] = nil
+        case .peerConnected, .peerDisconnected:
+            break  // applied by `Region.step` before the transaction
         case .message(let peer, let message):
             guard region.configuration.replication.peers.contains(peer) else { return nil }
             try receive(message, from: peer, reader: reader, writer: writer)
         case .tick:
             state.outbox += state.replication.tick(nowMilliseconds: wallMilliseconds)
+            requestWantedCopies()
             try truncateLogs(writer: required(writer))
         }
         return nil
@@ -58,10 +56,36 @@ struct Step {
         guard merged != existing else { return merged }
         try writer.putCatalogRecord(merged)
         if merged.deletedBefore > (existing?.deletedBefore ?? .zero) {
-            try writer.deleteItems(table: merged.name, writtenBefore: merged.deletedBefore)
+            // A deletion ends the incarnation: all its items go, whenever they were written
+            // (a write another region made before it learned of the deletion included).
+            try writer.deleteItems(table: merged.name, writtenBefore: HLCTimestamp.incarnationsEnd)
         }
         state.catalog[merged.name] = merged
+        let wasHeld = existing?.definition?.regions.contains(local) ?? false
+        let isHeld = merged.definition?.regions.contains(local) ?? false
+        if wasHeld && !isHeld && merged.definition != nil {
+            // Removed from the table's regions: every byte of it goes.
+            try writer.purgeTable(merged.name)
+            state.copiesWanted[merged.name] = nil
+            state.reclaimNeeded = true
+        } else if !wasHeld && isHeld && existing?.definition != nil {
+            // Added to an existing table: its earlier entries were withheld from us.
+            state.copiesWanted[merged.name] = 0
+        }
         return merged
+    }
+
+    /// Asks a connected region that holds each wanted table for a copy, at most every
+    /// `copyRetryMilliseconds` per table, until one arrives.
+    mutating func requestWantedCopies() {
+        for (table, askedAt) in state.copiesWanted.sorted(by: { $0.key < $1.key }) {
+            guard askedAt == 0 || wallMilliseconds >= askedAt + RegionState.copyRetryMilliseconds,
+                  let regions = state.definition(table)?.regions,
+                  let holder = regions.first(where: { $0 != local && state.replication.peers[$0]?.connected == true })
+            else { continue }
+            state.outbox.append((holder, .copyRequest(table)))
+            state.copiesWanted[table] = wallMilliseconds
+        }
     }
 
     /// Appends an entry of this region's own origin: the change is already in `writer`.

@@ -45,6 +45,9 @@ public struct SnapshotItem: Hashable, Sendable {
 public struct SnapshotChunk: Hashable, Sendable {
     /// Identifies one snapshot transfer; chunks of an older transfer are ignored.
     public var transfer: UInt64
+    /// The chunk's place in its transfer, from 0: a receiver that misses one abandons the
+    /// transfer rather than install positions it lacks the data for.
+    public var index: UInt64
     /// The sender's applied positions when the snapshot began: once the final chunk is
     /// applied, the receiver has everything up to them.
     public var positions: Positions
@@ -55,8 +58,9 @@ public struct SnapshotChunk: Hashable, Sendable {
     /// Whether this is the last chunk.
     public var isFinal: Bool
 
-    public init(transfer: UInt64, positions: Positions, catalog: [CatalogRecord], items: [SnapshotItem], isFinal: Bool) {
+    public init(transfer: UInt64, index: UInt64, positions: Positions, catalog: [CatalogRecord], items: [SnapshotItem], isFinal: Bool) {
         self.transfer = transfer
+        self.index = index
         self.positions = positions
         self.catalog = catalog
         self.items = items
@@ -74,4 +78,7 @@ public enum PeerMessage: Hashable, Sendable {
     case ack(Positions)
     case heartbeat(Heartbeat)
     case snapshot(SnapshotChunk)
+    /// "Send me a copy of this table": from a region newly added to the table's regions,
+    /// whose positions already moved past the entries that were withheld from it.
+    case copyRequest(TableName)
 }

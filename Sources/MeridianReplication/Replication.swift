@@ -38,8 +38,9 @@ public struct PeerProgress: Sendable, Equatable {
     public var sent = Positions()
     /// Per origin, the last sequence the peer said it applied (from any source).
     public var acknowledged = Positions()
-    /// When `acknowledged` last advanced, or sending resumed (milliseconds, local wall clock).
-    public var progressAtMilliseconds: UInt64 = 0
+    /// Per origin, when the peer's acknowledgement of it last advanced, or sending of it
+    /// resumed (milliseconds, local wall clock): the retransmission clock.
+    public var progressAtMilliseconds: [RegionID: UInt64] = [:]
     /// When the last heartbeat went to the peer.
     public var heartbeatSentAtMilliseconds: UInt64 = 0
     /// The peer's last heartbeat, and when it arrived.
@@ -52,13 +53,19 @@ public struct PeerProgress: Sendable, Equatable {
 /// A snapshot being sent to a peer: positions fixed at the start, items paged by (table, key).
 public struct SnapshotTransfer: Sendable, Equatable {
     public var transfer: UInt64
+    /// The positions the receiver adopts at the end (empty for a table copy).
     public var positions: Positions
+    /// A table copy sends only this table and moves no positions; `nil` sends every
+    /// table the receiver may hold.
+    public var table: TableName?
     /// The table being paged and the last key sent from it; `nil` before the first chunk.
     public var cursor: (table: TableName, key: Key?)?
     public var catalogSent = false
+    /// The index of the next chunk.
+    public var nextChunk: UInt64 = 0
 
     public static func == (lhs: SnapshotTransfer, rhs: SnapshotTransfer) -> Bool {
-        lhs.transfer == rhs.transfer && lhs.positions == rhs.positions && lhs.catalogSent == rhs.catalogSent
+        lhs.transfer == rhs.transfer && lhs.positions == rhs.positions && lhs.table == rhs.table && lhs.catalogSent == rhs.catalogSent
             && lhs.cursor?.table == rhs.cursor?.table && lhs.cursor?.key == rhs.cursor?.key
     }
 }
@@ -158,7 +165,7 @@ public struct Replication: Sendable {
         peers[peer]?.caughtUpRequested = false
         peers[peer]?.sent = Positions()
         peers[peer]?.snapshot = nil
-        peers[peer]?.progressAtMilliseconds = nowMilliseconds
+        peers[peer]?.progressAtMilliseconds = [:]
         return [.catchUp(applied)]
     }
 
@@ -175,24 +182,29 @@ public struct Replication: Sendable {
         peers[peer]?.acknowledged = positions
         peers[peer]?.sent = positions
         peers[peer]?.snapshot = nil
-        peers[peer]?.progressAtMilliseconds = nowMilliseconds
+        peers[peer]?.progressAtMilliseconds = [:]
     }
 
     /// The peer acknowledged what it has applied.
     public mutating func receivedAcknowledgement(from peer: RegionID, positions: Positions, nowMilliseconds: UInt64) {
         guard var progress = peers[peer] else { return }
         let merged = progress.acknowledged.merged(with: positions)
-        if merged != progress.acknowledged {
-            progress.acknowledged = merged
-            progress.progressAtMilliseconds = nowMilliseconds
+        for (origin, sequence) in merged.sequences where sequence > progress.acknowledged[origin] {
+            progress.progressAtMilliseconds[origin] = nowMilliseconds
         }
+        progress.acknowledged = merged
         // What the peer has from elsewhere need not be sent again.
         progress.sent = progress.sent.merged(with: merged)
         peers[peer] = progress
     }
 
     public mutating func receivedHeartbeat(from peer: RegionID, _ heartbeat: Heartbeat, nowMilliseconds: UInt64) {
-        guard peers[peer] != nil else { return }
+        guard let progress = peers[peer] else { return }
+        // A heartbeat carries the peer's positions: if its catch-up request was lost, it
+        // stands in for it, so streaming never waits for a reconnection.
+        if progress.connected && !progress.caughtUpRequested {
+            receivedCatchUp(from: peer, positions: heartbeat.applied, nowMilliseconds: nowMilliseconds)
+        }
         peers[peer]?.heartbeat = heartbeat
         peers[peer]?.heartbeatReceivedAtMilliseconds = nowMilliseconds
         receivedAcknowledgement(from: peer, positions: heartbeat.applied, nowMilliseconds: nowMilliseconds)
@@ -207,7 +219,8 @@ public struct Replication: Sendable {
         for (peer, progress) in peers.sorted(by: { $0.key < $1.key }) where progress.connected && progress.caughtUpRequested && progress.snapshot == nil {
             for (origin, head) in applied.sequences.sorted(by: { $0.key < $1.key }) where origin != peer {
                 let sent = progress.sent[origin]
-                let limit = min(head, progress.acknowledged[origin] + configuration.windowEntriesMax)
+                let (windowEnd, overflow) = progress.acknowledged[origin].addingReportingOverflow(configuration.windowEntriesMax)
+                let limit = overflow ? head : min(head, windowEnd)
                 if sent < limit { ranges.append(SendRange(peer: peer, origin: origin, after: sent, through: limit)) }
             }
         }
@@ -218,27 +231,41 @@ public struct Replication: Sendable {
     public mutating func didSend(to peer: RegionID, origin: RegionID, through sequence: UInt64, nowMilliseconds: UInt64) {
         guard var progress = peers[peer] else { return }
         precondition(sequence <= applied[origin], "a region sends only what it applied")
-        let wasIdle = progress.sent.sequences.allSatisfy { $0.value <= progress.acknowledged[$0.key] }
-        // The retransmission clock starts when entries begin to be outstanding.
-        if wasIdle { progress.progressAtMilliseconds = nowMilliseconds }
+        // The retransmission clock starts when entries of the origin begin to be outstanding.
+        if progress.sent[origin] <= progress.acknowledged[origin] { progress.progressAtMilliseconds[origin] = nowMilliseconds }
         progress.sent[origin] = max(progress.sent[origin], sequence)
         peers[peer] = progress
     }
 
     /// The peer needs entries this region no longer holds: begin a snapshot transfer.
     public mutating func beginSnapshot(to peer: RegionID) -> SnapshotTransfer {
-        let transfer = SnapshotTransfer(transfer: nextTransfer, positions: applied, cursor: nil)
+        let transfer = SnapshotTransfer(transfer: nextTransfer, positions: applied, table: nil, cursor: nil)
         nextTransfer += 1
         peers[peer]?.snapshot = transfer
         return transfer
     }
 
+    /// A peer newly added to a table's regions asked for its data: send a copy of that
+    /// table (no positions move). Refused while another transfer to the peer runs; the
+    /// peer asks again.
+    @discardableResult
+    public mutating func beginTableCopy(to peer: RegionID, table: TableName) -> Bool {
+        guard let progress = peers[peer], progress.connected, progress.snapshot == nil else { return false }
+        peers[peer]?.snapshot = SnapshotTransfer(transfer: nextTransfer, positions: Positions(), table: table, cursor: nil)
+        nextTransfer += 1
+        return true
+    }
+
     /// Records snapshot progress; when `finished`, streaming resumes after its positions.
-    public mutating func advanceSnapshot(to peer: RegionID, _ transfer: SnapshotTransfer, finished: Bool) {
+    public mutating func advanceSnapshot(to peer: RegionID, _ transfer: SnapshotTransfer, finished: Bool, nowMilliseconds: UInt64) {
         guard var progress = peers[peer], progress.snapshot?.transfer == transfer.transfer else { return }
         if finished {
             progress.snapshot = nil
-            progress.sent = transfer.positions.merged(with: progress.acknowledged)
+            // A full snapshot moves the peer to its positions; a table copy moves nothing.
+            if transfer.table == nil {
+                progress.sent = transfer.positions.merged(with: progress.acknowledged)
+                for origin in progress.sent.sequences.keys { progress.progressAtMilliseconds[origin] = nowMilliseconds }
+            }
         } else {
             progress.snapshot = transfer
         }
@@ -256,10 +283,15 @@ public struct Replication: Sendable {
                 messages.append((peer, .heartbeat(Heartbeat(latestSequence: applied[local], latestTimestamp: latestOwnTimestamp,
                                                             wallMilliseconds: nowMilliseconds, applied: applied))))
             }
-            let unacknowledged = progress.sent.sequences.contains { $0.value > progress.acknowledged[$0.key] }
-            if unacknowledged && nowMilliseconds >= progress.progressAtMilliseconds + configuration.retransmitTimeoutMilliseconds {
-                progress.sent = progress.acknowledged
-                progress.progressAtMilliseconds = nowMilliseconds
+            // Origins whose acknowledgement stalled while entries were outstanding are sent
+            // again from what the peer acknowledged (each origin on its own clock).
+            for (origin, sent) in progress.sent.sequences where sent > progress.acknowledged[origin] {
+                let since = progress.progressAtMilliseconds[origin] ?? nowMilliseconds
+                if progress.progressAtMilliseconds[origin] == nil { progress.progressAtMilliseconds[origin] = nowMilliseconds }
+                if nowMilliseconds >= since + configuration.retransmitTimeoutMilliseconds {
+                    progress.sent[origin] = progress.acknowledged[origin]
+                    progress.progressAtMilliseconds[origin] = nowMilliseconds
+                }
             }
             peers[peer] = progress
         }

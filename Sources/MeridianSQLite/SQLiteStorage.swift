@@ -36,6 +36,9 @@ public final class SQLiteStorage: RegionStorage {
         configuration.label = "meridian"
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(syncPolicy == .full ? "FULL" : "NORMAL")")
+            // Deleted content is overwritten with zeros, so a table removed from a region
+            // leaves none of its bytes in free pages (data residency).
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try pool.write { db in
@@ -76,9 +79,12 @@ public final class SQLiteStorage: RegionStorage {
                 CREATE TABLE origin_log (
                     origin TEXT NOT NULL,
                     sequence INTEGER NOT NULL,
+                    table_name TEXT,
+                    holds_data INTEGER NOT NULL,
                     entry BLOB NOT NULL,
                     PRIMARY KEY (origin, sequence)
                 ) WITHOUT ROWID;
+                CREATE INDEX origin_log_by_table ON origin_log (table_name) WHERE holds_data = 1;
                 CREATE TABLE applied (origin TEXT PRIMARY KEY NOT NULL, sequence INTEGER NOT NULL) WITHOUT ROWID;
                 CREATE TABLE conflicts (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -99,6 +105,10 @@ public final class SQLiteStorage: RegionStorage {
 
     public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
         try pool.write { db in try body(Connection(db: db)) }
+    }
+
+    public func reclaimSpace() throws {
+        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
 }
 
@@ -186,8 +196,40 @@ extension SQLiteStorage {
         }
 
         func appendLog(_ entry: LogEntry) throws {
-            try db.execute(sql: "INSERT OR IGNORE INTO origin_log (origin, sequence, entry) VALUES (?, ?, ?)",
-                           arguments: [entry.origin.name, Int64(bitPattern: entry.sequence), try Self.encode(entry)])
+            let (table, holdsData) = Self.tableAndData(of: entry)
+            try db.execute(sql: "INSERT OR IGNORE INTO origin_log (origin, sequence, table_name, holds_data, entry) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [entry.origin.name, Int64(bitPattern: entry.sequence), table?.name, holdsData, try Self.encode(entry)])
+        }
+
+        /// The table an entry belongs to, and whether it carries that table's keys and values.
+        static func tableAndData(of entry: LogEntry) -> (TableName?, Bool) {
+            switch entry.payload {
+            case .item(let record, _, _): return (record.name, true)
+            case .withheld(let table): return (table, false)
+            case .catalog: return (nil, false)
+            }
+        }
+
+        func residue(table: TableName) throws -> TableResidue {
+            let items = try Row.fetchOne(db, sql: """
+                SELECT count(*) AS items, coalesce(sum(length(key) + coalesce(length(value), 0)), 0) AS bytes
+                FROM items WHERE table_name = ?
+                """, arguments: [table.name])
+            let logEntries = try Int.fetchOne(db, sql: "SELECT count(*) FROM origin_log WHERE table_name = ? AND holds_data = 1", arguments: [table.name]) ?? 0
+            let conflicts = try Int.fetchOne(db, sql: "SELECT count(*) FROM conflicts WHERE table_name = ?", arguments: [table.name]) ?? 0
+            return TableResidue(items: items?["items"] ?? 0, bytes: items?["bytes"] ?? 0, logEntries: logEntries, conflicts: conflicts)
+        }
+
+        func purgeTable(_ table: TableName) throws {
+            try db.execute(sql: "DELETE FROM items WHERE table_name = ?", arguments: [table.name])
+            try db.execute(sql: "DELETE FROM conflicts WHERE table_name = ?", arguments: [table.name])
+            let rows = try Row.fetchAll(db, sql: "SELECT entry FROM origin_log WHERE table_name = ? AND holds_data = 1", arguments: [table.name])
+            for row in rows {
+                var entry = try Self.decode(LogEntry.self, row["entry"])
+                entry.payload = .withheld(table: table)
+                try db.execute(sql: "UPDATE origin_log SET holds_data = 0, entry = ? WHERE origin = ? AND sequence = ?",
+                               arguments: [try Self.encode(entry), entry.origin.name, Int64(bitPattern: entry.sequence)])
+            }
         }
 
         func truncateLog(origin: RegionID, through sequence: UInt64) throws {

@@ -31,6 +31,9 @@ public final class InMemoryStorage: RegionStorage {
         state = transaction.state
         return result
     }
+
+    /// Nothing to do: deleted data is gone from memory at once.
+    public func reclaimSpace() throws {}
 }
 
 extension InMemoryStorage {
@@ -74,6 +77,29 @@ extension InMemoryStorage {
 
         func conflicts(table: TableName, afterID: Int64, limit: Int) throws -> [ConflictEntry] {
             Array((state.conflicts[table] ?? []).filter { $0.id > afterID }.prefix(limit))
+        }
+
+        func residue(table: TableName) throws -> TableResidue {
+            let items = Array((state.items[table] ?? [:]).values)
+            let logEntries = state.logs.values.joined().filter { entry in
+                if case .item(let record, _, _) = entry.payload { return record.name == table }
+                return false
+            }
+            return TableResidue(items: items.count, bytes: items.reduce(0) { $0 + $1.key.bytes.count + ($1.value?.canonicalBytes.count ?? 0) },
+                                logEntries: logEntries.count, conflicts: state.conflicts[table]?.count ?? 0)
+        }
+
+        func purgeTable(_ table: TableName) throws {
+            state.items[table] = nil
+            state.conflicts[table] = nil
+            for (origin, log) in state.logs {
+                state.logs[origin] = log.map { entry in
+                    guard case .item(let record, _, _) = entry.payload, record.name == table else { return entry }
+                    var withheld = entry
+                    withheld.payload = .withheld(table: table)
+                    return withheld
+                }
+            }
         }
 
         func putCatalogRecord(_ record: CatalogRecord) throws { state.catalog[record.name] = record }

@@ -77,6 +77,31 @@ public protocol StorageReader {
     func logEntries(origin: RegionID, after: UInt64, limit: Int) throws -> [LogEntry]
     /// The conflict ledger of a table: rows with id greater than `afterID`, ascending.
     func conflicts(table: TableName, afterID: Int64, limit: Int) throws -> [ConflictEntry]
+    /// Everything of a table this storage holds, counted from the storage itself: the
+    /// proof a region gives that it holds none of a table it may not store.
+    func residue(table: TableName) throws -> TableResidue
+}
+
+/// What one storage holds of one table.
+public struct TableResidue: Sendable, Equatable {
+    /// Item rows, tombstones included.
+    public var items: Int
+    /// Bytes of their keys and values.
+    public var bytes: Int
+    /// Origin-log entries carrying the table's keys and values (withheld ones excluded).
+    public var logEntries: Int
+    /// Conflict-ledger rows.
+    public var conflicts: Int
+
+    public init(items: Int, bytes: Int, logEntries: Int, conflicts: Int) {
+        self.items = items
+        self.bytes = bytes
+        self.logEntries = logEntries
+        self.conflicts = conflicts
+    }
+
+    /// Whether nothing of the table is held.
+    public var isEmpty: Bool { items == 0 && logEntries == 0 && conflicts == 0 }
 }
 
 /// Changes inside one atomic write transaction.
@@ -98,6 +123,9 @@ public protocol StorageWriter: StorageReader {
     func truncateLog(origin: RegionID, through sequence: UInt64) throws
     /// Appends a row to a table's conflict ledger; storage assigns its id.
     func appendConflict(table: TableName, _ entry: ConflictEntry) throws
+    /// Removes every byte of a table's data: its items, its ledger rows, and the keys and
+    /// values of its log entries (kept as withheld entries, so positions still join up).
+    func purgeTable(_ table: TableName) throws
 }
 
 /// A region's durable storage.
@@ -113,6 +141,9 @@ public protocol RegionStorage: AnyObject {
     func read<T>(_ body: (any StorageReader) throws -> T) throws -> T
     /// Runs `body` in one atomic, durable write transaction.
     func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T
+    /// Makes deleted data unrecoverable from the storage's files (SQLite: a WAL
+    /// checkpoint that truncates the log; deleted pages are zeroed by `secure_delete`).
+    func reclaimSpace() throws
 }
 
 /// Metadata names used by the region.

@@ -36,6 +36,7 @@ extension SnapshotItem: WireCodable {
 extension SnapshotChunk: WireCodable {
     func write(to writer: inout ByteWriter) {
         writer.writeVarUInt(transfer)
+        writer.writeVarUInt(index)
         writer.write(positions)
         writer.writeArray(catalog)
         writer.writeArray(items)
@@ -43,7 +44,7 @@ extension SnapshotChunk: WireCodable {
     }
 
     init(from reader: inout ByteReader) throws(WireError) {
-        self.init(transfer: try reader.readVarUInt(), positions: try reader.read(Positions.self),
+        self.init(transfer: try reader.readVarUInt(), index: try reader.readVarUInt(), positions: try reader.read(Positions.self),
                   catalog: try reader.readArray(of: CatalogRecord.self, elementBytesMin: 12),
                   items: try reader.readArray(of: SnapshotItem.self, elementBytesMin: 12),
                   isFinal: try reader.readBool())

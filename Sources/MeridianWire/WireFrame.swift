@@ -59,6 +59,7 @@ enum FrameKind: UInt8 {
     case ack = 4
     case heartbeat = 5
     case snapshot = 6
+    case copyRequest = 7
 }
 
 /// Encodes one frame: a 4-byte big-endian length of the rest, the kind byte, the payload.
@@ -88,6 +89,9 @@ public func encode(_ frame: WireFrame) -> [UInt8] {
     case .message(.snapshot(let chunk)):
         writer.writeUInt8(FrameKind.snapshot.rawValue)
         writer.write(chunk)
+    case .message(.copyRequest(let table)):
+        writer.writeUInt8(FrameKind.copyRequest.rawValue)
+        writer.write(table)
     }
     let length = writer.bytes.count - Wire.lengthPrefixBytes
     precondition(length <= UInt32.max, "a frame's length must fit its 4-byte prefix")
@@ -109,6 +113,7 @@ extension WireFrame {
         case .ack: frame = .message(.ack(try reader.read(Positions.self)))
         case .heartbeat: frame = .message(.heartbeat(try reader.read(Heartbeat.self)))
         case .snapshot: frame = .message(.snapshot(try reader.read(SnapshotChunk.self)))
+        case .copyRequest: frame = .message(.copyRequest(try reader.read(TableName.self)))
         }
         try reader.expectEnd()
         return frame

@@ -89,7 +89,7 @@ struct APIClient {
 
 struct Tables: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create, list, show and delete tables.",
-                                                    subcommands: [Create.self, List.self, Show.self, Remove.self])
+                                                    subcommands: [Create.self, List.self, Show.self, Remove.self, Regions.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a table (idempotent).")
@@ -124,13 +124,33 @@ struct Tables: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a table's definition and what the region holds of it.")
+        static let configuration = CommandConfiguration(abstract: "Show a table's definition and its placement: what every region holds of it.")
         @OptionGroup var endpoint: EndpointOptions
         @Argument var name: String
 
         func run() async throws {
             let client = try endpoint.client()
-            client.print(try await client.send("GET", "/v1/tables/\(APIClient.pathComponent(name))"))
+            let path = "/v1/tables/\(APIClient.pathComponent(name))"
+            let definition = try JSONValue.parse(Array(try await client.send("GET", path)), bytesMax: Int.max)
+            let placement = try JSONValue.parse(Array(try await client.send("GET", path + "/placement")), bytesMax: Int.max)
+            guard case .object(var shown) = definition, case .object(let where_) = placement else {
+                throw ValidationError("the server answered with an unexpected body")
+            }
+            shown["placement"] = where_["regions"]
+            client.print(Data(JSONValue.object(shown).canonicalBytes + [UInt8(ascii: "\n")]))
+        }
+    }
+
+    struct Regions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change the regions that may store a table: added ones get a copy, removed ones delete every byte of it.")
+        @OptionGroup var endpoint: EndpointOptions
+        @Argument var name: String
+        @Option(help: "Comma-separated regions.") var regions: String
+
+        func run() async throws {
+            let client = try endpoint.client()
+            let body = JSONValue.object(["regions": .array(regions.split(separator: ",").map { .string(String($0)) })])
+            client.print(try await client.send("PUT", "/v1/tables/\(APIClient.pathComponent(name))/regions", body: Data(body.canonicalBytes)))
         }
     }
 

@@ -41,7 +41,9 @@ struct Serve: AsyncParsableCommand {
         guard let syncPolicy = SyncPolicy(rawValue: sync) else {
             throw ValidationError("--sync must be one of \(SyncPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard valueBytesMax > 0 else { throw ValidationError("--value-bytes-max must be positive") }
+        guard (1...Limits.valueBytesMaxMax).contains(valueBytesMax) else {
+            throw ValidationError("--value-bytes-max must be 1 to \(Limits.valueBytesMaxMax) (an item's record must fit one peer frame)")
+        }
         let cluster = try ClusterConfiguration.load(path: self.cluster)
         let regionID = try RegionID(region)
         guard let endpoint = cluster.endpoint(of: regionID), let address = HostAndPort(endpoint.api) else {

@@ -46,7 +46,7 @@ final class ServerProcess {
                              "--data", directory.appendingPathComponent(clusterFile.lastPathComponent == "cluster.json" && region == "us-east" ? "data" : "data-\(region)").path] + extraArguments
         let output = Pipe()
         process.standardOutput = output
-        let logFile = directory.appendingPathComponent("serve-\(UInt32.random(in: 0...UInt32.max)).log")
+        let logFile = directory.appendingPathComponent("serve-\(region)-\(UInt32.random(in: 0...UInt32.max)).log")
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: logFile)
         try process.run()

@@ -120,7 +120,7 @@ struct PeerTransportTests {
         try await withCluster([Self.apSouth, Self.euWest], delays: [Self.apSouth: [Self.euWest: 60_000]]) { cluster in
             let ap = cluster[Self.apSouth]
             #expect(await eventually { ap.transport.isConnected(Self.euWest) })
-            let large = PeerMessage.snapshot(SnapshotChunk(transfer: 1, positions: Positions(), catalog: [], items: [
+            let large = PeerMessage.snapshot(SnapshotChunk(transfer: 1, index: 0, positions: Positions(), catalog: [], items: [
                 SnapshotItem(table: try TableName("t"), key: try Key("k"), record: ItemRecord(
                     vector: VersionVector([Self.apSouth: 1]), version: ItemVersion(timestamp: .zero, origin: Self.apSouth),
                     root: .string(String(repeating: "x", count: 1 << 20)))),

@@ -83,8 +83,10 @@ final class LocalCluster {
 
     /// Delivers in-flight messages (with the configured faults) until none are left or
     /// `roundsMax` rounds passed; time advances and every region ticks each round.
-    func settle(roundsMax: Int = 2000, millisecondsPerRound: UInt64 = 20) {
-        for _ in 0..<roundsMax {
+    /// `roundsMin` rounds always run (for work driven by timers, such as a table copy
+    /// asked again after a refusal).
+    func settle(roundsMax: Int = 2000, roundsMin: Int = 0, millisecondsPerRound: UInt64 = 20) {
+        for round in 0..<roundsMax {
             wallMilliseconds += millisecondsPerRound
             for region in ids { step(region, [.tick]) }
             var delivering = inFlight
@@ -100,7 +102,7 @@ final class LocalCluster {
                 step(to, [.message(from: from, message)])
                 if Int.random(in: 0..<100, using: &random) < duplicatePercent { step(to, [.message(from: from, message)]) }
             }
-            if inFlight.isEmpty && isQuiet { return }
+            if round >= roundsMin && inFlight.isEmpty && isQuiet { return }
         }
     }
 

@@ -6,6 +6,7 @@ import Testing
 
 /// Multi-primary replication between regions, end to end through `Region.step`.
 struct ReplicationTests {
+    init() {}
     static let table = try! TableName("t")
     static let names = ["us-east", "eu-west", "ap-south"]
 
@@ -209,5 +210,50 @@ struct ReplicationTests {
         cluster.settle(roundsMax: 1000, millisecondsPerRound: 20)
         try expectConverged(cluster)
         #expect(try cluster.items("us-east", Self.table).count == 1)
+    }
+}
+
+/// Changing a table's regions: added regions get a copy, removed ones delete every byte.
+struct RegionsChangeTests {
+    static let table = ReplicationTests.table
+
+    @Test func anAddedRegionReceivesACopyAndARemovedOneDeletesEveryByte() throws {
+        let helper = ReplicationTests()
+        let cluster = try helper.makeCluster(regions: ["us-east", "eu-west"])
+        for index in 0..<30 { _ = try helper.put(cluster, index % 2 == 0 ? "us-east" : "eu-west", "marker-\(index)", .string("secret-\(index)")) }
+        cluster.settle()
+        #expect(try cluster.items("ap-south", Self.table).isEmpty)
+
+        let added = try cluster.request("eu-west", .changeRegions(Self.table, [cluster.id("us-east"), cluster.id("ap-south")])).get()
+        guard case .regionsChanged(let definition) = added else { Issue.record("unexpected \(added)"); return }
+        #expect(definition.regions.map(\.name) == ["ap-south", "us-east"])
+        // A copy request that reaches a holder before the change does is refused and asked again.
+        cluster.settle(roundsMin: 300)
+        #expect(try cluster.items("ap-south", Self.table) == (try cluster.items("us-east", Self.table)), "ap-south has a full copy")
+        #expect(try cluster.items("ap-south", Self.table).count == 30)
+
+        guard case .placement(let residue, let listed) = try cluster.request("eu-west", .placement(Self.table)).get() else { Issue.record("no placement"); return }
+        #expect(!listed)
+        #expect(residue.isEmpty, "eu-west kept \(residue)")
+        let eu = cluster.id("eu-west")
+        for origin in cluster.ids {
+            for entry in try cluster.storages[eu]!.read({ try $0.logEntries(origin: origin, after: 0, limit: 10_000) }) {
+                if case .item(let record, _, _) = entry.payload, record.name == Self.table { Issue.record("eu-west still logs an item of the table") }
+            }
+        }
+        // Writes after the change reach the new region and not the removed one.
+        _ = try helper.put(cluster, "us-east", "after", .bool(true))
+        cluster.settle()
+        #expect(try cluster.items("ap-south", Self.table).count == 31)
+        #expect(try cluster.items("eu-west", Self.table).isEmpty)
+    }
+
+    @Test func aRequestForATableElsewhereIsMisdirectedAndPlacementAnswersEverywhere() throws {
+        let helper = ReplicationTests()
+        let cluster = try helper.makeCluster(regions: ["us-east"])
+        let error = cluster.request("ap-south", .putItem(Self.table, try Key("k"), .null, .none)).error
+        #expect(error?.kind == .misdirected)
+        guard case .placement(let residue, let listed) = try cluster.request("ap-south", .placement(Self.table)).get() else { Issue.record("no placement"); return }
+        #expect(!listed && residue.isEmpty)
     }
 }

@@ -92,4 +92,6 @@ final class FailingWriteStorage: RegionStorage {
             throw DiskFull()
         }
     }
+
+    func reclaimSpace() throws {}
 }

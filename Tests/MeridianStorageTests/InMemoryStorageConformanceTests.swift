@@ -58,6 +58,7 @@ final class ReversedScanStorage: RegionStorage {
         func appliedPositions() throws -> Positions { try base.appliedPositions() }
         func logEntries(origin: RegionID, after: UInt64, limit: Int) throws -> [LogEntry] { try base.logEntries(origin: origin, after: after, limit: limit) }
         func conflicts(table: TableName, afterID: Int64, limit: Int) throws -> [ConflictEntry] { try base.conflicts(table: table, afterID: afterID, limit: limit) }
+        func residue(table: TableName) throws -> TableResidue { try base.residue(table: table) }
     }
 
     func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
@@ -67,6 +68,8 @@ final class ReversedScanStorage: RegionStorage {
     func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
         try inner.write(body)
     }
+
+    func reclaimSpace() throws {}
 }
 
 /// Storage whose write transactions apply each change at once, so a body that throws
@@ -86,6 +89,8 @@ final class NonAtomicStorage: RegionStorage {
         func appliedPositions() throws -> Positions { try storage.read { try $0.appliedPositions() } }
         func logEntries(origin: RegionID, after: UInt64, limit: Int) throws -> [LogEntry] { try storage.read { try $0.logEntries(origin: origin, after: after, limit: limit) } }
         func conflicts(table: TableName, afterID: Int64, limit: Int) throws -> [ConflictEntry] { try storage.read { try $0.conflicts(table: table, afterID: afterID, limit: limit) } }
+        func residue(table: TableName) throws -> TableResidue { try storage.read { try $0.residue(table: table) } }
+        func purgeTable(_ table: TableName) throws { try storage.write { try $0.purgeTable(table) } }
 
         func putCatalogRecord(_ record: CatalogRecord) throws { try storage.write { try $0.putCatalogRecord(record) } }
         func deleteItems(table: TableName, writtenBefore timestamp: HLCTimestamp) throws { try storage.write { try $0.deleteItems(table: table, writtenBefore: timestamp) } }
@@ -104,4 +109,6 @@ final class NonAtomicStorage: RegionStorage {
     func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
         try body(ImmediateWriter(storage: inner))
     }
+
+    func reclaimSpace() throws {}
 }

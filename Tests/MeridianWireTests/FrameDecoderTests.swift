@@ -84,7 +84,7 @@ struct FrameDecoderTests {
         #expect(throws: WireError.invalidPayload) { try Samples.decodeAll([0, 0, 0, 0]) }
     }
 
-    @Test(arguments: [UInt8(0), 7, 200, 255])
+    @Test(arguments: [UInt8(0), 8, 200, 255])
     func anUnknownKindIsRefused(kind: UInt8) {
         #expect(throws: WireError.unknownKind) { try Samples.decodeAll([0, 0, 0, 1, kind]) }
     }
@@ -217,7 +217,7 @@ struct HostilePayloadTests {
             writer.write(CatalogRecord(name: try! TableName("other"), definition: Samples.strong, version: Samples.version, deletedBefore: .zero))
         }),
         ("a boolean byte of 2", Samples.handmadeFrame(kind: FrameKind.snapshot.rawValue) {
-            $0.writeVarUInt(1); $0.writeCount(0); $0.writeCount(0); $0.writeCount(0); $0.writeUInt8(2)
+            $0.writeVarUInt(1); $0.writeVarUInt(0); $0.writeCount(0); $0.writeCount(0); $0.writeCount(0); $0.writeUInt8(2)
         }),
     ]
 

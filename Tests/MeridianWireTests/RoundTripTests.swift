@@ -44,7 +44,7 @@ struct RoundTripTests {
     @Test func unicodeKeysThatSwiftCallsEqualStayDistinctKeys() throws {
         let precomposed = try Key("\u{E9}")
         let decomposed = try Key("e\u{301}")
-        let frame = WireFrame.message(.snapshot(SnapshotChunk(transfer: 1, positions: Positions(), catalog: [], items: [
+        let frame = WireFrame.message(.snapshot(SnapshotChunk(transfer: 1, index: 0, positions: Positions(), catalog: [], items: [
             SnapshotItem(table: Samples.table, key: precomposed, record: Samples.deletedRecord),
             SnapshotItem(table: Samples.table, key: decomposed, record: Samples.deletedRecord),
         ], isFinal: true)))

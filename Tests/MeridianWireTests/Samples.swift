@@ -82,7 +82,7 @@ enum Samples {
     static let heartbeat = Heartbeat(latestSequence: 99, latestTimestamp: laterVersion.timestamp,
                                      wallMilliseconds: 1_700_000_000_999, applied: positions)
 
-    static let snapshot = SnapshotChunk(transfer: 5, positions: positions, catalog: [catalogRecord, deletedCatalogRecord], items: [
+    static let snapshot = SnapshotChunk(transfer: 5, index: 3, positions: positions, catalog: [catalogRecord, deletedCatalogRecord], items: [
         SnapshotItem(table: table, key: keys[0], record: lwwRecord),
         SnapshotItem(table: table, key: keys[1], record: siblingsRecord),
     ], isFinal: false)
@@ -101,13 +101,15 @@ enum Samples {
         .message(.heartbeat(heartbeat)),
         .message(.heartbeat(Heartbeat(latestSequence: 0, latestTimestamp: .zero, wallMilliseconds: 0, applied: Positions()))),
         .message(.snapshot(snapshot)),
-        .message(.snapshot(SnapshotChunk(transfer: UInt64.max, positions: Positions(), catalog: [], items: [], isFinal: true))),
+        .message(.snapshot(SnapshotChunk(transfer: UInt64.max, index: UInt64.max, positions: Positions(), catalog: [], items: [], isFinal: true))),
+        .message(.copyRequest(try! TableName("orders"))),
     ]
 
     /// Short frames of every kind: the fuzzer's seeds (small, so that a million mutations stay fast).
     static let smallFrames: [WireFrame] = [
         .hello(Hello(clusterID: "dev", region: usEast)),
         .message(.catchUp(Positions([usEast: 3, euWest: 300]))),
+        .message(.copyRequest(try! TableName("t"))),
         .message(.ack(Positions([apSouth: 1]))),
         .message(.entries([LogEntry(origin: usEast, sequence: 4, timestamp: version.timestamp, payload: .withheld(table: table))])),
         .message(.entries([LogEntry(origin: euWest, sequence: 1, timestamp: version.timestamp, payload: .catalog(catalogRecord))])),
@@ -121,7 +123,7 @@ enum Samples {
                 "f": FieldEntry(value: .integer(7), version: version), "g": FieldEntry(value: nil, version: version)])))])),
         .message(.heartbeat(Heartbeat(latestSequence: 5, latestTimestamp: version.timestamp, wallMilliseconds: 1_700_000_000_000,
                                       applied: Positions([usEast: 5])))),
-        .message(.snapshot(SnapshotChunk(transfer: 1, positions: Positions([usEast: 1]), catalog: [], items: [
+        .message(.snapshot(SnapshotChunk(transfer: 1, index: 0, positions: Positions([usEast: 1]), catalog: [], items: [
             SnapshotItem(table: table, key: keys[0], record: ItemRecord(vector: VersionVector([usEast: 1]), version: version, root: .integer(1),
                 siblings: [Sibling(value: .string("s"), version: version, dot: Dot(region: usEast, counter: 1))]))], isFinal: true))),
     ]

@@ -1,0 +1,67 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MeridianCore
+import MeridianNode
+import MeridianRegion
+import NIOCore
+import NIOHTTP1
+
+/// Sends a request for a table this region may not store to the nearest region that
+/// may, and streams the answer back. Nothing of the request or the answer is stored
+/// here: bodies pass through in memory only (data residency).
+struct Forwarder: Sendable {
+    /// Names the region that forwarded a request (and its answer); a request that already
+    /// carries it is never forwarded again.
+    static let forwardedByHeader = HTTPField.Name("Meridian-Forwarded-By")!
+    /// How long one forwarded request may take, in seconds.
+    static let timeoutSeconds: Int64 = 30
+    /// Request headers passed on to the serving region.
+    static let passedRequestHeaders: [HTTPField.Name] = [.contentType, .ifMatch, .ifNoneMatch, HTTPField.Name("Meridian-Context")!]
+    /// Answer headers passed back to the client.
+    static let passedResponseHeaders = ["content-type", "etag", "meridian-context", "meridian-region", "allow"]
+
+    let node: Node
+
+    /// Forwards `request` for `table` (with its already-read `body`); throws `refusal`
+    /// when the request was forwarded once already or no listed region answers.
+    func forward(_ request: Request, table: TableName, body: ByteBuffer?, refusal: APIError) async throws -> Response {
+        guard request.headers[Self.forwardedByHeader] == nil else { throw refusal }
+        guard case .tables(let tables) = try await node.perform(.listTables).get(),
+              let regions = tables.first(where: { $0.definition.name == table })?.definition.regions
+        else { throw refusal }
+        let delays = node.cluster.oneWayDelaysMilliseconds(from: node.region)
+        let candidates = regions.filter { $0 != node.region }.sorted { (delays[$0] ?? 0, $0) < (delays[$1] ?? 0, $1) }
+        for region in candidates {
+            guard let api = node.cluster.endpoint(of: region)?.api else { continue }
+            if let response = try? await send(request, body: body, to: region, api: api) { return response }
+        }
+        throw APIError(MeridianError(.unavailable, code: "forwarding_failed",
+            "table '\(table)' is stored only in \(regions.map(\.name).joined(separator: ", ")), and none of them answered"))
+    }
+
+    private func send(_ request: Request, body: ByteBuffer?, to region: RegionID, api: String) async throws -> Response {
+        var outbound = HTTPClientRequest(url: "http://\(api)\(request.uri.string)")
+        outbound.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
+        for name in Self.passedRequestHeaders {
+            if let value = request.headers[name] { outbound.headers.add(name: name.canonicalName, value: value) }
+        }
+        outbound.headers.add(name: Self.forwardedByHeader.canonicalName, value: node.region.name)
+        if let body { outbound.body = .bytes(body) }
+        let delay = node.oneWayDelaysMilliseconds[region] ?? 0
+        try await pay(delay)
+        let answer = try await HTTPClient.shared.execute(outbound, timeout: .seconds(Self.timeoutSeconds))
+        try await pay(delay)
+        var headers: HTTPFields = [:]
+        for name in Self.passedResponseHeaders {
+            if let value = answer.headers.first(name: name), let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        headers[Self.forwardedByHeader] = node.region.name
+        return Response(status: .init(code: Int(answer.status.code)), headers: headers, body: ResponseBody(asyncSequence: answer.body))
+    }
+
+    private func pay(_ milliseconds: Double) async throws {
+        if milliseconds > 0 { try await Task.sleep(for: .microseconds(Int(milliseconds * 1000))) }
+    }
+}

@@ -1,0 +1,43 @@
+// The checkers: each states one property of the cluster, observed during a run or
+// checked at its end, and returns a `Violation` when the property breaks. Each is a small
+// value over plain data (acknowledged writes, region images, observed vectors), so a test
+// can feed it a broken history and expect a violation.
+//
+// The Raft issue adds its properties here the same way: a case in `Property`, a checker
+// type over the observations it needs (leaders per term, the strong-table history for the
+// Wing–Gong–Lowe linearizability check), and a call from `Simulator` where the
+// observation is made.
+
+/// A property the simulator checks.
+public enum Property: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// After every fault heals and the network quiesces, every region holding a table
+    /// holds identical items (tombstones and replicated records included) and every region
+    /// holds the same catalog. Checked also while one link stays cut: the two regions must
+    /// converge through a third (relay).
+    case convergence
+    /// Every acknowledged write to a `lww` table is current somewhere, in some region's
+    /// conflict ledger, or was knowingly replaced by a later acknowledged write.
+    case acknowledgedWritesSurvive = "acknowledged-writes-survive"
+    /// A region's version vector for one item never goes backwards.
+    case versionVectorsGrow = "version-vectors-grow"
+    /// The versions one region returns to clients have strictly increasing timestamps.
+    case timestampsIncrease = "timestamps-increase"
+    /// No item of a table is stored in a region outside the table's `regions` list.
+    case residency
+
+    public var description: String { rawValue }
+}
+
+/// A property that broke, and the evidence.
+public struct Violation: Error, Sendable, Equatable, CustomStringConvertible {
+    public var property: Property
+    /// What broke, naming regions, tables, keys and versions.
+    public var detail: String
+
+    public init(_ property: Property, _ detail: String) {
+        self.property = property
+        self.detail = detail
+    }
+
+    public var description: String { "\(property): \(detail)" }
+}

@@ -1,0 +1,525 @@
+// MeridianSimulation owns the deterministic cluster simulator: a single-threaded
+// discrete-event scheduler with a virtual clock that drives the production
+// `MeridianRegion` code for every region of a cluster, over simulated storage (with
+// SQLite's durability rules), a simulated network (the latency matrix, jitter, loss,
+// duplication, reordering, partitions) and simulated clocks (drift, jumps, excursions
+// beyond the skew bound), with client workloads and fault injection, and the checkers
+// that hold the cluster to its properties. One seed decides a whole run, which a failure
+// prints and which replays the run exactly.
+//
+// It must never do I/O, read a clock, draw from a global random source or use the
+// concurrency runtime: every random draw comes from the run's one `SimulationRandom`,
+// every time is virtual. It must never import MeridianNode or NIO.
+
+import MeridianCore
+import MeridianRegion
+import MeridianReplication
+import MeridianStorage
+
+/// What the scheduler runs.
+enum SimulationEvent {
+    /// A region creates one of the workload's tables (by index).
+    case createTable(Int, RegionID)
+    /// A client in the region sends its next request.
+    case client(RegionID)
+    /// Time passed for the region: heartbeats, retransmission, truncation.
+    case tick(RegionID)
+    case delivery(Envelope)
+    /// An attempt to bring a connection up.
+    case reconnect(RegionPair)
+    /// The region's storage syncs (under `SyncPolicy.normal`).
+    case checkpoint(RegionID)
+    /// One second of the region's clock drift.
+    case clockDrift(RegionID)
+    /// The fault injector's next decision.
+    case injectFault
+    /// A fault ends.
+    case heal(faultID: Int)
+}
+
+/// One region in the simulated world: its storage outlives its process.
+final class SimulatedNode {
+    let id: RegionID
+    let configuration: RegionConfiguration
+    let storage: SimulatedStorage
+    /// The running region; `nil` while it is down.
+    var region: Region?
+    var clock: SimulatedClock
+    /// What region processes that have died counted, so totals survive restarts.
+    var countersOfEarlierProcesses = ProcessTotals()
+
+    init(id: RegionID, configuration: RegionConfiguration, storage: SimulatedStorage, clock: SimulatedClock) {
+        self.id = id
+        self.configuration = configuration
+        self.storage = storage
+        self.clock = clock
+    }
+
+    var isAlive: Bool { region != nil }
+
+    /// The region's counts over every process it ran.
+    var totalCounters: ProcessTotals {
+        var total = countersOfEarlierProcesses
+        if let counters = region?.counters { total.add(counters) }
+        return total
+    }
+}
+
+/// The region counters a run reports, summed over a region's processes.
+struct ProcessTotals {
+    var clockSkewRejections = 0
+    var entriesApplied = 0
+    var snapshotsInstalled = 0
+    var invalidRecords = 0
+    var residencyRefusals = 0
+
+    mutating func add(_ counters: RegionCounters) {
+        invalidRecords += counters.invalidRecords
+        residencyRefusals += counters.residencyRefusals
+        clockSkewRejections += counters.clockSkewRejections
+        entriesApplied += counters.entriesApplied
+        snapshotsInstalled += counters.snapshotsInstalled
+    }
+}
+
+/// Runs one simulated cluster from one seed.
+///
+/// A run has three phases:
+/// 1. *writing*: `configuration.steps` events while clients write and faults come and go;
+/// 2. *relay*: every fault heals except one cut link between two regions; each end writes
+///    once more, and the cluster must converge through the third region;
+/// 3. *final*: the last link heals; the cluster must converge, and the end-of-run
+///    checkers run over every region's storage.
+/// Checkers that watch each change (vectors, timestamps, residency) run throughout. The
+/// run stops at the first violation.
+///
+/// Usage: `let report = Simulator(configuration: SimulationConfiguration(seed: 7)).run()`.
+public final class Simulator {
+    enum Phase: String {
+        case writing, relay, final
+    }
+
+    /// A fault with a duration, active until its heal.
+    struct ActiveFault {
+        enum Effect {
+            case network(NetworkFault)
+            case crash(RegionID)
+            case excursion(RegionID)
+        }
+
+        let id: Int
+        let kind: FaultKind
+        let effect: Effect
+    }
+
+    public let configuration: SimulationConfiguration
+    /// Virtual time at the start of a run, in milliseconds since the epoch (November 2023),
+    /// so that timestamps look like real ones.
+    static let startMilliseconds: UInt64 = 1_700_000_000_000
+    /// How often each region ticks, in milliseconds (plus up to `tickJitterMilliseconds`).
+    static let tickIntervalMilliseconds: UInt64 = 50
+    static let tickJitterMilliseconds: UInt64 = 5
+    /// When clients start writing, after the tables are created, in milliseconds from the start.
+    static let clientsStartMilliseconds: UInt64 = 500
+    /// The pause between one client's requests in one region, in milliseconds.
+    static let clientPauseMilliseconds: ClosedRange<UInt64> = 10...150
+    /// How long a connection takes to come back once nothing prevents it, in milliseconds.
+    static let reconnectDelayMilliseconds: ClosedRange<UInt64> = 20...300
+    /// How often a region's storage checkpoints under `SyncPolicy.normal`, in milliseconds.
+    static let checkpointIntervalMilliseconds: ClosedRange<UInt64> = 200...1000
+    /// The most events a healing phase may process, on top of its virtual-time bound.
+    static let healingEventsMax = 2_000_000
+
+    var random: SimulationRandom
+    var queue = EventQueue()
+    /// Virtual time, in milliseconds since the epoch.
+    var now: UInt64 = startMilliseconds
+    var phase = Phase.writing
+    /// Events processed so far.
+    var stepsRun = 0
+    let nodes: [SimulatedNode]
+    let nodesByID: [RegionID: SimulatedNode]
+    /// Every pair of regions, sorted.
+    let pairs: [RegionPair]
+    var network: SimulatedNetwork
+    var workload: Workload
+    var activeFaults: [ActiveFault] = []
+    var nextFaultID = 1
+    var faultsInjected: [FaultKind: Int] = [:]
+    /// While set, the pair's connection stays down: the relay phase's cut.
+    var relayCut: RegionPair?
+    var clientsActive = true
+
+    // What the checkers hold the run to.
+    var acknowledgedWrites: [AcknowledgedWrite] = []
+    /// For each acknowledged write, its region's storage commit that made it.
+    var acknowledgedCommits: [UInt64] = []
+    var vectorChecker = VersionVectorChecker()
+    var timestampChecker = TimestampChecker()
+    let residencyChecker: ResidencyChecker
+    var counters = SimulationCounters()
+    var trace: TraceRecorder
+    var failure: SimulationFailure?
+
+    public init(configuration: SimulationConfiguration) {
+        self.configuration = configuration
+        var random = SimulationRandom(seed: configuration.seed)
+        let regions = configuration.regions
+        // Small retention in some runs, so that regions cut off for long catch up from snapshots.
+        let retained: UInt64 = random.chance(percent: 40) ? random.milliseconds(in: 10...40) : 100_000
+        nodes = regions.map { id in
+            var regionConfiguration = RegionConfiguration(id: id, clusterRegions: regions, clockSkewMillisecondsMax: configuration.clockSkewMillisecondsMax)
+            regionConfiguration.replication.originLogEntriesRetainedMax = retained
+            let storage = SimulatedStorage(syncPolicy: configuration.syncPolicy, dropsConflictRows: configuration.mutation == .skipLedger)
+            return SimulatedNode(id: id, configuration: regionConfiguration, storage: storage,
+                                 clock: SimulatedClock(boundMilliseconds: configuration.clockOffsetMillisecondsMax, random: &random))
+        }
+        nodesByID = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0) })
+        pairs = regions.indices.flatMap { first in regions.indices.filter { $0 > first }.map { RegionPair(regions[first], regions[$0]) } }.sorted()
+        network = SimulatedNetwork(pairs: pairs, dropsRelayedEntries: configuration.mutation == .dropRelay)
+        workload = Workload(regions: regions, keysPerTable: configuration.keysPerTable)
+        var regionsByTable: [TableName: [RegionID]] = [:]
+        for table in workload.tables { regionsByTable[table.name] = table.regions ?? regions }
+        residencyChecker = ResidencyChecker(regionsByTable: regionsByTable)
+        trace = TraceRecorder(tailLinesMax: configuration.traceTailLines, recordsAll: configuration.recordsFullTrace)
+        self.random = random
+        record("seed \(configuration.seed): regions \(regions.map(\.name).joined(separator: ",")), faults \(configuration.faults.name), sync \(configuration.syncPolicy.rawValue), log retention \(retained)\(configuration.mutation.map { ", mutation \($0)" } ?? "")")
+    }
+
+    /// Runs the whole simulation and reports what happened. Call once.
+    public func run() -> SimulationReport {
+        precondition(stepsRun == 0, "a simulator runs once")
+        for node in nodes {
+            do {
+                node.region = try Region(configuration: node.configuration, storage: node.storage)
+            } catch {
+                preconditionFailure("a region over empty simulated storage failed to open: \(error)")
+            }
+        }
+        scheduleStart()
+        runWritingPhase()
+        if failure == nil { runRelayPhase() }
+        if failure == nil { runFinalPhase() }
+        return makeReport()
+    }
+
+    func node(_ id: RegionID) -> SimulatedNode {
+        guard let node = nodesByID[id] else { preconditionFailure("\(id) is not a simulated region") }
+        return node
+    }
+
+    // MARK: Phases
+
+    private func scheduleStart() {
+        reconcileConnections()
+        for node in nodes {
+            queue.schedule(.tick(node.id), at: now + random.milliseconds(in: 0...Self.tickIntervalMilliseconds))
+            queue.schedule(.clockDrift(node.id), at: now + random.milliseconds(in: 1...1000))
+            queue.schedule(.client(node.id), at: now + Self.clientsStartMilliseconds + random.milliseconds(in: 0...100))
+            if configuration.syncPolicy == .normal {
+                queue.schedule(.checkpoint(node.id), at: now + random.milliseconds(in: Self.checkpointIntervalMilliseconds))
+            }
+        }
+        // Each table is created by one region, and now and then concurrently by a second.
+        for index in workload.tables.indices {
+            let creator = random.element(of: configuration.regions)
+            queue.schedule(.createTable(index, creator), at: now + random.milliseconds(in: 50...300))
+            if random.chance(percent: 30) {
+                queue.schedule(.createTable(index, random.element(of: configuration.regions)), at: now + random.milliseconds(in: 50...300))
+            }
+        }
+        if configuration.faults.activeFaultsMax > 0 {
+            queue.schedule(.injectFault, at: now + Self.clientsStartMilliseconds + random.milliseconds(in: configuration.faults.decisionIntervalMilliseconds))
+        }
+    }
+
+    private func runWritingPhase() {
+        while stepsRun < configuration.steps && failure == nil {
+            guard processNextEvent() else { return }
+        }
+    }
+
+    /// Heals everything but one link and checks that its two ends converge through the others.
+    private func runRelayPhase() {
+        phase = .relay
+        clientsActive = false
+        healAllFaults()
+        guard let pair = relayPair() else { return }
+        relayCut = pair
+        record("relay: link \(pair) stays cut; every other fault healed")
+        reconcileConnections()
+        for end in [pair.first, pair.second] {
+            guard let key = try? Key("relay-\(end.name)"), let table = workload.tables.first(where: { $0.policy == .lww && $0.regions == nil }) else {
+                preconditionFailure("the workload has an lww table in every region")
+            }
+            let value = JSONValue.string("written in \(end.name) while the link \(pair) is cut")
+            perform(ClientRequest(operation: .put, table: table, key: key, value: value, request: .putItem(table.name, key, value, .none)), in: node(end))
+        }
+        guard waitForQuiescence(what: "with the link \(pair) cut, through relay") else { return }
+        checkConvergence()
+    }
+
+    /// Heals the last link; checks convergence and every end-of-run property.
+    private func runFinalPhase() {
+        phase = .final
+        relayCut = nil
+        record("final: every link heals")
+        reconcileConnections()
+        guard waitForQuiescence(what: "after every fault healed") else { return }
+        guard let images = checkConvergence() else { return }
+        if let violation = AcknowledgedWriteChecker.check(acknowledgedWrites, images: images) { return fail(violation) }
+        if let violation = residencyChecker.check(images) { return fail(violation) }
+    }
+
+    /// A pair whose link can be cut while the others carry everything between its ends: some
+    /// third region must hold every table both ends hold (a region outside a table's list
+    /// keeps only withheld entries, which it cannot relay to a holder).
+    func relayPair() -> RegionPair? {
+        let candidates = pairs.filter { pair in
+            let shared = workload.tables.filter { table in
+                let holders = table.regions ?? configuration.regions
+                return holders.contains(pair.first) && holders.contains(pair.second)
+            }
+            return configuration.regions.contains { third in
+                !pair.contains(third) && shared.allSatisfy { ($0.regions ?? configuration.regions).contains(third) }
+            }
+        }
+        return candidates.isEmpty ? nil : random.element(of: candidates)
+    }
+
+    /// Processes events until every region has applied every origin's log; fails the run
+    /// (a convergence violation: liveness) when that takes longer than the configured bound.
+    private func waitForQuiescence(what: String) -> Bool {
+        let deadline = now + configuration.quiesceMillisecondsMax
+        var events = 0
+        while !isQuiescent {
+            guard failure == nil else { return false }
+            guard now < deadline, events < Self.healingEventsMax, processNextEvent() else {
+                fail(Violation(.convergence, "the cluster did not converge \(what) within \(configuration.quiesceMillisecondsMax) ms: \(positionsDescription)"))
+                return false
+            }
+            events += 1
+        }
+        record("quiescent \(what): \(positionsDescription)")
+        return failure == nil
+    }
+
+    /// Whether every region is up, every connection that may be up is up, and every region
+    /// has applied every origin's log through its end.
+    var isQuiescent: Bool {
+        guard nodes.allSatisfy(\.isAlive) else { return false }
+        for pair in pairs where pair != relayCut && !network.connection(pair).isUp { return false }
+        for origin in nodes {
+            guard let head = origin.region?.appliedPositions[origin.id] else { return false }
+            for node in nodes where (node.region?.appliedPositions[origin.id] ?? 0) < head { return false }
+        }
+        return true
+    }
+
+    var positionsDescription: String {
+        nodes.map { node in "\(node.id) applied \(node.region.map { describe($0.appliedPositions) } ?? "(down)")" }.joined(separator: "; ")
+    }
+
+    /// Reads every region's image and checks that they converged; returns the images.
+    @discardableResult
+    private func checkConvergence() -> [RegionImage]? {
+        let images: [RegionImage]
+        do {
+            images = try nodes.map { node in
+                try RegionImage.read(region: node.id, from: node.storage, tables: workload.tables.map(\.name), origins: configuration.regions)
+            }
+        } catch {
+            preconditionFailure("simulated storage failed a read: \(error)")
+        }
+        if let violation = ConvergenceChecker.check(images, holders: residencyChecker.regionsByTable) {
+            fail(violation)
+            return nil
+        }
+        return images
+    }
+
+    // MARK: Events
+
+    /// Runs the next event; false when none is left.
+    func processNextEvent() -> Bool {
+        guard let next = queue.next() else { return false }
+        precondition(next.time >= now, "virtual time never goes backwards")
+        now = next.time
+        stepsRun += 1
+        handle(next.event)
+        return true
+    }
+
+    private func handle(_ event: SimulationEvent) {
+        switch event {
+        case .createTable(let index, let region):
+            createTable(index, in: node(region))
+        case .client(let region):
+            guard clientsActive else { return }
+            let node = node(region)
+            if node.isAlive {
+                perform(workload.nextRequest(in: region, random: &random), in: node)
+            } else {
+                counters.requestsUnavailable += 1
+            }
+            queue.schedule(.client(region), at: now + random.milliseconds(in: Self.clientPauseMilliseconds))
+        case .tick(let region):
+            step(node(region), .tick)
+            queue.schedule(.tick(region), at: now + Self.tickIntervalMilliseconds + random.milliseconds(in: 0...Self.tickJitterMilliseconds))
+        case .delivery(let envelope):
+            deliver(envelope)
+        case .reconnect(let pair):
+            reconnect(pair)
+        case .checkpoint(let region):
+            node(region).storage.checkpoint()
+            queue.schedule(.checkpoint(region), at: now + random.milliseconds(in: Self.checkpointIntervalMilliseconds))
+        case .clockDrift(let region):
+            node(region).clock.driftOneSecond(random: &random)
+            queue.schedule(.clockDrift(region), at: now + 1000)
+        case .injectFault:
+            guard phase == .writing else { return }
+            injectFault()
+            queue.schedule(.injectFault, at: now + random.milliseconds(in: configuration.faults.decisionIntervalMilliseconds))
+        case .heal(let faultID):
+            heal(faultID: faultID)
+        }
+    }
+
+    /// Runs one region step with one input (nothing when the region is down), checks what
+    /// its storage committed, and sends its messages.
+    @discardableResult
+    func step(_ node: SimulatedNode, _ input: RegionInput) -> RegionOutput? {
+        guard let region = node.region else { return nil }
+        let output = region.step([input], wallMilliseconds: node.clock.wallMilliseconds(at: now))
+        observeCommits(of: node)
+        for (peer, message) in output.messages { send(message, from: node.id, to: peer) }
+        return output
+    }
+
+    private func observeCommits(of node: SimulatedNode) {
+        for write in node.storage.takeItemWrites() {
+            if let violation = residencyChecker.observe(region: node.id, table: write.table, key: write.item.key) { fail(violation) }
+            guard let vector = write.item.record?.vector else { continue }
+            if let violation = vectorChecker.observe(region: node.id, table: write.table, key: write.item.key, vector: vector) { fail(violation) }
+        }
+    }
+
+    private func send(_ message: PeerMessage, from: RegionID, to: RegionID) {
+        for delivery in network.transmit(message, from: from, to: to, now: now, random: &random) {
+            queue.schedule(.delivery(delivery.envelope), at: delivery.time)
+        }
+    }
+
+    private func deliver(_ envelope: Envelope) {
+        let receiver = node(envelope.to)
+        guard receiver.isAlive, network.admits(envelope) else { return }
+        record("\(envelope.to) <- \(envelope.from) \(describe(envelope.message))\(envelope.isDuplicate ? " (duplicate)" : "")")
+        step(receiver, .message(from: envelope.from, envelope.message))
+    }
+
+    private func createTable(_ index: Int, in node: SimulatedNode) {
+        let table = workload.tables[index]
+        guard let output = step(node, .request(.createTable(table.name, definition: table.definition))) else {
+            // The region is down: its operator tries again a little later.
+            queue.schedule(.createTable(index, node.id), at: now + 200)
+            return
+        }
+        switch output.replies.first {
+        case .success(.tableCreated(_, let created)):
+            record("\(node.id) create table \(table.name) (\(table.policy.rawValue)) -> \(created ? "created" : "exists")")
+        case .success(let reply):
+            preconditionFailure("createTable answered \(reply)")
+        case .failure(let error):
+            record("\(node.id) create table \(table.name) -> \(error.code)")
+        case nil:
+            preconditionFailure("a request step returned no reply")
+        }
+    }
+
+    // MARK: Connections and processes
+
+    /// Brings every connection to what the faults and processes allow: down at once when
+    /// something prevents it (both live ends are told), back up after a delay otherwise.
+    func reconcileConnections() {
+        for pair in pairs {
+            let allowed = isConnectionAllowed(pair)
+            let connection = network.connection(pair)
+            if connection.isUp && !allowed {
+                network.bringDown(pair)
+                record("disconnected \(pair)")
+                for end in [pair.first, pair.second] { step(node(end), .peerDisconnected(pair.other(than: end))) }
+            } else if !connection.isUp && allowed && !connection.reconnectScheduled {
+                network.setReconnectScheduled(pair, true)
+                queue.schedule(.reconnect(pair), at: now + random.milliseconds(in: Self.reconnectDelayMilliseconds))
+            }
+        }
+    }
+
+    private func isConnectionAllowed(_ pair: RegionPair) -> Bool {
+        node(pair.first).isAlive && node(pair.second).isAlive && !network.isCut(pair) && pair != relayCut
+    }
+
+    private func reconnect(_ pair: RegionPair) {
+        network.setReconnectScheduled(pair, false)
+        guard isConnectionAllowed(pair), !network.connection(pair).isUp else { return }
+        network.bringUp(pair)
+        record("connected \(pair) (epoch \(network.connection(pair).epoch))")
+        step(node(pair.first), .peerConnected(pair.second))
+        step(node(pair.second), .peerConnected(pair.first))
+    }
+
+    /// Kills a region's process; with `powerLoss`, its storage also loses what it had not synced.
+    func crash(_ node: SimulatedNode, powerLoss: Bool) {
+        guard let region = node.region else { return }
+        node.countersOfEarlierProcesses.add(region.counters)
+        node.region = nil
+        if powerLoss {
+            let durable = node.storage.durableCommitCount
+            let lost = node.storage.losePower()
+            if lost > 0 {
+                var writesLost = 0
+                for index in acknowledgedWrites.indices where acknowledgedWrites[index].region == node.id
+                    && acknowledgedCommits[index] > durable && !acknowledgedWrites[index].lostToPowerLoss {
+                    acknowledgedWrites[index].lostToPowerLoss = true
+                    writesLost += 1
+                }
+                counters.writesLostToPowerLoss += writesLost
+                vectorChecker.forget(region: node.id)
+                timestampChecker.forget(region: node.id)
+                record("\(node.id) lost \(lost) unsynced commits (\(writesLost) acknowledged writes)")
+            }
+        }
+        reconcileConnections()
+    }
+
+    func restart(_ node: SimulatedNode) {
+        guard !node.isAlive else { return }
+        do {
+            node.region = try Region(configuration: node.configuration, storage: node.storage)
+        } catch {
+            return fail(Violation(.convergence, "\(node.id) failed to restart over its storage: \(error)"))
+        }
+        record("\(node.id) restarted: applied \(describe(node.region?.appliedPositions ?? Positions()))")
+        reconcileConnections()
+    }
+
+    // MARK: Failures and trace
+
+    func fail(_ violation: Violation) {
+        guard failure == nil else { return }
+        record("VIOLATION \(violation)")
+        failure = SimulationFailure(step: stepsRun, simulatedMilliseconds: now - Self.startMilliseconds, phase: phase.rawValue,
+                                    violation: violation, trace: trace.tailLines)
+    }
+
+    /// Adds a trace line, stamped with the virtual time since the start.
+    func record(_ line: String) {
+        trace.record("\(Self.formatElapsed(now - Self.startMilliseconds)) \(line)")
+    }
+
+    /// Milliseconds as seconds with three decimals, e.g. `+12.345`.
+    static func formatElapsed(_ milliseconds: UInt64) -> String {
+        let fraction = String(milliseconds % 1000)
+        return "+\(milliseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
+    }
+}
