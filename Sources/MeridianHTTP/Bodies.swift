@@ -194,7 +194,15 @@ struct CountersBody: Encodable {
 struct ClusterBody: Encodable {
     var region: String
     var regions: [ClusterRegionBody]
+    /// The cluster file's one-way delays (source, destination, milliseconds), for clients
+    /// that simulate where they sit.
+    var latencyMilliseconds: [String: [String: Double]]?
     var counters: CountersBody
+
+    enum CodingKeys: String, CodingKey {
+        case region, regions, counters
+        case latencyMilliseconds = "latency_ms"
+    }
 }
 
 /// What one region holds of a table, as that region checked in its own storage.

@@ -18,9 +18,9 @@ struct Forwarder: Sendable {
     /// How long one forwarded request may take, in seconds.
     static let timeoutSeconds: Int64 = 30
     /// Request headers passed on to the serving region.
-    static let passedRequestHeaders: [HTTPField.Name] = [.contentType, .ifMatch, .ifNoneMatch, HTTPField.Name("Meridian-Context")!]
+    static let passedRequestHeaders: [HTTPField.Name] = [.contentType, .ifMatch, .ifNoneMatch, HTTPField.Name("Meridian-Context")!, SessionTokens.header]
     /// Answer headers passed back to the client.
-    static let passedResponseHeaders = ["content-type", "etag", "meridian-context", "meridian-region", "allow"]
+    static let passedResponseHeaders = ["content-type", "etag", "meridian-context", "meridian-region", "meridian-session", "allow"]
 
     let node: Node
 
@@ -33,9 +33,13 @@ struct Forwarder: Sendable {
         else { throw refusal }
         let delays = node.cluster.oneWayDelaysMilliseconds(from: node.region)
         let candidates = regions.filter { $0 != node.region }.sorted { (delays[$0] ?? 0, $0) < (delays[$1] ?? 0, $1) }
-        for region in candidates {
+        guard !candidates.isEmpty else { throw refusal }
+        for (index, region) in candidates.enumerated() {
             guard let api = node.cluster.endpoint(of: region)?.api else { continue }
-            if let response = try? await send(request, body: body, to: region, api: api) { return response }
+            guard let response = try? await send(request, body: body, to: region, api: api) else { continue }
+            // A region that cannot serve either (503) passes the request on to the next one.
+            if response.status == .serviceUnavailable && index < candidates.count - 1 { continue }
+            return response
         }
         throw APIError(MeridianError(.unavailable, code: "forwarding_failed",
             "table '\(table)' is stored only in \(regions.map(\.name).joined(separator: ", ")), and none of them answered"))

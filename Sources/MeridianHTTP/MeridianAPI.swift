@@ -10,15 +10,18 @@ import AsyncHTTPClient
 import MeridianCore
 import MeridianNode
 import MeridianRegion
+import MeridianReplication
 import MeridianStorage
 
 /// The HTTP API of one node.
 public struct MeridianAPI: Sendable {
     /// The node that serves the requests.
     public let node: Node
+    let sessions: SessionTokens
 
     public init(node: Node) {
         self.node = node
+        sessions = SessionTokens(cluster: node.cluster)
     }
 
     /// The router with every route of the API, the 405 answers, and the middleware that
@@ -76,7 +79,7 @@ public struct MeridianAPI: Sendable {
                 acknowledgedOurs: peer?.acknowledgedOwn)
         }
         let counters = status.counters
-        return try json(.ok, ClusterBody(region: node.region.name, regions: regions, counters: CountersBody(
+        return try json(.ok, ClusterBody(region: node.region.name, regions: regions, latencyMilliseconds: node.cluster.latencyMilliseconds, counters: CountersBody(
             entriesApplied: counters.entriesApplied, conflictsRecorded: counters.conflictsRecorded,
             clockSkewRejections: counters.clockSkewRejections, residencyRefusals: counters.residencyRefusals,
             snapshotsInstalled: counters.snapshotsInstalled)))
@@ -138,12 +141,15 @@ public struct MeridianAPI: Sendable {
         let key = try itemKey(context)
         let precondition = try writePrecondition(request)
         let causalContext = try versionContext(request)
+        let session = try sessionPositions(request)
         let body = try await collect(request, bytesMax: node.valueBytesMax, what: "value")
         return try await forwardingIfMisdirected(request, table: table, body: body) {
             let value = try JSONValue.parse(body.readableBytesView, bytesMax: node.valueBytesMax)
-            guard case .written(let written, let version, let vector) = try await perform(.putItem(table, key, value, precondition, context: causalContext)) else { return unexpectedReply() }
+            let (reply, applied) = try await performWithPositions(.putItem(table, key, value, precondition, context: causalContext))
+            guard case .written(let written, let version, let vector) = reply else { return unexpectedReply() }
             var response = try json(.ok, WriteBody(key: written.string, version: version.token, region: node.region.name, context: vector?.token), etag: version)
             if let vector { response.headers[Self.contextHeader] = vector.token }
+            response.headers[SessionTokens.header] = sessions.token(for: session.merged(with: applied))
             return response
         }
     }
@@ -153,24 +159,57 @@ public struct MeridianAPI: Sendable {
         let key = try itemKey(context)
         let query = try QueryParameters(request.uri.query)
         let consistency = try query.consistency()
+        let session = try sessionPositions(request)
+        let requirement: ReadRequirement
+        switch consistency {
+        case .session: requirement = session.sequences.isEmpty ? .none : .session(session)
+        case .bounded: requirement = .bounded(maxStalenessMilliseconds: try query.maxStalenessMilliseconds() ?? 0)
+        case .strong, .eventual: requirement = .none
+        }
         return try await forwardingIfMisdirected(request, table: table) {
-            guard case .item(let item, let servedAt) = try await perform(.getItem(table, key, consistency)) else { return unexpectedReply() }
-            var body = ItemBody(item)
-            body.consistency = servedAt.rawValue
-            body.region = node.region.name
-            var response = try json(.ok, body, etag: item.version)
-            if let context = body.context { response.headers[Self.contextHeader] = context }
-            return response
+            let deadline = ContinuousClock.now + .milliseconds(Int64(node.sessionWaitMilliseconds))
+            // Bounded: at most one poll per `sessionPollMilliseconds` until the deadline.
+            for _ in 0...(node.sessionWaitMilliseconds / Self.sessionPollMilliseconds) {
+                let (result, applied) = await node.performWithPositions(.getItem(table, key, consistency, requirement: requirement))
+                switch result {
+                case .success(.item(let item, let servedAt)):
+                    var body = ItemBody(item)
+                    body.consistency = servedAt.rawValue
+                    body.region = node.region.name
+                    var response = try json(.ok, body, etag: item.version)
+                    if let context = body.context { response.headers[Self.contextHeader] = context }
+                    response.headers[SessionTokens.header] = sessions.token(for: session.merged(with: applied))
+                    return response
+                case .success(let other):
+                    return unexpectedReply(other)
+                case .failure(let error) where error.code == "session_not_ready" && ContinuousClock.now < deadline:
+                    try await Task.sleep(for: .milliseconds(Int64(Self.sessionPollMilliseconds)))
+                case .failure(let error) where error.code == "session_not_ready" || error.code == "staleness_unprovable":
+                    // Another region may have what this one lacks.
+                    return try await Forwarder(node: node).forward(request, table: table, body: nil, refusal: APIError(error))
+                case .failure(let error):
+                    throw APIError(error)
+                }
+            }
+            return try await Forwarder(node: node).forward(request, table: table, body: nil,
+                refusal: APIError(MeridianError(.unavailable, code: "session_not_ready", "no region has caught up with this session yet")))
         }
     }
+
+    /// How often a session read asks the region again while it waits, in milliseconds.
+    static let sessionPollMilliseconds: UInt64 = 2
 
     @Sendable func deleteItem(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let table = try tableName(context)
         let key = try itemKey(context)
         let precondition = try writePrecondition(request)
+        let session = try sessionPositions(request)
         return try await forwardingIfMisdirected(request, table: table) {
-            guard case .deleted(let deleted, let version) = try await perform(.deleteItem(table, key, precondition)) else { return unexpectedReply() }
-            return try json(.ok, WriteBody(key: deleted.string, version: version.token, region: node.region.name, deleted: true), etag: version)
+            let (reply, applied) = try await performWithPositions(.deleteItem(table, key, precondition))
+            guard case .deleted(let deleted, let version) = reply else { return unexpectedReply() }
+            var response = try json(.ok, WriteBody(key: deleted.string, version: version.token, region: node.region.name, deleted: true), etag: version)
+            response.headers[SessionTokens.header] = sessions.token(for: session.merged(with: applied))
+            return response
         }
     }
 
@@ -252,14 +291,25 @@ public struct MeridianAPI: Sendable {
     }
 
     private func perform(_ request: RegionRequest) async throws(APIError) -> RegionReply {
-        switch await node.perform(request) {
-        case .success(let reply): return reply
+        try await performWithPositions(request).0
+    }
+
+    private func performWithPositions(_ request: RegionRequest) async throws(APIError) -> (RegionReply, Positions) {
+        let (result, applied) = await node.performWithPositions(request)
+        switch result {
+        case .success(let reply): return (reply, applied)
         case .failure(let error): throw APIError(error)
         }
     }
 
-    private func unexpectedReply<T>() -> T {
-        preconditionFailure("the region answered a request with a reply of another kind")
+    /// The positions of the request's `Meridian-Session` token (none without one).
+    private func sessionPositions(_ request: Request) throws(MeridianError) -> Positions {
+        guard let token = request.headers[SessionTokens.header] else { return Positions() }
+        return try sessions.positions(from: token)
+    }
+
+    private func unexpectedReply<T>(_ reply: RegionReply? = nil) -> T {
+        preconditionFailure("the region answered a request with a reply of another kind: \(String(describing: reply))")
     }
 
     private func tableName(_ context: BasicRequestContext) throws -> TableName {

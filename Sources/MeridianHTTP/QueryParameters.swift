@@ -43,6 +43,13 @@ struct QueryParameters {
         return try Key(raw)
     }
 
+    /// `max_staleness_ms`, when given.
+    func maxStalenessMilliseconds() throws(MeridianError) -> UInt64? {
+        guard let raw = values["max_staleness_ms"] else { return nil }
+        guard let milliseconds = UInt64(raw) else { throw .invalid("invalid_consistency", "max_staleness_ms must be a non-negative integer") }
+        return milliseconds
+    }
+
     /// `consistency` (default `eventual`), with `max_staleness_ms` required for `bounded`.
     func consistency() throws(MeridianError) -> ConsistencyLevel {
         guard let raw = values["consistency"] else { return .eventual }

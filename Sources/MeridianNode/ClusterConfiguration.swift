@@ -35,17 +35,23 @@ public struct ClusterConfiguration: Sendable, Equatable, Codable {
     /// Names the cluster in the peer handshake, so that nodes of two clusters never mix;
     /// derived from the region names when absent.
     public var explicitClusterID: String?
+    /// The secret that signs session tokens; when absent, one derived from the cluster id
+    /// (which proves a token came from this cluster, but does not stop a forger who knows
+    /// the id: set it in production; `meridian dev` writes a random one).
+    public var sessionSecret: String?
 
     enum CodingKeys: String, CodingKey {
         case regions
         case latencyMilliseconds = "latency_ms"
         case explicitClusterID = "cluster_id"
+        case sessionSecret = "session_secret"
     }
 
-    public init(regions: [RegionEndpoint], latencyMilliseconds: [String: [String: Double]]? = nil, clusterID: String? = nil) {
+    public init(regions: [RegionEndpoint], latencyMilliseconds: [String: [String: Double]]? = nil, clusterID: String? = nil, sessionSecret: String? = nil) {
         self.regions = regions
         self.latencyMilliseconds = latencyMilliseconds
         explicitClusterID = clusterID
+        self.sessionSecret = sessionSecret
     }
 
     /// The cluster's id: `cluster_id` from the file, or a hash of the sorted region names.

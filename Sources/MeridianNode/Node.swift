@@ -23,6 +23,8 @@ public struct NodeOptions: Sendable {
     public var allowFaultInjection: Bool
     /// Whether to inject the cluster file's one-way delays into the peer transport.
     public var injectLatency: Bool
+    /// How long a session read waits for this region to catch up, in milliseconds.
+    public var sessionWaitMilliseconds: UInt64 = Node.sessionWaitMillisecondsDefault
 
     public init(region: RegionID, dataDirectory: String, syncPolicy: SyncPolicy = .full, valueBytesMax: Int = Limits.valueBytesMaxDefault,
                 allowFaultInjection: Bool = false, injectLatency: Bool = true) {
@@ -38,6 +40,10 @@ public struct NodeOptions: Sendable {
 /// One region's running node: its storage, its region logic, the executor that runs it,
 /// and (in a cluster of several regions) the peer transport and the tick timer.
 public final class Node: Sendable {
+    /// The default bound on a session read's wait, in milliseconds.
+    public static let sessionWaitMillisecondsDefault: UInt64 = 300
+    /// The largest bound a node accepts on a session read's wait, in milliseconds.
+    public static let sessionWaitMillisecondsMax: UInt64 = 10_000
     /// How often the region ticks (heartbeats, retransmission, truncation), in milliseconds.
     public static let tickIntervalMilliseconds: Int64 = 10
 
@@ -49,6 +55,8 @@ public final class Node: Sendable {
     public let valueBytesMax: Int
     /// Whether the API may cut and heal links.
     public let allowFaultInjection: Bool
+    /// How long a session read waits for this region to catch up before it forwards, in milliseconds.
+    public let sessionWaitMilliseconds: UInt64
     /// The injected one-way delay to each region, in milliseconds (empty when latency
     /// injection is off): forwarded client requests pay it too.
     public let oneWayDelaysMilliseconds: [RegionID: Double]
@@ -63,13 +71,15 @@ public final class Node: Sendable {
         let directory = try DataDirectory(path: options.dataDirectory)
         let storage = try SQLiteStorage(path: directory.databasePath, syncPolicy: options.syncPolicy)
         try self.init(cluster: cluster, region: options.region, storage: storage, valueBytesMax: options.valueBytesMax,
-                      dataDirectory: directory, allowFaultInjection: options.allowFaultInjection, injectLatency: options.injectLatency, logger: logger)
+                      dataDirectory: directory, allowFaultInjection: options.allowFaultInjection, injectLatency: options.injectLatency,
+                      sessionWaitMilliseconds: options.sessionWaitMilliseconds, logger: logger)
     }
 
     /// Opens a node over any storage (tests use `InMemoryStorage`).
     public init(cluster: ClusterConfiguration, region: RegionID, storage: any RegionStorage,
                 valueBytesMax: Int = Limits.valueBytesMaxDefault, dataDirectory: DataDirectory? = nil,
-                allowFaultInjection: Bool = false, injectLatency: Bool = true, logger: Logger = Logger(label: "meridian"),
+                allowFaultInjection: Bool = false, injectLatency: Bool = true,
+                sessionWaitMilliseconds: UInt64 = Node.sessionWaitMillisecondsDefault, logger: Logger = Logger(label: "meridian"),
                 wallMilliseconds: @escaping @Sendable () -> UInt64 = Node.systemWallMilliseconds) throws {
         guard cluster.endpoint(of: region) != nil else { throw Self.unknownRegion(region, cluster) }
         self.cluster = cluster
@@ -77,6 +87,7 @@ public final class Node: Sendable {
         self.valueBytesMax = valueBytesMax
         self.dataDirectory = dataDirectory
         self.allowFaultInjection = allowFaultInjection
+        self.sessionWaitMilliseconds = min(sessionWaitMilliseconds, Self.sessionWaitMillisecondsMax)
         oneWayDelaysMilliseconds = injectLatency ? cluster.oneWayDelaysMilliseconds(from: region) : [:]
         let regionLogic = try Region(configuration: RegionConfiguration(id: region, clusterRegions: cluster.regionIDs), storage: storage)
 
@@ -115,6 +126,12 @@ public final class Node: Sendable {
 
     /// Runs one client request in this region.
     public func perform(_ request: RegionRequest) async -> Result<RegionReply, MeridianError> {
+        await executor.perform(request).0
+    }
+
+    /// Runs one client request; also returns what the region had applied when it answered
+    /// (for session tokens).
+    public func performWithPositions(_ request: RegionRequest) async -> (Result<RegionReply, MeridianError>, Positions) {
         await executor.perform(request)
     }
 

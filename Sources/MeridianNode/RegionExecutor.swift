@@ -17,7 +17,7 @@ public final class RegionExecutor: @unchecked Sendable {
     /// The most inputs run in one step (one storage transaction).
     public static let batchInputsMax = 512
 
-    typealias Completion = @Sendable (Result<RegionReply, MeridianError>) -> Void
+    typealias Completion = @Sendable (Result<RegionReply, MeridianError>, Positions) -> Void
 
     enum Work {
         case request(RegionRequest, Completion)
@@ -51,11 +51,11 @@ public final class RegionExecutor: @unchecked Sendable {
         thread.start()
     }
 
-    /// Runs one request and returns its result.
-    public func perform(_ request: RegionRequest) async -> Result<RegionReply, MeridianError> {
+    /// Runs one request and returns its result, with what the region had applied when it answered.
+    public func perform(_ request: RegionRequest) async -> (Result<RegionReply, MeridianError>, Positions) {
         await withCheckedContinuation { continuation in
-            let refused = enqueue(.request(request) { continuation.resume(returning: $0) })
-            if let refused { continuation.resume(returning: .failure(refused)) }
+            let refused = enqueue(.request(request) { continuation.resume(returning: ($0, $1)) })
+            if let refused { continuation.resume(returning: (.failure(refused), Positions())) }
         }
     }
 
@@ -99,7 +99,7 @@ public final class RegionExecutor: @unchecked Sendable {
             var replies = output.replies.makeIterator()
             for case .request(_, let completion) in batch {
                 guard let reply = replies.next() else { preconditionFailure("a step answers every request") }
-                completion(reply)
+                completion(reply, output.applied)
             }
             if !output.messages.isEmpty { send(output.messages) }
         }

@@ -44,7 +44,7 @@ public enum RegionRequest: Sendable, Equatable {
     case deleteTable(TableName)
     /// A write; `context` (siblings tables) is the version vector the client read.
     case putItem(TableName, Key, JSONValue, WritePrecondition, context: VersionVector? = nil)
-    case getItem(TableName, Key, ConsistencyLevel)
+    case getItem(TableName, Key, ConsistencyLevel, requirement: ReadRequirement = .none)
     case deleteItem(TableName, Key, WritePrecondition)
     case scan(TableName, ScanRange)
     /// A page of a table's conflict ledger: rows after `afterID`.
@@ -65,6 +65,15 @@ public enum RegionRequest: Sendable, Equatable {
         case .listTables, .showTable, .getItem, .scan, .conflicts, .clusterStatus, .placement: return false
         }
     }
+}
+
+/// What a read needs of the local copy before this region may serve it.
+public enum ReadRequirement: Sendable, Equatable {
+    case none
+    /// Session consistency: the region must have applied at least these positions.
+    case session(Positions)
+    /// Bounded staleness: the local copy must provably miss no write older than this.
+    case bounded(maxStalenessMilliseconds: UInt64)
 }
 
 /// A table's definition and what this region holds of it.
@@ -118,6 +127,9 @@ public struct RegionOutput: Sendable {
     /// Messages to send, in order per peer. They are produced after the step's storage
     /// transaction committed: nothing is sent that is not durable.
     public var messages: [(RegionID, PeerMessage)]
+    /// What the region has applied after the step: every reply of the step reflects at
+    /// most this, so it is what a session token may claim.
+    public var applied: Positions
 }
 
 /// Counters a region keeps for metrics and the cluster view.
@@ -217,7 +229,7 @@ public final class Region {
             working = step.state
         } catch {
             let failure = (error as? MeridianError) ?? .storageFailed("storage failed; nothing of this request was applied: \(error)")
-            return RegionOutput(replies: Array(repeating: .failure(failure), count: requestCount), messages: [])
+            return RegionOutput(replies: Array(repeating: .failure(failure), count: requestCount), messages: [], applied: state.replication.applied)
         }
         state = working
         if state.reclaimNeeded {
@@ -228,7 +240,7 @@ public final class Region {
         var messages = state.takeOutbox()
         let ticked = inputs.contains { if case .tick = $0 { return true } else { return false } }
         messages += streamMessages(wallMilliseconds: wallMilliseconds, sendingSnapshotChunks: ticked)
-        return RegionOutput(replies: replies, messages: messages)
+        return RegionOutput(replies: replies, messages: messages, applied: state.replication.applied)
     }
 
     static func needsWriteTransaction(_ input: RegionInput) -> Bool {

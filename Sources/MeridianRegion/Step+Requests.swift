@@ -32,12 +32,13 @@ extension Step {
             let record = try write(table, key, value: value, precondition: precondition, context: context, reader: reader, writer: required(writer))
             return .written(key, record.version, context: record.vector)
 
-        case .getItem(let table, let key, let consistency):
+        case .getItem(let table, let key, let consistency, let requirement):
             let definition = try servedTable(table)
             if consistency == .strong && definition.mode == .multiPrimary {
                 throw MeridianError.invalid("consistency_unavailable",
                     "table '\(table)' is multi-primary, which cannot serve consistency=strong; use a table with mode \"strong\" or \"primary\", or read with bounded, session or eventual consistency")
             }
+            try check(requirement)
             guard let item = try reader.item(table: table, key: key), !item.isTombstone else { throw MeridianError.itemNotFound }
             return .item(item, servedAt: consistency)
 
@@ -155,6 +156,38 @@ extension Step {
                 "table '\(name)' is stored only in \(definition.regions.map(\.name).joined(separator: ", ")); send the request to one of those regions")
         }
         return definition
+    }
+
+    /// Whether the local copy may serve a read with this requirement.
+    func check(_ requirement: ReadRequirement) throws(MeridianError) {
+        switch requirement {
+        case .none:
+            return
+        case .session(let positions):
+            for (origin, sequence) in positions.sequences where state.replication.applied[origin] < sequence {
+                throw MeridianError(.unavailable, code: "session_not_ready",
+                    "this region has applied \(origin)'s log through \(state.replication.applied[origin]); the session has seen \(sequence)")
+            }
+        case .bounded(let bound):
+            let staleness = provableStalenessMilliseconds()
+            guard let staleness, staleness <= bound else {
+                throw MeridianError(.unavailable, code: "staleness_unprovable",
+                    "this region cannot prove its copy is at most \(bound) ms stale (\(staleness.map { "it may be \($0) ms stale" } ?? "a region has not been heard from"))")
+            }
+        }
+    }
+
+    /// How stale the local copy can be at most, in milliseconds: for each other region,
+    /// the time since its last heartbeat was sent, if this region had by then applied
+    /// everything that heartbeat announced; `nil` when some region cannot be vouched for.
+    func provableStalenessMilliseconds() -> UInt64? {
+        var worst: UInt64 = 0
+        for (peer, progress) in state.replication.peers {
+            guard let heartbeat = progress.heartbeat, state.replication.applied[peer] >= heartbeat.latestSequence else { return nil }
+            let sentAt = min(heartbeat.wallMilliseconds, progress.heartbeatReceivedAtMilliseconds)
+            worst = max(worst, wallMilliseconds > sentAt ? wallMilliseconds - sentAt : 0)
+        }
+        return worst
     }
 
     func check(_ precondition: WritePrecondition, on current: StoredItem?) throws(MeridianError) {

@@ -218,14 +218,14 @@ struct SimulatedNetwork {
             return []
         }
         let base = LatencyTable.oneWay(from: from, to: to)
-        let jitter = random.milliseconds(in: 0...(base / 10 + 2))
+        let jitter = random.uniform(in: 0...(base / 10 + 2))
         let noise = self.noise
         var deliveries: [(time: UInt64, envelope: Envelope)] = []
         let envelope = Envelope(from: from, to: to, epoch: connection.epoch, message: message, isDuplicate: false)
         if noise.reorderPercent > 0 && random.chance(percent: noise.reorderPercent) {
             // Overtaking: delivered on its own schedule, ignoring the queue ahead of it.
             counters.reordered += 1
-            deliveries.append((now + base / 2 + random.milliseconds(in: 0...base), envelope))
+            deliveries.append((now + base / 2 + random.uniform(in: 0...base), envelope))
         } else {
             let time = max(now + base + jitter, lastDelivery[link] ?? 0)
             lastDelivery[link] = time
@@ -234,7 +234,7 @@ struct SimulatedNetwork {
         if noise.duplicationPercent > 0 && random.chance(percent: noise.duplicationPercent) {
             counters.duplicated += 1
             let copy = Envelope(from: from, to: to, epoch: connection.epoch, message: message, isDuplicate: true)
-            deliveries.append((now + base + random.milliseconds(in: 0...(2 * base)), copy))
+            deliveries.append((now + base + random.uniform(in: 0...(2 * base)), copy))
         }
         return deliveries
     }

@@ -56,9 +56,10 @@ public struct SimulationRandom: RandomNumberGenerator, Sendable {
         return range.lowerBound + Int(below(width))
     }
 
-    /// A uniform draw in a closed range of milliseconds.
-    public mutating func milliseconds(in range: ClosedRange<UInt64>) -> UInt64 {
-        range.lowerBound + below(range.upperBound - range.lowerBound + 1)
+    /// A uniform draw in a closed range of unsigned integers (milliseconds, counts).
+    public mutating func uniform(in range: ClosedRange<UInt64>) -> UInt64 {
+        precondition(range.upperBound - range.lowerBound < UInt64.max, "the range leaves room for its width")
+        return range.lowerBound + below(range.upperBound - range.lowerBound + 1)
     }
 
     /// True with the given chance, in percent (0 never, 100 always).

@@ -64,7 +64,7 @@ extension Simulator {
             record("FAULT #\(id) \(describe(fault))")
             reconcileConnections()
         }
-        queue.schedule(.heal(faultID: id), at: now + random.milliseconds(in: profile.durationMilliseconds))
+        queue.schedule(.heal(faultID: id), at: now + random.uniform(in: profile.durationMilliseconds))
     }
 
     /// Ends an active fault (a fault already healed is ignored).

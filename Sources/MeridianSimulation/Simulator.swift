@@ -166,7 +166,7 @@ public final class Simulator {
         var random = SimulationRandom(seed: configuration.seed)
         let regions = configuration.regions
         // Small retention in some runs, so that regions cut off for long catch up from snapshots.
-        let retained: UInt64 = random.chance(percent: 40) ? random.milliseconds(in: 10...40) : 100_000
+        let retained: UInt64 = random.chance(percent: 40) ? random.uniform(in: 10...40) : 100_000
         nodes = regions.map { id in
             var regionConfiguration = RegionConfiguration(id: id, clusterRegions: regions, clockSkewMillisecondsMax: configuration.clockSkewMillisecondsMax)
             regionConfiguration.replication.originLogEntriesRetainedMax = retained
@@ -213,23 +213,23 @@ public final class Simulator {
     private func scheduleStart() {
         reconcileConnections()
         for node in nodes {
-            queue.schedule(.tick(node.id), at: now + random.milliseconds(in: 0...Self.tickIntervalMilliseconds))
-            queue.schedule(.clockDrift(node.id), at: now + random.milliseconds(in: 1...1000))
-            queue.schedule(.client(node.id), at: now + Self.clientsStartMilliseconds + random.milliseconds(in: 0...100))
+            queue.schedule(.tick(node.id), at: now + random.uniform(in: 0...Self.tickIntervalMilliseconds))
+            queue.schedule(.clockDrift(node.id), at: now + random.uniform(in: 1...1000))
+            queue.schedule(.client(node.id), at: now + Self.clientsStartMilliseconds + random.uniform(in: 0...100))
             if configuration.syncPolicy == .normal {
-                queue.schedule(.checkpoint(node.id), at: now + random.milliseconds(in: Self.checkpointIntervalMilliseconds))
+                queue.schedule(.checkpoint(node.id), at: now + random.uniform(in: Self.checkpointIntervalMilliseconds))
             }
         }
         // Each table is created by one region, and now and then concurrently by a second.
         for index in workload.tables.indices {
             let creator = random.element(of: configuration.regions)
-            queue.schedule(.createTable(index, creator), at: now + random.milliseconds(in: 50...300))
+            queue.schedule(.createTable(index, creator), at: now + random.uniform(in: 50...300))
             if random.chance(percent: 30) {
-                queue.schedule(.createTable(index, random.element(of: configuration.regions)), at: now + random.milliseconds(in: 50...300))
+                queue.schedule(.createTable(index, random.element(of: configuration.regions)), at: now + random.uniform(in: 50...300))
             }
         }
         if configuration.faults.activeFaultsMax > 0 {
-            queue.schedule(.injectFault, at: now + Self.clientsStartMilliseconds + random.milliseconds(in: configuration.faults.decisionIntervalMilliseconds))
+            queue.schedule(.injectFault, at: now + Self.clientsStartMilliseconds + random.uniform(in: configuration.faults.decisionIntervalMilliseconds))
         }
     }
 
@@ -362,24 +362,24 @@ public final class Simulator {
             } else {
                 counters.requestsUnavailable += 1
             }
-            queue.schedule(.client(region), at: now + random.milliseconds(in: Self.clientPauseMilliseconds))
+            queue.schedule(.client(region), at: now + random.uniform(in: Self.clientPauseMilliseconds))
         case .tick(let region):
             step(node(region), .tick)
-            queue.schedule(.tick(region), at: now + Self.tickIntervalMilliseconds + random.milliseconds(in: 0...Self.tickJitterMilliseconds))
+            queue.schedule(.tick(region), at: now + Self.tickIntervalMilliseconds + random.uniform(in: 0...Self.tickJitterMilliseconds))
         case .delivery(let envelope):
             deliver(envelope)
         case .reconnect(let pair):
             reconnect(pair)
         case .checkpoint(let region):
             node(region).storage.checkpoint()
-            queue.schedule(.checkpoint(region), at: now + random.milliseconds(in: Self.checkpointIntervalMilliseconds))
+            queue.schedule(.checkpoint(region), at: now + random.uniform(in: Self.checkpointIntervalMilliseconds))
         case .clockDrift(let region):
             node(region).clock.driftOneSecond(random: &random)
             queue.schedule(.clockDrift(region), at: now + 1000)
         case .injectFault:
             guard phase == .writing else { return }
             injectFault()
-            queue.schedule(.injectFault, at: now + random.milliseconds(in: configuration.faults.decisionIntervalMilliseconds))
+            queue.schedule(.injectFault, at: now + random.uniform(in: configuration.faults.decisionIntervalMilliseconds))
         case .heal(let faultID):
             heal(faultID: faultID)
         }
@@ -450,7 +450,7 @@ public final class Simulator {
                 for end in [pair.first, pair.second] { step(node(end), .peerDisconnected(pair.other(than: end))) }
             } else if !connection.isUp && allowed && !connection.reconnectScheduled {
                 network.setReconnectScheduled(pair, true)
-                queue.schedule(.reconnect(pair), at: now + random.milliseconds(in: Self.reconnectDelayMilliseconds))
+                queue.schedule(.reconnect(pair), at: now + random.uniform(in: Self.reconnectDelayMilliseconds))
             }
         }
     }

@@ -33,8 +33,11 @@ struct Dev: AsyncParsableCommand {
         guard (1...65000).contains(basePort) else { throw ValidationError("--base-port must be 1 to 65000") }
         let dataURL = URL(fileURLWithPath: data).standardizedFileURL
         try FileManager.default.createDirectory(at: dataURL, withIntermediateDirectories: true)
-        let cluster = Geography.localCluster(regions: regionIDs, basePort: basePort)
+        var cluster = Geography.localCluster(regions: regionIDs, basePort: basePort)
         let clusterFile = dataURL.appendingPathComponent("cluster.json")
+        // Keep the session secret across restarts (tokens stay valid); make one the first time.
+        let previous = try? ClusterConfiguration.load(path: clusterFile.path)
+        cluster.sessionSecret = previous?.sessionSecret ?? (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(cluster).write(to: clusterFile)

@@ -33,6 +33,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Do not inject the cluster file's latency_ms delays into the peer transport.")
     var noLatency = false
 
+    @Option(help: "How long a consistency=session read waits for this region to catch up before it is forwarded, in milliseconds.")
+    var sessionWaitMs: UInt64 = Node.sessionWaitMillisecondsDefault
+
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "meridian")
@@ -49,8 +52,13 @@ struct Serve: AsyncParsableCommand {
         guard let endpoint = cluster.endpoint(of: regionID), let address = HostAndPort(endpoint.api) else {
             throw ValidationError("region '\(region)' is not in \(self.cluster)")
         }
-        let node = try Node(cluster: cluster, options: NodeOptions(region: regionID, dataDirectory: data, syncPolicy: syncPolicy, valueBytesMax: valueBytesMax,
-                                                                   allowFaultInjection: allowFaultInjection, injectLatency: !noLatency), logger: logger)
+        guard sessionWaitMs <= Node.sessionWaitMillisecondsMax else {
+            throw ValidationError("--session-wait-ms must be at most \(Node.sessionWaitMillisecondsMax)")
+        }
+        var options = NodeOptions(region: regionID, dataDirectory: data, syncPolicy: syncPolicy, valueBytesMax: valueBytesMax,
+                                  allowFaultInjection: allowFaultInjection, injectLatency: !noLatency)
+        options.sessionWaitMilliseconds = sessionWaitMs
+        let node = try Node(cluster: cluster, options: options, logger: logger)
         try await node.start()
 
         let app = Application(

@@ -48,12 +48,18 @@ struct Sim: ParsableCommand {
         var failed: [UInt64] = []
         var totalSteps = 0
         var simulatedMilliseconds: UInt64 = 0
+        var faultsInjected: [FaultKind: Int] = [:]
+        var writesAcknowledged = 0
+        var conflictsRecorded = 0
         let clock = ContinuousClock()
         let started = clock.now
         for current in range {
             let report = Simulator(configuration: try configuration(seed: current)).run()
             totalSteps += report.steps
             simulatedMilliseconds += report.simulatedMilliseconds
+            faultsInjected.merge(report.faultsInjected, uniquingKeysWith: +)
+            writesAcknowledged += report.counters.writesAcknowledged
+            conflictsRecorded += report.counters.conflictsRecorded
             if trace { report.trace.forEach { print($0) } }
             print(report.summary)
             if report.failure != nil {
@@ -68,6 +74,8 @@ struct Sim: ParsableCommand {
         print(String(format: "%d seed(s), %d failed; %d steps, %.1f s simulated in %.2f s wall: %.0fx real time, %.0f steps/s",
                      range.count, failed.count, totalSteps, simulatedSeconds, wallSeconds,
                      wallSeconds > 0 ? simulatedSeconds / wallSeconds : 0, wallSeconds > 0 ? Double(totalSteps) / wallSeconds : 0))
+        let faults = FaultKind.allCases.map { "\($0) \(faultsInjected[$0] ?? 0)" }.joined(separator: ", ")
+        print("in total: writes acknowledged \(writesAcknowledged), conflicts recorded \(conflictsRecorded); faults injected \(faultsInjected.values.reduce(0, +)): \(faults)")
         if !failed.isEmpty {
             print("failing seeds: \(failed.map(String.init).joined(separator: ", "))")
             throw ExitCode(1)

@@ -1,0 +1,65 @@
+import Crypto
+import HTTPTypes
+import Foundation
+import MeridianCore
+import MeridianNode
+
+/// Session tokens: what a client has seen, per replication stream, signed so that a
+/// region can trust it.
+///
+/// A token names, per origin region, the last log position the client's reads and
+/// writes reflected. It is `base64url(payload) "." base64url(mac)`, where the payload is
+/// `v1|<cluster id>|<positions>` (positions as `region.sequence~...`) and the mac is the
+/// first 16 bytes of HMAC-SHA256 over the payload with the cluster's session secret.
+/// A token that does not parse, whose mac does not verify, or that names another
+/// cluster is refused at once (400 `invalid_session`), never retried.
+struct SessionTokens: Sendable {
+    /// The longest token accepted, in bytes.
+    static let tokenBytesMax = 8 * 1024
+    /// The bytes of the mac kept in a token.
+    static let macBytes = 16
+    static let header = HTTPField.Name("Meridian-Session")!
+
+    let clusterID: String
+    let key: SymmetricKey
+
+    init(cluster: ClusterConfiguration) {
+        clusterID = cluster.clusterID
+        let secret = cluster.sessionSecret ?? "meridian-session:" + cluster.clusterID
+        key = SymmetricKey(data: SHA256.hash(data: Data(secret.utf8)))
+    }
+
+    /// A signed token for `positions`.
+    func token(for positions: Positions) -> String {
+        let payload = Data("v1|\(clusterID)|\(VersionVector(positions.sequences).token)".utf8)
+        let mac = Data(HMAC<SHA256>.authenticationCode(for: payload, using: key)).prefix(Self.macBytes)
+        return Self.base64URL(payload) + "." + Self.base64URL(mac)
+    }
+
+    /// The positions a token names.
+    ///
+    /// - Throws: `invalid_session` for anything this cluster did not sign.
+    func positions(from token: String) throws(MeridianError) -> Positions {
+        let invalid = MeridianError.invalid("invalid_session", "the Meridian-Session token is malformed, forged or from another cluster; drop it and start a new session")
+        guard token.utf8.count <= Self.tokenBytesMax else { throw invalid }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let payload = Self.data(base64URL: parts[0]), let mac = Self.data(base64URL: parts[1]), mac.count == Self.macBytes else { throw invalid }
+        let expected = Data(HMAC<SHA256>.authenticationCode(for: payload, using: key)).prefix(Self.macBytes)
+        // Constant-time comparison: a forger learns nothing from the timing.
+        guard expected.count == mac.count, zip(expected, mac).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else { throw invalid }
+        let fields = String(decoding: payload, as: UTF8.self).split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
+        guard fields.count == 3, fields[0] == "v1", fields[1] == clusterID, let vector = VersionVector(token: String(fields[2])) else { throw invalid }
+        return Positions(vector.counts)
+    }
+
+    static func base64URL(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func data(base64URL text: Substring) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        guard base64.utf8.allSatisfy({ $0 != UInt8(ascii: "=") }) else { return nil }
+        while base64.utf8.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64)
+    }
+}
