@@ -21,7 +21,14 @@ struct ConsistencyTests {
             #expect(try read.json()["value"] == .object(["round": .integer(Int64(round))]), "read your writes, round \(round)")
             #expect(try read.json()["consistency"] == .string("session"))
         }
-        // An eventual read at the same moment may be stale; that is what session buys.
+        // Without the token, the same read at eventual can be stale: that is what the token buys.
+        var staleSeen = false
+        for round in 5..<25 where !staleSeen {
+            _ = try await send("PUT", "\(cluster.url("us-east"))/v1/tables/profiles/items/alex", body: #"{"round": \#(round)}"#)
+            let read = try await send("GET", "\(cluster.url("ap-south"))/v1/tables/profiles/items/alex?consistency=eventual")
+            staleSeen = try read.json()["value"] != .object(["round": .integer(Int64(round))])
+        }
+        #expect(staleSeen, "an eventual read right after a write 60 ms away saw the old value at least once")
         let forged = try await send("GET", "\(cluster.url("ap-south"))/v1/tables/profiles/items/alex?consistency=session", headers: ["Meridian-Session": "x.y"])
         #expect(forged.status == 400)
     }
@@ -37,6 +44,17 @@ struct ConsistencyTests {
         #expect(relaxed.status == 200)
         #expect(relaxed.headers["meridian-region"] == "eu-west")
         #expect(try relaxed.json()["consistency"] == .string("bounded"))
+        // Cut eu-west from us-east: eu-west can no longer vouch for us-east's writes, so a
+        // small bound is forwarded to a region that can (ap-south), a large one served locally.
+        try await cluster.setLink("eu-west", to: "us-east", cut: true)
+        try await Task.sleep(for: .milliseconds(800))
+        let forwarded = try await send("GET", "\(cluster.url("eu-west"))/v1/tables/prices/items/p?consistency=bounded&max_staleness_ms=400")
+        #expect(forwarded.status == 200, "\(String(decoding: forwarded.body, as: UTF8.self))")
+        #expect(forwarded.headers["meridian-region"] == "ap-south")
+        #expect(forwarded.headers["meridian-forwarded-by"] == "eu-west")
+        let local = try await send("GET", "\(cluster.url("eu-west"))/v1/tables/prices/items/p?consistency=bounded&max_staleness_ms=60000")
+        #expect(local.headers["meridian-region"] == "eu-west")
+        try await cluster.setLink("eu-west", to: "us-east", cut: false)
         // No region can prove 1 ms: heartbeats alone take 30 ms to arrive.
         let strict = try await send("GET", "\(cluster.url("eu-west"))/v1/tables/prices/items/p?consistency=bounded&max_staleness_ms=1")
         #expect(strict.status == 503)
