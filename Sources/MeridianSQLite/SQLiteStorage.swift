@@ -20,12 +20,61 @@ public enum SyncPolicy: String, Sendable, CaseIterable {
     case normal
 }
 
+/// Runs passive WAL checkpoints on its own connection and thread every
+/// `intervalMilliseconds`, until it is released.
+final class Checkpointer: @unchecked Sendable {
+    /// How often the WAL is copied into the database, in milliseconds.
+    static let intervalMilliseconds = 100
+
+    private let queue: DatabaseQueue
+    private let condition = NSCondition()
+    private var stopped = false
+
+    init(path: String, syncPolicy: SyncPolicy) throws {
+        var configuration = Configuration()
+        configuration.label = "meridian-checkpoint"
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(syncPolicy == .full ? "FULL" : "NORMAL")")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+        }
+        queue = try DatabaseQueue(path: path, configuration: configuration)
+        let thread = Thread { [weak self] in
+            while let self, self.waitForNextRound() {
+                // A passive checkpoint never blocks writers; a busy database is tried again next round.
+                try? self.queue.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+            }
+        }
+        thread.name = "meridian-checkpoint"
+        thread.start()
+    }
+
+    /// Sleeps one interval; false once stopped.
+    private func waitForNextRound() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if !stopped { _ = condition.wait(until: Date().addingTimeInterval(Double(Self.intervalMilliseconds) / 1000)) }
+        return !stopped
+    }
+
+    deinit {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
 /// A region's storage in one SQLite database in WAL mode.
 public final class SQLiteStorage: RegionStorage {
     /// The schema version this build writes and understands.
     public static let schemaVersion = 1
 
     private let pool: DatabasePool
+    /// A second connection that copies the WAL into the database in the background. SQLite's
+    /// automatic checkpoint still runs in the commit that crosses its threshold (that is what
+    /// lets the WAL restart from its beginning), but finds the frames already copied and
+    /// synced, so it no longer stalls that write for milliseconds.
+    private let checkpointer: Checkpointer
 
     /// Opens (creating and migrating as needed) the database at `path`.
     ///
@@ -48,6 +97,7 @@ public final class SQLiteStorage: RegionStorage {
             }
         }
         try Self.migrator.migrate(pool)
+        checkpointer = try Checkpointer(path: path, syncPolicy: syncPolicy)
     }
 
     /// The schema version recorded in the file (`PRAGMA user_version`).
