@@ -57,8 +57,15 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The async/await Swift client: nearest healthy region, failover, session tokens.
+        .target(name: "MeridianClient", dependencies: [
+            "MeridianCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .executableTarget(name: "meridian", dependencies: [
-            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianSimulation",
+            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianSimulation", "MeridianClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -89,6 +96,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "meridian"]),
+        .testTarget(name: "MeridianClientTests", dependencies: ["MeridianClient", "MeridianCore", "meridian"]),
     ],
     swiftLanguageModes: [.v6]
 )

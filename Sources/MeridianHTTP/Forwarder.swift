@@ -8,6 +8,16 @@ import MeridianRegion
 import NIOCore
 import NIOHTTP1
 
+/// The HTTP client regions use to reach each other's APIs: a refused connection fails at
+/// once (the shared client would keep retrying it until the deadline, so a dead region
+/// would hold up a forwarded request for the whole timeout).
+let regionHTTPClient: HTTPClient = {
+    var configuration = HTTPClient.Configuration.singletonConfiguration
+    configuration.connectionPool.retryConnectionEstablishment = false
+    configuration.timeout.connect = .seconds(Forwarder.connectTimeoutSeconds)
+    return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+}()
+
 /// Sends a request for a table this region may not store to the nearest region that
 /// may, and streams the answer back. Nothing of the request or the answer is stored
 /// here: bodies pass through in memory only (data residency).
@@ -17,6 +27,8 @@ struct Forwarder: Sendable {
     static let forwardedByHeader = HTTPField.Name("Meridian-Forwarded-By")!
     /// How long one forwarded request may take, in seconds.
     static let timeoutSeconds: Int64 = 30
+    /// How long connecting to another region may take, in seconds.
+    static let connectTimeoutSeconds: Int64 = 2
     /// Request headers passed on to the serving region.
     static let passedRequestHeaders: [HTTPField.Name] = [.contentType, .ifMatch, .ifNoneMatch, HTTPField.Name("Meridian-Context")!, SessionTokens.header]
     /// Answer headers passed back to the client.
@@ -55,7 +67,7 @@ struct Forwarder: Sendable {
         if let body { outbound.body = .bytes(body) }
         let delay = node.oneWayDelaysMilliseconds[region] ?? 0
         try await pay(delay)
-        let answer = try await HTTPClient.shared.execute(outbound, timeout: .seconds(Self.timeoutSeconds))
+        let answer = try await regionHTTPClient.execute(outbound, timeout: .seconds(Self.timeoutSeconds))
         try await pay(delay)
         var headers: HTTPFields = [:]
         for name in Self.passedResponseHeaders {

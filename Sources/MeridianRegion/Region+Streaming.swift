@@ -39,10 +39,15 @@ extension Region {
         while after < range.through {
             let entries = try reader.logEntries(origin: range.origin, after: after, limit: min(perMessage, Int(range.through - after)))
             guard let first = entries.first, first.sequence == after + 1 else {
-                // The peer needs entries this region no longer holds: send a snapshot instead,
-                // if this region holds every table the peer does (a snapshot from a region that
-                // lacks one would move the peer past writes to it); otherwise a holder will.
-                if canSendSnapshot(to: range.peer) { _ = state.replication.beginSnapshot(to: range.peer) }
+                // The peer needs entries this region no longer holds: send a snapshot instead.
+                // A region that holds every table the peer does vouches for every origin; one
+                // that lacks some table vouches only for its own log (which never carries
+                // writes to a table it lacks); entries of other origins then come from a holder.
+                if canSendSnapshot(to: range.peer) {
+                    _ = state.replication.beginSnapshot(to: range.peer)
+                } else if range.origin == configuration.id {
+                    _ = state.replication.beginSnapshot(to: range.peer, onlyOwnLog: true)
+                }
                 return messages
             }
             var batch: [LogEntry] = []
@@ -100,8 +105,10 @@ extension Region {
     private func snapshotChunks(to peer: RegionID, _ start: SnapshotTransfer, reader: any StorageReader, wallMilliseconds: UInt64) throws -> [(RegionID, PeerMessage)] {
         var transfer = start
         var messages: [(RegionID, PeerMessage)] = []
+        // Tables both ends may hold (a snapshot carries no table this region lacks).
         let tables = state.catalog.values.filter { record in
-            record.definition?.regions.contains(peer) == true && record.definition?.mode == .multiPrimary
+            guard let regions = record.definition?.regions else { return false }
+            return regions.contains(peer) && regions.contains(configuration.id) && record.definition?.mode == .multiPrimary
                 && (start.table == nil || start.table == record.name)
         }.map(\.name).sorted()
         let itemsMax = configuration.replication.snapshotItemsPerChunkMax

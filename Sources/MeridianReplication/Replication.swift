@@ -238,8 +238,13 @@ public struct Replication: Sendable {
     }
 
     /// The peer needs entries this region no longer holds: begin a snapshot transfer.
-    public mutating func beginSnapshot(to peer: RegionID) -> SnapshotTransfer {
-        let transfer = SnapshotTransfer(transfer: nextTransfer, positions: applied, table: nil, cursor: nil)
+    ///
+    /// `onlyOwnLog` limits the positions it moves to this region's own origin log: what a
+    /// region that does not hold every table of the peer can still vouch for, since its
+    /// own log never carries writes to tables it does not hold.
+    public mutating func beginSnapshot(to peer: RegionID, onlyOwnLog: Bool = false) -> SnapshotTransfer {
+        let positions = onlyOwnLog ? Positions([local: applied[local]]) : applied
+        let transfer = SnapshotTransfer(transfer: nextTransfer, positions: positions, table: nil, cursor: nil)
         nextTransfer += 1
         peers[peer]?.snapshot = transfer
         return transfer

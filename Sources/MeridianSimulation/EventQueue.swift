@@ -11,7 +11,7 @@ struct EventQueue {
         var event: SimulationEvent
 
         func precedes(_ other: Scheduled) -> Bool {
-            (time, order) < (other.time, other.order)
+            time < other.time || (time == other.time && order < other.order)
         }
     }
 

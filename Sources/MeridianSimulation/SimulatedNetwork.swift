@@ -13,9 +13,6 @@ enum LatencyTable {
         "ap-northeast": ["us-east": 73, "us-west": 49, "eu-west": 100, "ap-south": 62],
     ]
 
-    /// Regions the table knows, in DESIGN.md's order.
-    static let knownRegions = ["us-east", "us-west", "eu-west", "ap-south", "ap-northeast"]
-
     /// The delay assumed between two regions the table does not name.
     static let unknownPairMilliseconds: UInt64 = 50
 
@@ -137,8 +134,6 @@ struct SimulatedNetwork {
         faults.remove(at: index)
         return true
     }
-
-    mutating func endAllFaults() { faults = [] }
 
     /// Whether a fault keeps the pair's connection down.
     func isCut(_ pair: RegionPair) -> Bool {

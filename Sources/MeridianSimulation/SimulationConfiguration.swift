@@ -112,7 +112,7 @@ public struct SimulationConfiguration: Sendable {
 
     /// The events of the writing phase in a default run: small enough for twenty seeds in a
     /// few seconds of a debug build, long enough for about ten faults.
-    public static let stepsDefault = 3000
+    public static let stepsDefault = 6000
     /// The most events of the writing phase one run may ask for.
     public static let stepsMax = 10_000_000
     /// The regions of a default run.

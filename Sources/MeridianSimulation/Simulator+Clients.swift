@@ -2,30 +2,77 @@ import MeridianCore
 import MeridianRegion
 import MeridianStorage
 
-/// Client requests: executing them and recording what was acknowledged.
-extension Simulator {
-    /// Sends one client request to a live region and records its outcome.
-    func perform(_ client: ClientRequest, in node: SimulatedNode) {
-        // What the write will replace, read before the step (the simulator sees storage).
-        let prior = readItem(client.table.name, client.key, in: node)
-        guard let output = step(node, .request(client.request)) else {
-            counters.requestsUnavailable += 1
-            return
+/// One item of one table.
+struct ItemAddress: Hashable {
+    var table: TableName
+    var key: Key
+}
+
+/// The local writes of one step, read from the items its commit put, in order: for each
+/// version the region issued, the record it replaced and the item's vector after it.
+///
+/// Read from storage rather than guessed from the requests, because a step may merge a
+/// peer's record into an item between two of its clients' writes to it.
+struct LocalWrites {
+    struct Write {
+        var replaced: ItemVersion?
+        var vector: VersionVector?
+    }
+
+    private(set) var byVersion: [ItemVersion: Write] = [:]
+
+    /// - Parameters:
+    ///   - writes: the items the step's commit put, in order.
+    ///   - before: the requested items as they were before the step (absent: never written).
+    ///   - requested: every item a request of the step named.
+    init(_ writes: [SimulatedStorage.ItemWrite], before: [ItemAddress: StoredItem], requested: Set<ItemAddress>, region: RegionID) {
+        var current = before
+        for write in writes {
+            let address = ItemAddress(table: write.table, key: write.item.key)
+            guard requested.contains(address) else { continue }
+            let version = write.item.version
+            if version.origin == region && byVersion[version] == nil {
+                byVersion[version] = Write(replaced: current[address]?.version, vector: write.item.record?.vector)
+            }
+            current[address] = write.item
         }
-        guard let result = output.replies.first else { preconditionFailure("a request step returned no reply") }
+    }
+}
+
+/// Client requests: what they touch, and recording what was acknowledged.
+extension Simulator {
+    /// The items a batch's client requests name, and how they stood before the step.
+    func requestedItems(_ batch: [PendingInput], in node: SimulatedNode) -> (before: [ItemAddress: StoredItem], addresses: Set<ItemAddress>) {
+        var addresses: Set<ItemAddress> = []
+        for case .client(let client) in batch { addresses.insert(ItemAddress(table: client.table.name, key: client.key)) }
+        var before: [ItemAddress: StoredItem] = [:]
+        do {
+            try node.storage.read { reader in
+                for address in addresses { before[address] = try reader.item(table: address.table, key: address.key) }
+            }
+        } catch {
+            preconditionFailure("simulated storage failed a read: \(error)")
+        }
+        return (before, addresses)
+    }
+
+    /// Records the outcome of one client request.
+    func handle(_ reply: Result<RegionReply, MeridianError>, to client: ClientRequest, in node: SimulatedNode, localWrites: LocalWrites) {
         let described = "\(node.id) \(client.operation.rawValue) \(client.table.name)/\(client.key)"
-        switch result {
+        switch reply {
         case .success(.written(_, let version, let context)):
-            guard let vector = context else { preconditionFailure("a multi-primary write returns its vector") }
-            acknowledge(client, in: node, version: version, vector: vector, replaced: prior?.version)
+            guard let vector = context, let write = localWrites.byVersion[version] else {
+                preconditionFailure("a multi-primary write returns its vector and commits its item")
+            }
+            acknowledge(client, in: node, version: version, vector: vector, replaced: write.replaced)
             workload.remember(region: node.id, table: client.table.name, key: client.key, version: version, vector: vector)
             record("\(described) \(client.value.map(Self.text) ?? "") -> \(version.token) \(vector.token)")
         case .success(.deleted(_, let version)):
-            // A delete's reply carries no vector: read it from the tombstone just written.
-            guard let vector = readItem(client.table.name, client.key, in: node)?.record?.vector else {
-                preconditionFailure("a delete leaves a tombstone with a record")
+            // A delete's reply carries no vector: it is the tombstone's, as committed.
+            guard let write = localWrites.byVersion[version], let vector = write.vector else {
+                preconditionFailure("a delete commits a tombstone with a record")
             }
-            acknowledge(client, in: node, version: version, vector: vector, replaced: prior?.version)
+            acknowledge(client, in: node, version: version, vector: vector, replaced: write.replaced)
             record("\(described) -> tombstone \(version.token) \(vector.token)")
         case .success(.item(let item, _)):
             counters.readsServed += 1
@@ -45,14 +92,6 @@ extension Simulator {
                                                     value: client.value, version: version, vector: vector, replaced: replaced))
         acknowledgedCommits.append(node.storage.commitCount)
         if let violation = timestampChecker.observe(region: node.id, version: version) { fail(violation) }
-    }
-
-    private func readItem(_ table: TableName, _ key: Key, in node: SimulatedNode) -> StoredItem? {
-        do {
-            return try node.storage.read { try $0.item(table: table, key: key) }
-        } catch {
-            preconditionFailure("simulated storage failed a read: \(error)")
-        }
     }
 
     /// A JSON value's canonical text.

@@ -25,6 +25,8 @@ enum SimulationEvent {
     /// Time passed for the region: heartbeats, retransmission, truncation.
     case tick(RegionID)
     case delivery(Envelope)
+    /// The region runs one step over the inputs waiting in its queue.
+    case runStep(RegionID)
     /// An attempt to bring a connection up.
     case reconnect(RegionPair)
     /// The region's storage syncs (under `SyncPolicy.normal`).
@@ -35,51 +37,6 @@ enum SimulationEvent {
     case injectFault
     /// A fault ends.
     case heal(faultID: Int)
-}
-
-/// One region in the simulated world: its storage outlives its process.
-final class SimulatedNode {
-    let id: RegionID
-    let configuration: RegionConfiguration
-    let storage: SimulatedStorage
-    /// The running region; `nil` while it is down.
-    var region: Region?
-    var clock: SimulatedClock
-    /// What region processes that have died counted, so totals survive restarts.
-    var countersOfEarlierProcesses = ProcessTotals()
-
-    init(id: RegionID, configuration: RegionConfiguration, storage: SimulatedStorage, clock: SimulatedClock) {
-        self.id = id
-        self.configuration = configuration
-        self.storage = storage
-        self.clock = clock
-    }
-
-    var isAlive: Bool { region != nil }
-
-    /// The region's counts over every process it ran.
-    var totalCounters: ProcessTotals {
-        var total = countersOfEarlierProcesses
-        if let counters = region?.counters { total.add(counters) }
-        return total
-    }
-}
-
-/// The region counters a run reports, summed over a region's processes.
-struct ProcessTotals {
-    var clockSkewRejections = 0
-    var entriesApplied = 0
-    var snapshotsInstalled = 0
-    var invalidRecords = 0
-    var residencyRefusals = 0
-
-    mutating func add(_ counters: RegionCounters) {
-        invalidRecords += counters.invalidRecords
-        residencyRefusals += counters.residencyRefusals
-        clockSkewRejections += counters.clockSkewRejections
-        entriesApplied += counters.entriesApplied
-        snapshotsInstalled += counters.snapshotsInstalled
-    }
 }
 
 /// Runs one simulated cluster from one seed.
@@ -127,6 +84,13 @@ public final class Simulator {
     static let reconnectDelayMilliseconds: ClosedRange<UInt64> = 20...300
     /// How often a region's storage checkpoints under `SyncPolicy.normal`, in milliseconds.
     static let checkpointIntervalMilliseconds: ClosedRange<UInt64> = 200...1000
+    /// How long one step takes (execution, commit and sync), in milliseconds.
+    static let stepMilliseconds: ClosedRange<UInt64> = 1...3
+    /// The most inputs one step takes from a region's queue.
+    static let batchInputsMax = 64
+    /// The relative chances that one client event sends one, two or three requests at once
+    /// (concurrent clients, whose requests may share a step).
+    static let requestsPerClientEventWeights = [60, 25, 15]
     /// The most events a healing phase may process, on top of its virtual-time bound.
     static let healingEventsMax = 2_000_000
 
@@ -157,6 +121,7 @@ public final class Simulator {
     var vectorChecker = VersionVectorChecker()
     var timestampChecker = TimestampChecker()
     let residencyChecker: ResidencyChecker
+    var originLogChecker = OriginLogChecker()
     var counters = SimulationCounters()
     var trace: TraceRecorder
     var failure: SimulationFailure?
@@ -253,7 +218,8 @@ public final class Simulator {
                 preconditionFailure("the workload has an lww table in every region")
             }
             let value = JSONValue.string("written in \(end.name) while the link \(pair) is cut")
-            perform(ClientRequest(operation: .put, table: table, key: key, value: value, request: .putItem(table.name, key, value, .none)), in: node(end))
+            enqueue(.client(ClientRequest(operation: .put, table: table, key: key, value: value, request: .putItem(table.name, key, value, .none))),
+                    for: node(end))
         }
         guard waitForQuiescence(what: "with the link \(pair) cut, through relay") else { return }
         checkConvergence()
@@ -295,7 +261,8 @@ public final class Simulator {
         while !isQuiescent {
             guard failure == nil else { return false }
             guard now < deadline, events < Self.healingEventsMax, processNextEvent() else {
-                fail(Violation(.convergence, "the cluster did not converge \(what) within \(configuration.quiesceMillisecondsMax) ms: \(positionsDescription)"))
+                let diagnosis = unreachableEntries().map { "; \($0)" } ?? ""
+                fail(Violation(.convergence, "the cluster did not converge \(what) within \(configuration.quiesceMillisecondsMax) ms: \(positionsDescription)\(diagnosis)"))
                 return false
             }
             events += 1
@@ -314,6 +281,23 @@ public final class Simulator {
             for node in nodes where (node.region?.appliedPositions[origin.id] ?? 0) < head { return false }
         }
         return true
+    }
+
+    /// Why the cluster cannot quiesce, when the logs explain it: an origin's next entry that
+    /// some region lacks and no region's log holds any more.
+    func unreachableEntries() -> String? {
+        for origin in nodes {
+            guard let head = origin.region?.appliedPositions[origin.id] else { continue }
+            let lagging = nodes.filter { ($0.region?.appliedPositions[origin.id] ?? head) < head }
+            guard let lowest = lagging.compactMap({ $0.region?.appliedPositions[origin.id] }).min() else { continue }
+            let holders = nodes.filter { node in
+                let next = try? node.storage.read { try $0.logEntries(origin: origin.id, after: lowest, limit: 1) }
+                return next?.first?.sequence == lowest + 1
+            }
+            guard holders.isEmpty else { continue }
+            return "no region's log holds \(origin.id)#\(lowest + 1) any more, which \(lagging.map(\.id.name).joined(separator: " and ")) lack: they can only catch up from a snapshot"
+        }
+        return nil
     }
 
     var positionsDescription: String {
@@ -336,171 +320,6 @@ public final class Simulator {
             return nil
         }
         return images
-    }
-
-    // MARK: Events
-
-    /// Runs the next event; false when none is left.
-    func processNextEvent() -> Bool {
-        guard let next = queue.next() else { return false }
-        precondition(next.time >= now, "virtual time never goes backwards")
-        now = next.time
-        stepsRun += 1
-        handle(next.event)
-        return true
-    }
-
-    private func handle(_ event: SimulationEvent) {
-        switch event {
-        case .createTable(let index, let region):
-            createTable(index, in: node(region))
-        case .client(let region):
-            guard clientsActive else { return }
-            let node = node(region)
-            if node.isAlive {
-                perform(workload.nextRequest(in: region, random: &random), in: node)
-            } else {
-                counters.requestsUnavailable += 1
-            }
-            queue.schedule(.client(region), at: now + random.uniform(in: Self.clientPauseMilliseconds))
-        case .tick(let region):
-            step(node(region), .tick)
-            queue.schedule(.tick(region), at: now + Self.tickIntervalMilliseconds + random.uniform(in: 0...Self.tickJitterMilliseconds))
-        case .delivery(let envelope):
-            deliver(envelope)
-        case .reconnect(let pair):
-            reconnect(pair)
-        case .checkpoint(let region):
-            node(region).storage.checkpoint()
-            queue.schedule(.checkpoint(region), at: now + random.uniform(in: Self.checkpointIntervalMilliseconds))
-        case .clockDrift(let region):
-            node(region).clock.driftOneSecond(random: &random)
-            queue.schedule(.clockDrift(region), at: now + 1000)
-        case .injectFault:
-            guard phase == .writing else { return }
-            injectFault()
-            queue.schedule(.injectFault, at: now + random.uniform(in: configuration.faults.decisionIntervalMilliseconds))
-        case .heal(let faultID):
-            heal(faultID: faultID)
-        }
-    }
-
-    /// Runs one region step with one input (nothing when the region is down), checks what
-    /// its storage committed, and sends its messages.
-    @discardableResult
-    func step(_ node: SimulatedNode, _ input: RegionInput) -> RegionOutput? {
-        guard let region = node.region else { return nil }
-        let output = region.step([input], wallMilliseconds: node.clock.wallMilliseconds(at: now))
-        observeCommits(of: node)
-        for (peer, message) in output.messages { send(message, from: node.id, to: peer) }
-        return output
-    }
-
-    private func observeCommits(of node: SimulatedNode) {
-        for write in node.storage.takeItemWrites() {
-            if let violation = residencyChecker.observe(region: node.id, table: write.table, key: write.item.key) { fail(violation) }
-            guard let vector = write.item.record?.vector else { continue }
-            if let violation = vectorChecker.observe(region: node.id, table: write.table, key: write.item.key, vector: vector) { fail(violation) }
-        }
-    }
-
-    private func send(_ message: PeerMessage, from: RegionID, to: RegionID) {
-        for delivery in network.transmit(message, from: from, to: to, now: now, random: &random) {
-            queue.schedule(.delivery(delivery.envelope), at: delivery.time)
-        }
-    }
-
-    private func deliver(_ envelope: Envelope) {
-        let receiver = node(envelope.to)
-        guard receiver.isAlive, network.admits(envelope) else { return }
-        record("\(envelope.to) <- \(envelope.from) \(describe(envelope.message))\(envelope.isDuplicate ? " (duplicate)" : "")")
-        step(receiver, .message(from: envelope.from, envelope.message))
-    }
-
-    private func createTable(_ index: Int, in node: SimulatedNode) {
-        let table = workload.tables[index]
-        guard let output = step(node, .request(.createTable(table.name, definition: table.definition))) else {
-            // The region is down: its operator tries again a little later.
-            queue.schedule(.createTable(index, node.id), at: now + 200)
-            return
-        }
-        switch output.replies.first {
-        case .success(.tableCreated(_, let created)):
-            record("\(node.id) create table \(table.name) (\(table.policy.rawValue)) -> \(created ? "created" : "exists")")
-        case .success(let reply):
-            preconditionFailure("createTable answered \(reply)")
-        case .failure(let error):
-            record("\(node.id) create table \(table.name) -> \(error.code)")
-        case nil:
-            preconditionFailure("a request step returned no reply")
-        }
-    }
-
-    // MARK: Connections and processes
-
-    /// Brings every connection to what the faults and processes allow: down at once when
-    /// something prevents it (both live ends are told), back up after a delay otherwise.
-    func reconcileConnections() {
-        for pair in pairs {
-            let allowed = isConnectionAllowed(pair)
-            let connection = network.connection(pair)
-            if connection.isUp && !allowed {
-                network.bringDown(pair)
-                record("disconnected \(pair)")
-                for end in [pair.first, pair.second] { step(node(end), .peerDisconnected(pair.other(than: end))) }
-            } else if !connection.isUp && allowed && !connection.reconnectScheduled {
-                network.setReconnectScheduled(pair, true)
-                queue.schedule(.reconnect(pair), at: now + random.uniform(in: Self.reconnectDelayMilliseconds))
-            }
-        }
-    }
-
-    private func isConnectionAllowed(_ pair: RegionPair) -> Bool {
-        node(pair.first).isAlive && node(pair.second).isAlive && !network.isCut(pair) && pair != relayCut
-    }
-
-    private func reconnect(_ pair: RegionPair) {
-        network.setReconnectScheduled(pair, false)
-        guard isConnectionAllowed(pair), !network.connection(pair).isUp else { return }
-        network.bringUp(pair)
-        record("connected \(pair) (epoch \(network.connection(pair).epoch))")
-        step(node(pair.first), .peerConnected(pair.second))
-        step(node(pair.second), .peerConnected(pair.first))
-    }
-
-    /// Kills a region's process; with `powerLoss`, its storage also loses what it had not synced.
-    func crash(_ node: SimulatedNode, powerLoss: Bool) {
-        guard let region = node.region else { return }
-        node.countersOfEarlierProcesses.add(region.counters)
-        node.region = nil
-        if powerLoss {
-            let durable = node.storage.durableCommitCount
-            let lost = node.storage.losePower()
-            if lost > 0 {
-                var writesLost = 0
-                for index in acknowledgedWrites.indices where acknowledgedWrites[index].region == node.id
-                    && acknowledgedCommits[index] > durable && !acknowledgedWrites[index].lostToPowerLoss {
-                    acknowledgedWrites[index].lostToPowerLoss = true
-                    writesLost += 1
-                }
-                counters.writesLostToPowerLoss += writesLost
-                vectorChecker.forget(region: node.id)
-                timestampChecker.forget(region: node.id)
-                record("\(node.id) lost \(lost) unsynced commits (\(writesLost) acknowledged writes)")
-            }
-        }
-        reconcileConnections()
-    }
-
-    func restart(_ node: SimulatedNode) {
-        guard !node.isAlive else { return }
-        do {
-            node.region = try Region(configuration: node.configuration, storage: node.storage)
-        } catch {
-            return fail(Violation(.convergence, "\(node.id) failed to restart over its storage: \(error)"))
-        }
-        record("\(node.id) restarted: applied \(describe(node.region?.appliedPositions ?? Positions()))")
-        reconcileConnections()
     }
 
     // MARK: Failures and trace

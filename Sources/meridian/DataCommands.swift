@@ -3,9 +3,7 @@ import Foundation
 import MeridianCore
 import MeridianNode
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import MeridianClient
 
 /// Where the data commands send their requests, and from where.
 struct EndpointOptions: ParsableArguments {
@@ -15,60 +13,62 @@ struct EndpointOptions: ParsableArguments {
     @Option(help: "A cluster file (meridian dev writes one into its data folder).")
     var cluster: String?
 
-    @Option(help: "With --cluster: the region the client sits in; requests pay the simulated delay from there.")
+    @Option(help: "With --cluster: the region the client sits in; requests pay the simulated delay from there and go to the nearest healthy region.")
     var from: String?
 
-    @Option(help: "With --cluster: the region to send the request to (default: --from, the nearest).")
+    @Option(help: "With --cluster: send every request to this region (default: the nearest healthy one).")
     var to: String?
 
-    /// The base URL and the one-way delay to pay each way, in milliseconds.
-    func target() throws -> (baseURL: String, oneWayMilliseconds: Double) {
-        if let endpoint { return (endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint, 0) }
-        guard let cluster else { return ("http://127.0.0.1:7001", 0) }
-        let configuration = try ClusterConfiguration.load(path: cluster)
-        let source = try from.map { try RegionID($0) }
-        guard let destination = try to.map({ try RegionID($0) }) ?? source ?? configuration.regionIDs.first else {
-            throw ValidationError("the cluster file names no region")
-        }
-        guard let api = configuration.endpoint(of: destination)?.api else { throw ValidationError("region '\(destination)' is not in \(cluster)") }
-        let delay = source.map { Geography.oneWay(from: $0.name, to: destination.name, matrix: configuration.latencyMilliseconds) } ?? 0
-        return ("http://\(api)", delay)
-    }
+    @Option(help: "A session token (the Meridian-Session of an earlier answer) to read your own writes.")
+    var session: String?
 
+    /// A `MeridianClient` for the chosen regions: with `--cluster` it ranks the regions
+    /// by the latency matrix from `--from` and fails over to the next on failure.
     func client() throws -> APIClient {
-        let (baseURL, delay) = try target()
-        return APIClient(baseURL: baseURL, oneWayDelayMilliseconds: delay)
+        var options = MeridianClient.Options()
+        let regions: [RegionAddress]
+        if let endpoint {
+            regions = [RegionAddress(name: "endpoint", url: endpoint)]
+        } else if let cluster {
+            let configuration = try ClusterConfiguration.load(path: cluster)
+            options.simulatedLocation = from
+            options.latencyMatrix = configuration.latencyMilliseconds.map(LatencyMatrix.init)
+            let chosen = try to.map { name in
+                guard let region = configuration.regions.first(where: { $0.name.name == name }) else { throw ValidationError("region '\(name)' is not in \(cluster)") }
+                return [region]
+            } ?? configuration.regions
+            regions = chosen.map { RegionAddress(name: $0.name.name, url: $0.api) }
+        } else {
+            regions = [RegionAddress(name: "local", url: "http://127.0.0.1:7001")]
+        }
+        let client = try MeridianClient(regions: regions, options: options)
+        if let session { client.session = session }
+        return APIClient(client: client)
     }
 }
 
-/// A minimal HTTP client for the data commands: sends one request, prints the JSON answer.
+/// The data commands' view of `MeridianClient`: one request, the JSON answer printed.
 struct APIClient {
-    let baseURL: String
-    /// The simulated one-way delay between the client and the region, paid before the
-    /// request leaves and after the answer arrives.
-    var oneWayDelayMilliseconds: Double = 0
+    let client: MeridianClient
 
-    /// Sends a request; prints the body on success, the error object on failure (exit 1).
+    /// Sends a request; returns the body on success, prints the error object to standard
+    /// error (and the session token, if any) and exits 1 on failure.
     func send(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> Data {
-        guard let url = URL(string: baseURL + path) else { throw ValidationError("invalid endpoint URL \(baseURL)") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.httpBody = body
-        if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        try await pay(oneWayDelayMilliseconds)
-        let (data, response) = try await URLSession.shared.data(for: request)
-        try await pay(oneWayDelayMilliseconds)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard (200..<300).contains(status) else {
-            FileHandle.standardError.write(data.isEmpty ? Data("HTTP \(status)\n".utf8) : data)
+        let response: MeridianResponse
+        do {
+            response = try await client.send(method: method, path: path, body: body.map(Array.init), headers: headers)
+        } catch let error as MeridianClientError {
+            FileHandle.standardError.write(Data("meridian: \(error.code): \(error.message)\n".utf8))
             throw ExitCode(1)
         }
-        return data
-    }
-
-    private func pay(_ milliseconds: Double) async throws {
-        if milliseconds > 0 { try await Task.sleep(for: .microseconds(Int(milliseconds * 1000))) }
+        if let session = response.headers.first(where: { $0.key.lowercased() == "meridian-session" })?.value {
+            FileHandle.standardError.write(Data("session: \(session)\n".utf8))
+        }
+        guard (200..<300).contains(response.status) else {
+            FileHandle.standardError.write(response.body.isEmpty ? Data("HTTP \(response.status)\n".utf8) : Data(response.body))
+            throw ExitCode(1)
+        }
+        return Data(response.body)
     }
 
     func print(_ data: Data) {

@@ -48,6 +48,11 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--value-bytes-max must be 1 to \(Limits.valueBytesMaxMax) (an item's record must fit one peer frame)")
         }
         let cluster = try ClusterConfiguration.load(path: self.cluster)
+        if syncPolicy == .normal && cluster.regions.count > 1 {
+            // Under NORMAL a power loss can take back commits whose entries were already
+            // shipped; the region would then reuse their sequence numbers (docs/durability.md).
+            throw ValidationError("--sync normal is refused in a cluster of several regions: a power loss could make this region reuse log positions it already shipped; use --sync full")
+        }
         let regionID = try RegionID(region)
         guard let endpoint = cluster.endpoint(of: regionID), let address = HostAndPort(endpoint.api) else {
             throw ValidationError("region '\(region)' is not in \(self.cluster)")

@@ -167,6 +167,35 @@ struct CheckerTests {
         #expect(checker.observe(region: Self.east, version: Self.version(10, Self.west))?.property == .timestampsIncrease)
     }
 
+    // MARK: Origin logs
+
+    static func entry(_ sequence: UInt64, at milliseconds: UInt64) -> LogEntry {
+        LogEntry(origin: east, sequence: sequence, timestamp: HLCTimestamp(physicalMilliseconds: milliseconds, logical: 0), payload: .withheld(table: table))
+    }
+
+    @Test func resendingAnEntryOrRelayingItIsNotAReuse() {
+        var checker = OriginLogChecker()
+        #expect(checker.observe(Self.entry(1, at: 10), sentBy: Self.east) == nil)
+        #expect(checker.observe(Self.entry(1, at: 10), sentBy: Self.west) == nil)
+        #expect(checker.observe(Self.entry(2, at: 11), sentBy: Self.east) == nil)
+        #expect(checker.restarted(origin: Self.east, ownSequence: 2) == nil)
+    }
+
+    @Test func twoEntriesUnderOneSequenceAreAViolation() {
+        var checker = OriginLogChecker()
+        _ = checker.observe(Self.entry(1, at: 10), sentBy: Self.east)
+        #expect(checker.observe(Self.entry(1, at: 12), sentBy: Self.east)?.property == .originLogsImmutable)
+    }
+
+    @Test func restartingBehindWhatWasShippedIsAViolation() {
+        var checker = OriginLogChecker()
+        _ = checker.observe(Self.entry(1, at: 10), sentBy: Self.east)
+        _ = checker.observe(Self.entry(2, at: 11), sentBy: Self.west)
+        let violation = checker.restarted(origin: Self.east, ownSequence: 1)
+        #expect(violation?.property == .originLogsImmutable)
+        #expect(violation?.detail.contains("us-east#2 had left it") == true)
+    }
+
     // MARK: Residency
 
     static let residency = ResidencyChecker(regionsByTable: [table: [east, west]])

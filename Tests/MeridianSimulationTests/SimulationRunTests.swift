@@ -10,10 +10,22 @@ struct SimulationRunTests {
         return Simulator(configuration: configuration).run()
     }
 
+    /// Expects a run to keep every property.
+    static func expectPasses(_ report: SimulationReport, sourceLocation: SourceLocation = #_sourceLocation) {
+        recordFailure(of: report, sourceLocation: sourceLocation)
+    }
+
+    /// Records a run's violation as an issue naming the property, the evidence and the replay command.
+    static func recordFailure(of report: SimulationReport, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let failure = report.failure else { return }
+        Issue.record(Comment(rawValue: "seed \(report.configuration.seed) failed at step \(failure.step): \(failure.violation); replay: meridian sim --seed \(report.configuration.seed) --faults \(report.configuration.faults.name)"),
+                     sourceLocation: sourceLocation)
+    }
+
     @Test(arguments: 1...3 as ClosedRange<UInt64>)
     func aHealthyNetworkConvergesWithoutFaultsOrLoss(seed: UInt64) {
         let report = Self.run(seed: seed, faults: .none)
-        #expect(report.failure == nil, "\(report.failureDescription)")
+        Self.recordFailure(of: report)
         #expect(report.faultsTotal == 0)
         #expect(report.counters.messagesLost == 0)
         #expect(report.counters.messagesDuplicated == 0)
@@ -24,15 +36,37 @@ struct SimulationRunTests {
     @Test(arguments: 1...20 as ClosedRange<UInt64>)
     func standardFaultsKeepEveryProperty(seed: UInt64) {
         let report = Self.run(seed: seed)
-        #expect(report.failure == nil, "\(report.failureDescription)")
+        Self.expectPasses(report)
         #expect(report.faultsTotal > 0)
     }
 
     @Test(arguments: 1...6 as ClosedRange<UInt64>)
     func heavyFaultsKeepEveryProperty(seed: UInt64) {
         let report = Self.run(seed: seed, faults: .heavy)
-        #expect(report.failure == nil, "\(report.failureDescription)")
+        Self.expectPasses(report)
         #expect(report.faultsTotal >= 10)
+    }
+
+    @Test func aRegionOutsideATablesListCatchesPeersUpOnItsOwnLog() throws {
+        // Seed 2 once stalled: ap-south, outside a table's list, truncated its own log past
+        // what its peers had applied and refused them a snapshot. It now sends a snapshot
+        // that vouches only for its own log.
+        let report = Self.run(seed: 2)
+        Self.recordFailure(of: report)
+        #expect(report.failure == nil)
+    }
+
+    @Test func aPowerLossUnderNormalSyncForgetsEntriesTheRegionHadShipped() {
+        // Under `SyncPolicy.normal` a region ships entries a power loss can still take back,
+        // and then reuses their sequences. Seed 4 reproduces it. `meridian serve` refuses
+        // `--sync normal` in a cluster of several regions for that reason; the region logic
+        // itself is not fixed yet (see docs/durability.md), hence the known issue.
+        var configuration = SimulationConfiguration(seed: 4, syncPolicy: .normal)
+        configuration.traceTailLines = 0
+        let report = Simulator(configuration: configuration).run()
+        withKnownIssue("a region ships entries that sync=normal does not make durable") {
+            #expect(report.failure?.violation.property != .originLogsImmutable, Comment(rawValue: report.failure?.violation.detail ?? ""))
+        }
     }
 
     @Test func everyFaultKindIsInjectedAcrossTheSeedRange() {
@@ -68,10 +102,11 @@ struct SimulationRunTests {
 
     @Test(arguments: Mutation.allCases)
     func everyMutationIsCaughtWithinSeedsOneToTwenty(mutation: Mutation) throws {
+        // Caught: the mutated run fails where the same seed without the mutation passes.
         var caught: SimulationReport?
         for seed in 1...20 as ClosedRange<UInt64> {
             let report = Self.run(seed: seed, mutation: mutation)
-            if report.failure != nil {
+            if report.failure != nil && Self.run(seed: seed).failure == nil {
                 caught = report
                 break
             }

@@ -24,6 +24,8 @@ public enum Property: String, Sendable, CaseIterable, CustomStringConvertible {
     case timestampsIncrease = "timestamps-increase"
     /// No item of a table is stored in a region outside the table's `regions` list.
     case residency
+    /// An origin never ships two different entries under one sequence number.
+    case originLogsImmutable = "origin-logs-immutable"
 
     public var description: String { rawValue }
 }
