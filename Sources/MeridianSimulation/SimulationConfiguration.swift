@@ -10,6 +10,9 @@ public enum Mutation: String, Sendable, CaseIterable, CustomStringConvertible {
     /// The simulated network discards relayed entries (those whose origin is not the
     /// sender), so two regions whose link is cut cannot converge through a third.
     case dropRelay = "drop-relay"
+    /// The simulated network ships one full entry of a confined table to a region outside
+    /// the table's `regions` list (the receiving region then refuses it, but it was sent).
+    case leakResidency = "leak-residency"
 
     public var description: String { rawValue }
 }

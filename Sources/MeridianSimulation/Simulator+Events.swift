@@ -120,10 +120,26 @@ extension Simulator {
         if case .entries(let entries) = message {
             for entry in entries {
                 if let violation = originLogChecker.observe(entry, sentBy: from) { fail(violation) }
+                if let violation = residencyChecker.observeShipment(entry, from: from, to: to) { fail(violation) }
             }
+            if configuration.mutation == .leakResidency { leakOneEntry(of: entries, from: from, at: time) }
         }
         for delivery in network.transmit(message, from: from, to: to, now: time, random: &random) {
             queue.schedule(.delivery(delivery.envelope), at: delivery.time)
+        }
+    }
+
+    /// The `leak-residency` mutation: the first full entry of a confined table is also sent
+    /// to a region outside its list.
+    private func leakOneEntry(of entries: [LogEntry], from: RegionID, at time: UInt64) {
+        guard !residencyLeaked else { return }
+        for entry in entries {
+            guard case .item(let table, _, _) = entry.payload, let allowed = residencyChecker.regionsByTable[table.name],
+                  let outsider = configuration.regions.first(where: { !allowed.contains($0) && $0 != from }) else { continue }
+            residencyLeaked = true
+            record("mutation leak-residency: \(entry.origin)#\(entry.sequence) also sent to \(outsider)")
+            send(.entries([entry]), from: from, to: outsider, at: time)
+            return
         }
     }
 

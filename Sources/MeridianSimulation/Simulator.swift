@@ -106,6 +106,8 @@ public final class Simulator {
     /// Every pair of regions, sorted.
     let pairs: [RegionPair]
     var network: SimulatedNetwork
+    /// Whether the `leak-residency` mutation already leaked its entry.
+    var residencyLeaked = false
     var workload: Workload
     var activeFaults: [ActiveFault] = []
     var nextFaultID = 1

@@ -98,7 +98,7 @@ struct SimulationRunTests {
     }
 
     /// The property each mutation must break.
-    static let expectedProperty: [Mutation: Property] = [.skipLedger: .acknowledgedWritesSurvive, .dropRelay: .convergence]
+    static let expectedProperty: [Mutation: Property] = [.skipLedger: .acknowledgedWritesSurvive, .dropRelay: .convergence, .leakResidency: .residency]
 
     @Test(arguments: Mutation.allCases)
     func everyMutationIsCaughtWithinSeedsOneToTwenty(mutation: Mutation) throws {

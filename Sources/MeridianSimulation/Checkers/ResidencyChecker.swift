@@ -18,6 +18,13 @@ public struct ResidencyChecker: Sendable {
         return Violation(.residency, "\(region) stored \(table)/\(key), but \(table) may be stored only in \(allowed.map(\.name))")
     }
 
+    /// Checks one entry on its way to `destination`: a full entry of a table may only go
+    /// to a region the table lists (the others get it withheld).
+    public func observeShipment(_ entry: LogEntry, from sender: RegionID, to destination: RegionID) -> Violation? {
+        guard case .item(let table, let key, _) = entry.payload, let allowed = regionsByTable[table.name], !allowed.contains(destination) else { return nil }
+        return Violation(.residency, "\(sender) shipped \(table.name)/\(key) (\(entry.origin)#\(entry.sequence)) to \(destination), but \(table.name) may be stored only in \(allowed.map(\.name))")
+    }
+
     /// Scans every image for items and full log entries of tables it may not hold.
     public func check(_ images: [RegionImage]) -> Violation? {
         for image in images {
