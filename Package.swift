@@ -73,6 +73,8 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
 
+        // Shared helpers for the test targets: server processes, ports, cluster files, a seeded generator.
+        .target(name: "MeridianTestSupport", dependencies: ["MeridianCore"], path: "Tests/MeridianTestSupport"),
         .testTarget(name: "MeridianCoreTests", dependencies: [
             "MeridianCore",
             .product(name: "PropertyBased", package: "swift-property-based"),
@@ -81,7 +83,7 @@ let package = Package(
         .testTarget(name: "MeridianWireTests", dependencies: ["MeridianCore", "MeridianReplication", "MeridianWire"]),
         .testTarget(name: "MeridianStorageTests", dependencies: ["MeridianCore", "MeridianStorage"]),
         .testTarget(name: "MeridianSQLiteTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianSQLite"]),
-        .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion"]),
+        .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion", "MeridianTestSupport"]),
         .testTarget(name: "MeridianSimulationTests", dependencies: ["MeridianCore", "MeridianSimulation", "MeridianRegion", "MeridianStorage", "MeridianReplication"]),
         .testTarget(name: "MeridianNodeTests", dependencies: [
             "MeridianCore", "MeridianStorage", "MeridianNode", "MeridianReplication", "MeridianWire",
@@ -95,8 +97,8 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "meridian"]),
-        .testTarget(name: "MeridianClientTests", dependencies: ["MeridianClient", "MeridianCore", "meridian"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "meridian", "MeridianTestSupport"]),
+        .testTarget(name: "MeridianClientTests", dependencies: ["MeridianClient", "MeridianCore", "meridian", "MeridianTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

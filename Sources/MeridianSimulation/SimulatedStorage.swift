@@ -11,26 +11,14 @@ public enum SyncPolicy: String, Sendable, CaseIterable {
     case normal
 }
 
-/// A region's storage in the simulated world: the in-memory contract of `RegionStorage`,
-/// plus the one thing the simulator needs from a disk, which commits survive a power loss.
+/// A region's storage in the simulated world: an `InMemoryStorage`, plus the one thing
+/// the simulator needs from a disk, which commits survive a power loss.
 ///
-/// It keeps two images: `live`, what readers see (every committed transaction), and
-/// `durable`, what a power loss rolls back to. Under `SyncPolicy.full` every commit
-/// advances `durable`; under `.normal` only `checkpoint()` does. A process crash loses
-/// neither image: the simulator only discards the `Region` object above it.
+/// It keeps two images: the live one, the in-memory storage's own (every committed
+/// transaction), and `durable`, what a power loss rolls back to. Under `SyncPolicy.full`
+/// every commit advances `durable`; under `.normal` only `checkpoint()` does. A process
+/// crash loses neither image: the simulator only discards the `Region` object above it.
 public final class SimulatedStorage: RegionStorage {
-    /// Everything the storage holds.
-    struct Image {
-        var catalog: [TableName: CatalogRecord] = [:]
-        var items: [TableName: [Key: StoredItem]] = [:]
-        var metadata: [String: [UInt8]] = [:]
-        var applied = Positions()
-        /// Per origin, entries in ascending sequence order.
-        var logs: [RegionID: [LogEntry]] = [:]
-        var conflicts: [TableName: [ConflictEntry]] = [:]
-        var nextConflictID: Int64 = 1
-    }
-
     /// An item a committed transaction put, for the checkers that watch every change.
     public struct ItemWrite: Sendable, Equatable {
         public var table: TableName
@@ -42,8 +30,9 @@ public final class SimulatedStorage: RegionStorage {
     /// simulator for a run that checks its checkers.
     let dropsConflictRows: Bool
 
-    private var live = Image()
-    private var durable = Image()
+    /// The storage proper; its image is the live one, what readers see.
+    private let memory = InMemoryStorage()
+    private var durable = InMemoryStorage.Image()
     /// Commits so far, never rolled back: a commit's number names it across a power loss.
     public private(set) var commitCount: UInt64 = 0
     /// The number of the last commit that is durable.
@@ -63,15 +52,19 @@ public final class SimulatedStorage: RegionStorage {
     }
 
     public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
-        try body(Transaction(image: live, dropsConflictRows: dropsConflictRows))
+        try memory.read(body)
     }
 
     public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
-        let transaction = Transaction(image: live, dropsConflictRows: dropsConflictRows)
-        let result = try body(transaction)
-        live = transaction.image
+        var itemWrites: [ItemWrite] = []
+        let result = try memory.write { writer in
+            let recording = RecordingWriter(writer, dropsConflictRows: dropsConflictRows)
+            let result = try body(recording)
+            itemWrites = recording.itemWrites
+            return result
+        }
         commitCount += 1
-        pendingItemWrites += transaction.itemWrites
+        pendingItemWrites += itemWrites
         if syncPolicy == .full { sync() }
         return result
     }
@@ -87,7 +80,7 @@ public final class SimulatedStorage: RegionStorage {
     @discardableResult
     public func losePower() -> UInt64 {
         let lost = commitCount - durableCommitCount
-        live = durable
+        memory.image = durable
         pendingItemWrites = []
         return lost
     }
@@ -99,124 +92,72 @@ public final class SimulatedStorage: RegionStorage {
     }
 
     private func sync() {
-        durable = live
+        durable = memory.image
         durableCommitCount = commitCount
     }
 }
 
 extension SimulatedStorage {
-    /// One transaction on a copy of the live image, adopted only when the body returns.
-    final class Transaction: StorageWriter {
-        var image: Image
-        var itemWrites: [ItemWrite] = []
+    /// The in-memory transaction, passed through: it records the items put and, under the
+    /// `skip-ledger` mutation, drops conflict rows.
+    final class RecordingWriter: StorageWriter {
+        let base: any StorageWriter
         let dropsConflictRows: Bool
+        private(set) var itemWrites: [ItemWrite] = []
 
-        init(image: Image, dropsConflictRows: Bool) {
-            self.image = image
+        init(_ base: any StorageWriter, dropsConflictRows: Bool) {
+            self.base = base
             self.dropsConflictRows = dropsConflictRows
         }
 
-        func catalog() throws -> [CatalogRecord] {
-            image.catalog.values.sorted { $0.name < $1.name }
-        }
+        func catalog() throws -> [CatalogRecord] { try base.catalog() }
 
-        func item(table: TableName, key: Key) throws -> StoredItem? {
-            image.items[table]?[key]
-        }
+        func item(table: TableName, key: Key) throws -> StoredItem? { try base.item(table: table, key: key) }
 
-        func scan(table: TableName, range: ScanRange) throws -> [StoredItem] {
-            guard let items = image.items[table] else { return [] }
-            let matching = items.values.filter { range.contains($0.key) && (range.includeTombstones || !$0.isTombstone) }
-            return Array(matching.sorted { $0.key < $1.key }.prefix(range.limit))
-        }
+        func scan(table: TableName, range: ScanRange) throws -> [StoredItem] { try base.scan(table: table, range: range) }
 
-        func tableSize(table: TableName) throws -> (items: Int, bytes: Int) {
-            let live = (image.items[table] ?? [:]).values.filter { !$0.isTombstone }
-            return (live.count, live.reduce(0) { $0 + $1.key.bytes.count + ($1.value?.canonicalBytes.count ?? 0) })
-        }
+        func tableSize(table: TableName) throws -> (items: Int, bytes: Int) { try base.tableSize(table: table) }
 
-        func metadata(_ name: String) throws -> [UInt8]? { image.metadata[name] }
+        func metadata(_ name: String) throws -> [UInt8]? { try base.metadata(name) }
 
-        func appliedPositions() throws -> Positions { image.applied }
+        func appliedPositions() throws -> Positions { try base.appliedPositions() }
 
         func logEntries(origin: RegionID, after: UInt64, limit: Int) throws -> [LogEntry] {
-            let log = image.logs[origin] ?? []
-            // Entries are ascending by sequence: find the first after `after` by binary search.
-            var low = 0, high = log.count
-            while low < high {
-                let middle = (low + high) / 2
-                if log[middle].sequence <= after { low = middle + 1 } else { high = middle }
-            }
-            return Array(log[low...].prefix(limit))
+            try base.logEntries(origin: origin, after: after, limit: limit)
         }
 
         func conflicts(table: TableName, afterID: Int64, limit: Int) throws -> [ConflictEntry] {
-            Array((image.conflicts[table] ?? []).filter { $0.id > afterID }.prefix(limit))
+            try base.conflicts(table: table, afterID: afterID, limit: limit)
         }
 
-        func residue(table: TableName) throws -> TableResidue {
-            let items = (image.items[table] ?? [:]).values
-            let logEntries = image.logs.values.reduce(0) { count, log in
-                count + log.filter { entry in
-                    if case .item(let record, _, _) = entry.payload { return record.name == table }
-                    return false
-                }.count
-            }
-            return TableResidue(items: items.count, bytes: items.reduce(0) { $0 + $1.key.bytes.count + ($1.value?.canonicalBytes.count ?? 0) },
-                                logEntries: logEntries, conflicts: image.conflicts[table]?.count ?? 0)
-        }
+        func residue(table: TableName) throws -> TableResidue { try base.residue(table: table) }
 
-        func putCatalogRecord(_ record: CatalogRecord) throws { image.catalog[record.name] = record }
+        func putCatalogRecord(_ record: CatalogRecord) throws { try base.putCatalogRecord(record) }
 
-        func purgeTable(_ table: TableName) throws {
-            image.items[table] = nil
-            image.conflicts[table] = nil
-            for origin in image.logs.keys.sorted() {
-                image.logs[origin] = image.logs[origin]?.map { entry in
-                    guard case .item(let record, _, _) = entry.payload, record.name == table else { return entry }
-                    var withheld = entry
-                    withheld.payload = .withheld(table: table)
-                    return withheld
-                }
-            }
-        }
+        func purgeTable(_ table: TableName) throws { try base.purgeTable(table) }
 
         func deleteItems(table: TableName, writtenBefore timestamp: HLCTimestamp) throws {
-            image.items[table] = image.items[table]?.filter { $0.value.version.timestamp >= timestamp }
-            image.conflicts[table] = image.conflicts[table]?.filter { $0.overwritten.winner.timestamp >= timestamp }
+            try base.deleteItems(table: table, writtenBefore: timestamp)
         }
 
         func putItem(table: TableName, _ item: StoredItem) throws {
-            image.items[table, default: [:]][item.key] = item
+            try base.putItem(table: table, item)
             itemWrites.append(ItemWrite(table: table, item: item))
         }
 
-        func setMetadata(_ name: String, _ value: [UInt8]) throws { image.metadata[name] = value }
+        func setMetadata(_ name: String, _ value: [UInt8]) throws { try base.setMetadata(name, value) }
 
-        func setApplied(origin: RegionID, sequence: UInt64) throws { image.applied[origin] = sequence }
+        func setApplied(origin: RegionID, sequence: UInt64) throws { try base.setApplied(origin: origin, sequence: sequence) }
 
-        func appendLog(_ entry: LogEntry) throws {
-            // Appended in place: a transaction may append hundreds of entries.
-            guard let last = image.logs[entry.origin]?.last, last.sequence >= entry.sequence else {
-                image.logs[entry.origin, default: []].append(entry)
-                return
-            }
-            // Out of order or a duplicate: keep the log sorted and unique.
-            guard image.logs[entry.origin]?.contains(where: { $0.sequence == entry.sequence }) == false else { return }
-            image.logs[entry.origin, default: []].append(entry)
-            image.logs[entry.origin]?.sort { $0.sequence < $1.sequence }
-        }
+        func appendLog(_ entry: LogEntry) throws { try base.appendLog(entry) }
 
         func truncateLog(origin: RegionID, through sequence: UInt64) throws {
-            image.logs[origin]?.removeAll { $0.sequence <= sequence }
+            try base.truncateLog(origin: origin, through: sequence)
         }
 
         func appendConflict(table: TableName, _ entry: ConflictEntry) throws {
             guard !dropsConflictRows else { return }
-            var entry = entry
-            entry.id = image.nextConflictID
-            image.nextConflictID += 1
-            image.conflicts[table, default: []].append(entry)
+            try base.appendConflict(table: table, entry)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MeridianCore
+import MeridianTestSupport
 import Testing
 
 /// Real `meridian serve` processes: what was acknowledged survives `kill -9`.

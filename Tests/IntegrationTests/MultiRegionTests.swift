@@ -1,5 +1,6 @@
 import Foundation
 import MeridianCore
+import MeridianTestSupport
 import Testing
 
 /// Three real `meridian serve` processes on loopback replicating multi-primary tables.
@@ -24,15 +25,11 @@ struct MultiRegionTests {
         init(oneWayMilliseconds: Double = 5) throws {
             directory = try TemporaryDirectory()
             clusterFile = directory.url.appendingPathComponent("three-regions.json")
-            let ports = try freePorts(6)
-            let regions = MultiRegionTests.names.enumerated().map { index, name -> JSONValue in
-                .object(["name": .string(name), "api": .string("127.0.0.1:\(ports[index])"), "peer": .string("127.0.0.1:\(ports[index + 3])")])
-            }
-            var latency: [String: JSONValue] = [:]
-            for source in MultiRegionTests.names {
-                latency[source] = .object(Dictionary(uniqueKeysWithValues: MultiRegionTests.names.filter { $0 != source }.map { ($0, JSONValue.double(oneWayMilliseconds)) }))
-            }
-            try Data(JSONValue.object(["regions": .array(regions), "latency_ms": .object(latency)]).canonicalBytes).write(to: clusterFile)
+            let names = MultiRegionTests.names
+            let latency = Dictionary(uniqueKeysWithValues: names.map { source in
+                (source, Dictionary(uniqueKeysWithValues: names.filter { $0 != source }.map { ($0, oneWayMilliseconds) }))
+            })
+            try writeClusterFile(to: clusterFile, regions: names, ports: try freePorts(2 * names.count), latencyMilliseconds: latency)
             for name in MultiRegionTests.names { try start(name) }
         }
 

@@ -1,5 +1,6 @@
 import Foundation
 import MeridianCore
+import MeridianTestSupport
 import Testing
 
 /// A real node on loopback: bad bytes on its port, graceful shutdown, and the CLI.
@@ -126,17 +127,4 @@ func rawExchange(port: Int, bytes: [UInt8]) throws -> String {
         answer += buffer[0..<count]
     }
     return String(decoding: answer, as: UTF8.self)
-}
-
-/// A small seeded generator so that the garbage sent is the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

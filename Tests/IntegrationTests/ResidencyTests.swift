@@ -1,5 +1,6 @@
 import Foundation
 import MeridianCore
+import MeridianTestSupport
 import Testing
 
 /// Data residency with real processes: a confined table's bytes never reach another

@@ -1,6 +1,7 @@
 import Foundation
 import MeridianClient
 import MeridianCore
+import MeridianTestSupport
 import Testing
 
 /// The client against three real `meridian serve` processes on loopback, with a small
@@ -18,13 +19,7 @@ struct LiveClusterTests {
         init() throws {
             directory = try TemporaryDirectory()
             let clusterFile = directory.url.appendingPathComponent("cluster.json")
-            let ports = try freePorts(2 * Self.names.count)
-            let regions = Self.names.enumerated().map { index, name -> JSONValue in
-                .object(["name": .string(name), "api": .string("127.0.0.1:\(ports[index])"),
-                         "peer": .string("127.0.0.1:\(ports[index + Self.names.count])")])
-            }
-            let latency = JSONValue.object(Self.latency.mapValues { row in .object(row.mapValues { JSONValue.double($0) }) })
-            try Data(JSONValue.object(["regions": .array(regions), "latency_ms": latency]).canonicalBytes).write(to: clusterFile)
+            try writeClusterFile(to: clusterFile, regions: Self.names, ports: try freePorts(2 * Self.names.count), latencyMilliseconds: Self.latency)
             for name in Self.names {
                 servers[name] = try ServerProcess(directory: directory.url, clusterFile: clusterFile, region: name)
             }

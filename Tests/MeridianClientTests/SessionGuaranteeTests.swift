@@ -1,6 +1,7 @@
 import Foundation
 import MeridianClient
 import MeridianCore
+import MeridianTestSupport
 import Testing
 
 /// The session guarantee end to end, with the default latency matrix of DESIGN.md §6.
@@ -17,13 +18,8 @@ struct SessionGuaranteeTests {
         init() throws {
             directory = try TemporaryDirectory()
             let clusterFile = directory.url.appendingPathComponent("cluster.json")
-            let ports = try freePorts(2 * SessionGuaranteeTests.names.count)
-            let regions = SessionGuaranteeTests.names.enumerated().map { index, name -> JSONValue in
-                .object(["name": .string(name), "api": .string("127.0.0.1:\(ports[index])"),
-                         "peer": .string("127.0.0.1:\(ports[index + SessionGuaranteeTests.names.count])")])
-            }
-            let latency = JSONValue.object(SessionGuaranteeTests.latency.mapValues { row in .object(row.mapValues { JSONValue.double($0) }) })
-            try Data(JSONValue.object(["regions": .array(regions), "latency_ms": latency]).canonicalBytes).write(to: clusterFile)
+            let names = SessionGuaranteeTests.names
+            try writeClusterFile(to: clusterFile, regions: names, ports: try freePorts(2 * names.count), latencyMilliseconds: SessionGuaranteeTests.latency)
             for name in SessionGuaranteeTests.names {
                 servers[name] = try ServerProcess(directory: directory.url, clusterFile: clusterFile, region: name)
             }

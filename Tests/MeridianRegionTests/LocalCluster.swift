@@ -2,19 +2,7 @@ import MeridianCore
 import MeridianRegion
 import MeridianReplication
 import MeridianStorage
-
-/// A seeded generator, so that every run of a test makes the same choices.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import MeridianTestSupport
 
 /// Several regions over in-memory storage, with messages moved by hand: a small,
 /// deterministic stand-in for the network, for testing replication end to end.

@@ -2,6 +2,7 @@ import MeridianCore
 import MeridianRegion
 import MeridianReplication
 import MeridianStorage
+import MeridianTestSupport
 import Testing
 
 /// Multi-primary replication between regions, end to end through `Region.step`.
