@@ -129,3 +129,33 @@ public struct ConflictEntry: Hashable, Sendable, Codable {
         self.detectedBy = detectedBy
     }
 }
+
+/// A write that a `primary` table with `commit: "local"` acknowledged, and that a later
+/// leader's log replaced: it is not in the table any more, and this row is its record.
+public struct DivergenceEntry: Hashable, Sendable, Codable {
+    /// The ledger's own order in the region that recorded it (assigned by storage).
+    public var id: Int64
+    public var key: Key
+    /// The value the acknowledged write stored; `nil` for an acknowledged delete.
+    public var value: JSONValue?
+    /// The version the write was acknowledged with.
+    public var version: ItemVersion
+    /// Where the write stood in the table's Raft log, and the term of the leader that took it.
+    public var index: UInt64
+    public var term: UInt64
+    /// The term of the leader whose log replaced it.
+    public var replacedInTerm: UInt64
+    /// The region that found the write missing from the new leader's log and recorded the row.
+    public var detectedBy: RegionID
+
+    public init(id: Int64 = 0, key: Key, value: JSONValue?, version: ItemVersion, index: UInt64, term: UInt64, replacedInTerm: UInt64, detectedBy: RegionID) {
+        self.id = id
+        self.key = key
+        self.value = value
+        self.version = version
+        self.index = index
+        self.term = term
+        self.replacedInTerm = replacedInTerm
+        self.detectedBy = detectedBy
+    }
+}

@@ -67,7 +67,7 @@ final class Checkpointer: @unchecked Sendable {
 /// A region's storage in one SQLite database in WAL mode.
 public final class SQLiteStorage: RegionStorage {
     /// The schema version this build writes and understands.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     private let pool: DatabasePool
     /// A second connection that copies the WAL into the database in the background. SQLite's
@@ -144,6 +144,24 @@ public final class SQLiteStorage: RegionStorage {
                 );
                 CREATE INDEX conflicts_by_table ON conflicts (table_name, id);
                 PRAGMA user_version = 1;
+                """)
+        }
+        migrator.registerMigration("v2: Raft logs, divergence ledger") { db in
+            try db.execute(sql: """
+                CREATE TABLE raft_log (
+                    group_name TEXT NOT NULL,
+                    log_index INTEGER NOT NULL,
+                    entry BLOB NOT NULL,
+                    PRIMARY KEY (group_name, log_index)
+                ) WITHOUT ROWID;
+                CREATE TABLE divergence (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    table_name TEXT NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    entry BLOB NOT NULL
+                );
+                CREATE INDEX divergence_by_table ON divergence (table_name, id);
+                PRAGMA user_version = 2;
                 """)
         }
         return migrator
@@ -239,6 +257,7 @@ extension SQLiteStorage {
             let bound = Int64(bitPattern: timestamp.rawValue)
             try db.execute(sql: "DELETE FROM items WHERE table_name = ? AND hlc < ?", arguments: [table.name, bound])
             try db.execute(sql: "DELETE FROM conflicts WHERE table_name = ? AND hlc < ?", arguments: [table.name, bound])
+            try db.execute(sql: "DELETE FROM divergence WHERE table_name = ? AND hlc < ?", arguments: [table.name, bound])
         }
 
         func setApplied(origin: RegionID, sequence: UInt64) throws {
@@ -270,8 +289,50 @@ extension SQLiteStorage {
             return TableResidue(items: items?["items"] ?? 0, bytes: items?["bytes"] ?? 0, logEntries: logEntries, conflicts: conflicts)
         }
 
+        func raftEntries(group: String, from index: UInt64, limit: Int) throws -> [StoredRaftEntry] {
+            try Row.fetchAll(db, sql: "SELECT log_index, entry FROM raft_log WHERE group_name = ? AND log_index >= ? ORDER BY log_index LIMIT ?",
+                             arguments: [group, Int64(bitPattern: index), limit]).map { row in
+                let stored: Int64 = row["log_index"]
+                let bytes: Data = row["entry"]
+                return StoredRaftEntry(index: UInt64(bitPattern: stored), bytes: Array(bytes))
+            }
+        }
+
+        func divergence(table: TableName, afterID: Int64, limit: Int) throws -> [DivergenceEntry] {
+            try Row.fetchAll(db, sql: "SELECT id, entry FROM divergence WHERE table_name = ? AND id > ? ORDER BY id LIMIT ?",
+                             arguments: [table.name, afterID, limit]).map { row in
+                var entry = try Self.decode(DivergenceEntry.self, row["entry"])
+                entry.id = row["id"]
+                return entry
+            }
+        }
+
+        func putRaftEntries(group: String, _ entries: [StoredRaftEntry]) throws {
+            guard let first = entries.first else { return }
+            try db.execute(sql: "DELETE FROM raft_log WHERE group_name = ? AND log_index >= ?", arguments: [group, Int64(bitPattern: first.index)])
+            let statement = try db.cachedStatement(sql: "INSERT INTO raft_log (group_name, log_index, entry) VALUES (?, ?, ?)")
+            for (offset, entry) in entries.enumerated() {
+                precondition(entry.index == first.index + UInt64(offset), "Raft entries are stored consecutively")
+                try statement.execute(arguments: [group, Int64(bitPattern: entry.index), Data(entry.bytes)])
+            }
+        }
+
+        func deleteRaftEntries(group: String, through index: UInt64) throws {
+            if index == .max {
+                try db.execute(sql: "DELETE FROM raft_log WHERE group_name = ?", arguments: [group])
+            } else {
+                try db.execute(sql: "DELETE FROM raft_log WHERE group_name = ? AND log_index <= ?", arguments: [group, Int64(bitPattern: index)])
+            }
+        }
+
+        func appendDivergence(table: TableName, _ entry: DivergenceEntry) throws {
+            try db.execute(sql: "INSERT INTO divergence (table_name, hlc, entry) VALUES (?, ?, ?)",
+                           arguments: [table.name, Int64(bitPattern: entry.version.timestamp.rawValue), try Self.encode(entry)])
+        }
+
         func purgeTable(_ table: TableName) throws {
             try db.execute(sql: "DELETE FROM items WHERE table_name = ?", arguments: [table.name])
+            try db.execute(sql: "DELETE FROM divergence WHERE table_name = ?", arguments: [table.name])
             try db.execute(sql: "DELETE FROM conflicts WHERE table_name = ?", arguments: [table.name])
             let rows = try Row.fetchAll(db, sql: "SELECT entry FROM origin_log WHERE table_name = ? AND holds_data = 1", arguments: [table.name])
             for row in rows {

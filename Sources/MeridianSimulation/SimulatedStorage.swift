@@ -155,6 +155,20 @@ extension SimulatedStorage {
             try base.truncateLog(origin: origin, through: sequence)
         }
 
+        func raftEntries(group: String, from index: UInt64, limit: Int) throws -> [StoredRaftEntry] {
+            try base.raftEntries(group: group, from: index, limit: limit)
+        }
+
+        func divergence(table: TableName, afterID: Int64, limit: Int) throws -> [DivergenceEntry] {
+            try base.divergence(table: table, afterID: afterID, limit: limit)
+        }
+
+        func putRaftEntries(group: String, _ entries: [StoredRaftEntry]) throws { try base.putRaftEntries(group: group, entries) }
+
+        func deleteRaftEntries(group: String, through index: UInt64) throws { try base.deleteRaftEntries(group: group, through: index) }
+
+        func appendDivergence(table: TableName, _ entry: DivergenceEntry) throws { try base.appendDivergence(table: table, entry) }
+
         func appendConflict(table: TableName, _ entry: ConflictEntry) throws {
             guard !dropsConflictRows else { return }
             try base.appendConflict(table: table, entry)

@@ -16,6 +16,10 @@ public final class InMemoryStorage: RegionStorage {
         var logs: [RegionID: [LogEntry]] = [:]
         var conflicts: [TableName: [ConflictEntry]] = [:]
         var nextConflictID: Int64 = 1
+        /// Per Raft group, entries by index.
+        var raftLogs: [String: [UInt64: [UInt8]]] = [:]
+        var divergence: [TableName: [DivergenceEntry]] = [:]
+        var nextDivergenceID: Int64 = 1
 
         /// An empty image.
         public init() {}
@@ -96,9 +100,42 @@ extension InMemoryStorage {
                                 logEntries: logEntries.count, conflicts: image.conflicts[table]?.count ?? 0)
         }
 
+        func raftEntries(group: String, from index: UInt64, limit: Int) throws -> [StoredRaftEntry] {
+            guard let log = image.raftLogs[group] else { return [] }
+            return log.filter { $0.key >= index }.sorted { $0.key < $1.key }.prefix(limit).map { StoredRaftEntry(index: $0.key, bytes: $0.value) }
+        }
+
+        func divergence(table: TableName, afterID: Int64, limit: Int) throws -> [DivergenceEntry] {
+            Array((image.divergence[table] ?? []).filter { $0.id > afterID }.prefix(limit))
+        }
+
+        func putRaftEntries(group: String, _ entries: [StoredRaftEntry]) throws {
+            guard let first = entries.first else { return }
+            for (offset, entry) in entries.enumerated() {
+                precondition(entry.index == first.index + UInt64(offset), "Raft entries are stored consecutively")
+            }
+            var log = image.raftLogs[group] ?? [:]
+            log = log.filter { $0.key < first.index }
+            for entry in entries { log[entry.index] = entry.bytes }
+            image.raftLogs[group] = log
+        }
+
+        func deleteRaftEntries(group: String, through index: UInt64) throws {
+            image.raftLogs[group] = image.raftLogs[group]?.filter { $0.key > index }
+            if image.raftLogs[group]?.isEmpty == true { image.raftLogs[group] = nil }
+        }
+
+        func appendDivergence(table: TableName, _ entry: DivergenceEntry) throws {
+            var entry = entry
+            entry.id = image.nextDivergenceID
+            image.nextDivergenceID += 1
+            image.divergence[table, default: []].append(entry)
+        }
+
         func purgeTable(_ table: TableName) throws {
             image.items[table] = nil
             image.conflicts[table] = nil
+            image.divergence[table] = nil
             for (origin, log) in image.logs {
                 image.logs[origin] = log.map { entry in
                     guard case .item(let record, _, _) = entry.payload, record.name == table else { return entry }
@@ -114,6 +151,7 @@ extension InMemoryStorage {
         func deleteItems(table: TableName, writtenBefore timestamp: HLCTimestamp) throws {
             image.items[table] = image.items[table]?.filter { $0.value.version.timestamp >= timestamp }
             image.conflicts[table] = image.conflicts[table]?.filter { $0.overwritten.winner.timestamp >= timestamp }
+            image.divergence[table] = image.divergence[table]?.filter { $0.version.timestamp >= timestamp }
         }
 
         func putItem(table: TableName, _ item: StoredItem) throws { image.items[table, default: [:]][item.key] = item }

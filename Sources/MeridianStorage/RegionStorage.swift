@@ -80,6 +80,21 @@ public protocol StorageReader {
     /// Everything of a table this storage holds, counted from the storage itself: the
     /// proof a region gives that it holds none of a table it may not store.
     func residue(table: TableName) throws -> TableResidue
+    /// Stored entries of a Raft group's log with index at least `from`, ascending, at most `limit`.
+    func raftEntries(group: String, from index: UInt64, limit: Int) throws -> [StoredRaftEntry]
+    /// A page of a table's divergence ledger: rows with id greater than `afterID`, ascending.
+    func divergence(table: TableName, afterID: Int64, limit: Int) throws -> [DivergenceEntry]
+}
+
+/// One entry of a Raft group's log as storage keeps it: its index and its encoded bytes.
+public struct StoredRaftEntry: Sendable, Equatable {
+    public var index: UInt64
+    public var bytes: [UInt8]
+
+    public init(index: UInt64, bytes: [UInt8]) {
+        self.index = index
+        self.bytes = bytes
+    }
 }
 
 /// What one storage holds of one table.
@@ -126,6 +141,13 @@ public protocol StorageWriter: StorageReader {
     /// Removes every byte of a table's data: its items, its ledger rows, and the keys and
     /// values of its log entries (kept as withheld entries, so positions still join up).
     func purgeTable(_ table: TableName) throws
+    /// Stores entries of a Raft group's log, consecutive and ascending: every stored entry
+    /// with an index at or after the first one's is replaced (a log conflict truncates).
+    func putRaftEntries(group: String, _ entries: [StoredRaftEntry]) throws
+    /// Removes a Raft group's entries with index at most `index` (`UInt64.max`: all of them).
+    func deleteRaftEntries(group: String, through index: UInt64) throws
+    /// Appends a row to a table's divergence ledger; storage assigns its id.
+    func appendDivergence(table: TableName, _ entry: DivergenceEntry) throws
 }
 
 /// A region's durable storage.

@@ -44,7 +44,52 @@ public enum StorageConformance {
         Case(name: "tables keep their items apart", body: tablesKeepItemsApart),
         Case(name: "metadata round-trips", body: metadataRoundTrips),
         Case(name: "table size counts live items and their bytes", body: tableSizeCountsLiveItems),
+        Case(name: "Raft logs append, replace a conflicting suffix, and compact", body: raftLogs),
+        Case(name: "divergence ledgers keep order and go with their table", body: divergenceLedgers),
     ]
+
+    static func raftLogs(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        func entries(_ range: ClosedRange<UInt64>, tag: UInt8) -> [StoredRaftEntry] {
+            range.map { StoredRaftEntry(index: $0, bytes: [tag, UInt8(truncatingIfNeeded: $0)]) }
+        }
+        try storage.write { writer in
+            try writer.putRaftEntries(group: "a", entries(1...5, tag: 1))
+            try writer.putRaftEntries(group: "b", entries(1...2, tag: 9))
+        }
+        try expect(try storage.read { try $0.raftEntries(group: "a", from: 1, limit: 100) }, entries(1...5, tag: 1), "group a as written")
+        try expect(try storage.read { try $0.raftEntries(group: "a", from: 4, limit: 1) }, entries(4...4, tag: 1), "a page from index 4")
+        // A new leader's entries from index 3 on replace 3, 4 and 5, even where the new log is shorter.
+        try storage.write { try $0.putRaftEntries(group: "a", entries(3...4, tag: 2)) }
+        try expect(try storage.read { try $0.raftEntries(group: "a", from: 1, limit: 100) }, entries(1...2, tag: 1) + entries(3...4, tag: 2), "after a conflict")
+        try storage.write { try $0.deleteRaftEntries(group: "a", through: 2) }
+        try expect(try storage.read { try $0.raftEntries(group: "a", from: 0, limit: 100) }, entries(3...4, tag: 2), "after compaction")
+        try expect(try storage.read { try $0.raftEntries(group: "b", from: 0, limit: 100) }, entries(1...2, tag: 9), "other group untouched")
+        try storage.write { try $0.deleteRaftEntries(group: "a", through: .max) }
+        try expect(try storage.read { try $0.raftEntries(group: "a", from: 0, limit: 100) }, [], "after deleting the group's log")
+    }
+
+    static func divergenceLedgers(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        func row(_ key: String, _ physical: UInt64) -> DivergenceEntry {
+            DivergenceEntry(key: Self.key(key), value: .string(key), version: version(physical), index: physical, term: 2, replacedInTerm: 3, detectedBy: region)
+        }
+        try storage.write { writer in
+            try writer.putCatalogRecord(definition("t"))
+            try writer.appendDivergence(table: table("t"), row("a", 10))
+            try writer.appendDivergence(table: table("u"), row("x", 11))
+            try writer.appendDivergence(table: table("t"), row("b", 20))
+        }
+        let rows = try storage.read { try $0.divergence(table: table("t"), afterID: 0, limit: 10) }
+        try expect(rows.map(\.key), [key("a"), key("b")], "rows of t in order")
+        try expect(rows[0].id < rows[1].id, true, "ids ascend")
+        try expect(try storage.read { try $0.divergence(table: table("t"), afterID: rows[0].id, limit: 10) }.map(\.key), [key("b")], "page after the first")
+        try storage.write { try $0.deleteItems(table: table("t"), writtenBefore: HLCTimestamp(physicalMilliseconds: 15, logical: 0)) }
+        try expect(try storage.read { try $0.divergence(table: table("t"), afterID: 0, limit: 10) }.map(\.key), [key("b")], "rows of a deleted incarnation go")
+        try storage.write { try $0.purgeTable(table("t")) }
+        try expect(try storage.read { try $0.divergence(table: table("t"), afterID: 0, limit: 10) }, [], "rows after purge")
+        try expect(try storage.read { try $0.divergence(table: table("u"), afterID: 0, limit: 10) }.count, 1, "other table untouched")
+    }
 
     static let region = try! RegionID("us-east")
     static func table(_ name: String) -> TableName { try! TableName(name) }

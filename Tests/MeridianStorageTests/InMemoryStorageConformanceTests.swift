@@ -59,6 +59,8 @@ final class ReversedScanStorage: RegionStorage {
         func logEntries(origin: RegionID, after: UInt64, limit: Int) throws -> [LogEntry] { try base.logEntries(origin: origin, after: after, limit: limit) }
         func conflicts(table: TableName, afterID: Int64, limit: Int) throws -> [ConflictEntry] { try base.conflicts(table: table, afterID: afterID, limit: limit) }
         func residue(table: TableName) throws -> TableResidue { try base.residue(table: table) }
+        func raftEntries(group: String, from index: UInt64, limit: Int) throws -> [StoredRaftEntry] { try base.raftEntries(group: group, from: index, limit: limit) }
+        func divergence(table: TableName, afterID: Int64, limit: Int) throws -> [DivergenceEntry] { try base.divergence(table: table, afterID: afterID, limit: limit) }
     }
 
     func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
@@ -100,6 +102,11 @@ final class NonAtomicStorage: RegionStorage {
         func appendLog(_ entry: LogEntry) throws { try storage.write { try $0.appendLog(entry) } }
         func truncateLog(origin: RegionID, through sequence: UInt64) throws { try storage.write { try $0.truncateLog(origin: origin, through: sequence) } }
         func appendConflict(table: TableName, _ entry: ConflictEntry) throws { try storage.write { try $0.appendConflict(table: table, entry) } }
+        func raftEntries(group: String, from index: UInt64, limit: Int) throws -> [StoredRaftEntry] { try storage.read { try $0.raftEntries(group: group, from: index, limit: limit) } }
+        func divergence(table: TableName, afterID: Int64, limit: Int) throws -> [DivergenceEntry] { try storage.read { try $0.divergence(table: table, afterID: afterID, limit: limit) } }
+        func putRaftEntries(group: String, _ entries: [StoredRaftEntry]) throws { try storage.write { try $0.putRaftEntries(group: group, entries) } }
+        func deleteRaftEntries(group: String, through index: UInt64) throws { try storage.write { try $0.deleteRaftEntries(group: group, through: index) } }
+        func appendDivergence(table: TableName, _ entry: DivergenceEntry) throws { try storage.write { try $0.appendDivergence(table: table, entry) } }
     }
 
     func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
