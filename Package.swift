@@ -23,10 +23,12 @@ let package = Package(
     targets: [
         // Pure value types and rules: no I/O, no clock, no randomness.
         .target(name: "MeridianCore"),
+        // Raft as a pure state machine (etcd raft's shape): no I/O, time as ticks, seeded randomness.
+        .target(name: "MeridianRaft"),
         // Multi-primary shipping as a pure state machine.
-        .target(name: "MeridianReplication", dependencies: ["MeridianCore"]),
+        .target(name: "MeridianReplication", dependencies: ["MeridianCore", "MeridianRaft"]),
         // Versioned, length-prefixed binary frames for every peer message.
-        .target(name: "MeridianWire", dependencies: ["MeridianCore", "MeridianReplication"]),
+        .target(name: "MeridianWire", dependencies: ["MeridianCore", "MeridianReplication", "MeridianRaft"]),
         // Storage protocols, the in-memory implementation and the conformance suite.
         .target(name: "MeridianStorage", dependencies: ["MeridianCore"]),
         // The SQLite implementation: the only target that links SQLite.
@@ -35,12 +37,12 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // One region's synchronous heart: catalog and request execution over the storage protocol.
-        .target(name: "MeridianRegion", dependencies: ["MeridianCore", "MeridianReplication", "MeridianStorage"]),
+        .target(name: "MeridianRegion", dependencies: ["MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianStorage"]),
         // A whole cluster in one thread: virtual clock, simulated network and storage, faults, checkers.
-        .target(name: "MeridianSimulation", dependencies: ["MeridianCore", "MeridianReplication", "MeridianRegion", "MeridianStorage"]),
+        .target(name: "MeridianSimulation", dependencies: ["MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianRegion", "MeridianStorage"]),
         // The runtime around a region: executor thread, configuration, lifecycle.
         .target(name: "MeridianNode", dependencies: [
-            "MeridianCore", "MeridianStorage", "MeridianSQLite", "MeridianRegion", "MeridianReplication", "MeridianWire",
+            "MeridianCore", "MeridianStorage", "MeridianSQLite", "MeridianRegion", "MeridianReplication", "MeridianWire", "MeridianRaft",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -79,11 +81,12 @@ let package = Package(
             "MeridianCore",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
+        .testTarget(name: "MeridianRaftTests", dependencies: ["MeridianRaft"]),
         .testTarget(name: "MeridianReplicationTests", dependencies: ["MeridianCore", "MeridianReplication"]),
         .testTarget(name: "MeridianWireTests", dependencies: ["MeridianCore", "MeridianReplication", "MeridianWire"]),
         .testTarget(name: "MeridianStorageTests", dependencies: ["MeridianCore", "MeridianStorage"]),
         .testTarget(name: "MeridianSQLiteTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianSQLite"]),
-        .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion", "MeridianTestSupport"]),
+        .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion", "MeridianRaft", "MeridianReplication", "MeridianTestSupport"]),
         .testTarget(name: "MeridianSimulationTests", dependencies: ["MeridianCore", "MeridianSimulation", "MeridianRegion", "MeridianStorage", "MeridianReplication"]),
         .testTarget(name: "MeridianNodeTests", dependencies: [
             "MeridianCore", "MeridianStorage", "MeridianNode", "MeridianReplication", "MeridianWire",
@@ -97,7 +100,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "meridian", "MeridianTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "meridian", "MeridianSimulation", "MeridianTestSupport"]),
         .testTarget(name: "MeridianClientTests", dependencies: ["MeridianClient", "MeridianCore", "meridian", "MeridianTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

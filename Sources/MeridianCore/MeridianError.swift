@@ -30,12 +30,15 @@ public struct MeridianError: Error, Sendable, Equatable, CustomStringConvertible
     public var code: String
     /// A sentence that says what was wrong and, where it helps, what to do.
     public var message: String
+    /// For a misdirected request: the region that can serve it (a table's leader).
+    public var redirect: RegionID?
 
     /// Makes an error of a kind with a code and a message.
-    public init(_ kind: ErrorKind, code: String, _ message: String) {
+    public init(_ kind: ErrorKind, code: String, _ message: String, redirect: RegionID? = nil) {
         self.kind = kind
         self.code = code
         self.message = message
+        self.redirect = redirect
     }
 
     public var description: String { "\(code): \(message)" }

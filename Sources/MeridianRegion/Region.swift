@@ -10,6 +10,7 @@
 // messages leave as values.
 
 import MeridianCore
+import MeridianRaft
 import MeridianReplication
 import MeridianStorage
 
@@ -23,6 +24,8 @@ public struct RegionConfiguration: Sendable {
     public var clockSkewMillisecondsMax: UInt64
     /// Shipping limits and timings.
     public var replication: ReplicationConfiguration
+    /// Raft timings of `primary` and `strong` tables.
+    public var raft = RaftSettings()
 
     public init(id: RegionID, clusterRegions: [RegionID], clockSkewMillisecondsMax: UInt64 = Limits.clockSkewMillisecondsMaxDefault) {
         precondition(clusterRegions.contains(id), "a region belongs to its own cluster")
@@ -57,12 +60,19 @@ public enum RegionRequest: Sendable, Equatable {
     /// What this region's own storage holds of a table (for any table in the catalog,
     /// including one this region may not store).
     case placement(TableName)
+    /// Moves a `primary` or `strong` table's leadership: `planned` (switchover, run at the
+    /// leader: the target catches up first) or forced (run at the target: it campaigns now).
+    case failover(TableName, planned: Bool, target: RegionID?)
+    /// A page of a table's divergence ledger in this region: rows after `afterID`.
+    case divergence(TableName, afterID: Int64, limit: Int)
 
-    /// Whether executing the request may change storage.
+    /// Whether executing the request may change storage (a read that a Raft group must
+    /// confirm counts: it runs in the write transaction that persists the group's progress).
     public var isWrite: Bool {
         switch self {
-        case .createTable, .deleteTable, .putItem, .deleteItem, .changeRegions: return true
-        case .listTables, .showTable, .getItem, .scan, .conflicts, .clusterStatus, .placement: return false
+        case .createTable, .deleteTable, .putItem, .deleteItem, .changeRegions, .failover: return true
+        case .getItem(_, _, let consistency, _): return consistency != .eventual
+        case .listTables, .showTable, .scan, .conflicts, .clusterStatus, .placement, .divergence: return false
         }
     }
 }
@@ -83,6 +93,8 @@ public struct TableStatus: Sendable, Equatable {
     public var items: Int?
     /// Bytes of live keys and values in this region (present only where it was counted).
     public var bytes: Int?
+    /// The table's Raft group as this region sees it (`primary` and `strong` tables).
+    public var raft: RaftTableStatus?
 }
 
 /// The outcome of one successful request.
@@ -108,6 +120,13 @@ public enum RegionReply: Sendable, Equatable {
     case regionsChanged(TableDefinition)
     /// What this region holds of a table, and whether the table's definition lists it.
     case placement(TableResidue, listed: Bool)
+    /// The request waits for a Raft commit or read index: its result arrives later in
+    /// `RegionOutput.completions` under this ticket.
+    case pending(ticket: UInt64)
+    /// A failover was started toward `target`.
+    case failover(target: RegionID, planned: Bool)
+    /// A page of the divergence ledger; `next` is the last row's id when more rows may follow.
+    case divergence([DivergenceEntry], next: Int64?)
 }
 
 /// One input to a region step.
@@ -130,6 +149,8 @@ public struct RegionOutput: Sendable {
     /// What the region has applied after the step: every reply of the step reflects at
     /// most this, so it is what a session token may claim.
     public var applied: Positions
+    /// Results of earlier `.pending` replies, by ticket, sent only after the step committed.
+    public var completions: [(ticket: UInt64, result: Result<RegionReply, MeridianError>)] = []
 }
 
 /// Counters a region keeps for metrics and the cluster view.
@@ -177,6 +198,48 @@ public final class Region {
             catalog: Dictionary(uniqueKeysWithValues: records.map { ($0.name, $0) }),
             clock: HybridLogicalClock(latest: HLCTimestamp(rawValue: highWater ?? 0), clockSkewMillisecondsMax: configuration.clockSkewMillisecondsMax),
             replication: Replication(configuration: configuration.replication, applied: applied, latestOwnTimestamp: latestOwn))
+        // Groups restart from what they persisted; a group whose table changed incarnation
+        // while this region was down is started afresh by the first step.
+        let catalog = state.catalog
+        state.groups = try storage.read { reader in
+            var groups: [TableName: RaftGroup] = [:]
+            for record in catalog.values {
+                guard let definition = record.definition, definition.mode != .multiPrimary, definition.regions.contains(configuration.id) else { continue }
+                let stored = try reader.metadata(RaftMetadata.incarnation(record.name)).flatMap(UInt64.init(bigEndianBytes:))
+                guard stored == record.deletedBefore.rawValue else { continue }
+                groups[record.name] = try Self.restoreGroup(record: record, definition: definition, configuration: configuration, reader: reader).group
+            }
+            return groups
+        }
+    }
+
+    /// A group as persisted (`isNew` when nothing was).
+    static func restoreGroup(record: CatalogRecord, definition: TableDefinition, configuration: RegionConfiguration,
+                             reader: any StorageReader) throws -> (group: RaftGroup, isNew: Bool) {
+        let table = record.name
+        let hardState = try reader.metadata(RaftMetadata.hardState(table)).flatMap { $0.isEmpty ? nil : $0 }
+            .map(RaftCodec.decodeHardState) ?? .zero
+        let entries = try reader.raftEntries(group: RaftMetadata.group(table), from: 0, limit: Int.max).map { try RaftCodec.decodeEntry($0.bytes) }
+        // The log starts after the point it was compacted through (or a snapshot installed).
+        var snapshot: RaftSnapshot?
+        if let meta = try reader.metadata(RaftMetadata.snapshot(table)), meta.count == 16,
+           let index = UInt64(bigEndianBytes: Array(meta[0..<8])), let term = UInt64(bigEndianBytes: Array(meta[8..<16])) {
+            snapshot = RaftSnapshot(index: index, term: term, voters: definition.regions.map(\.name), data: [])
+        }
+        let applied = try reader.metadata(RaftMetadata.applied(table)).flatMap(UInt64.init(bigEndianBytes:)) ?? 0
+        let speculative = try reader.metadata(RaftMetadata.speculative(table)).flatMap(UInt64.init(bigEndianBytes:)) ?? 0
+        var raft = RaftConfiguration(id: configuration.id.name, voters: definition.regions.map(\.name),
+                                     randomSeed: configuration.raft.randomSeed ^ stableHash(table.name.utf8) ^ stableHash(configuration.id.name.utf8).rotated ^ record.deletedBefore.rawValue)
+        raft.electionTicks = configuration.raft.electionTicks
+        raft.heartbeatTicks = configuration.raft.heartbeatTicks
+        raft.readOnly = configuration.raft.readOnly
+        raft.fault = configuration.raft.fault
+        // Entries applied ahead of their commit are not applied as far as Raft knows.
+        let node = RaftNode(configuration: raft, hardState: hardState, entries: entries, snapshot: snapshot, applied: min(applied, hardState.commit))
+        let group = RaftGroup(node: node, incarnation: record.deletedBefore, definition: definition,
+                              persistedLastIndex: entries.last?.index ?? snapshot?.index ?? 0, appliedIndex: applied, speculativeThrough: speculative,
+                              lastRole: .follower, lastLeader: nil)
+        return (group, hardState == .zero && entries.isEmpty)
     }
 
     /// The greatest timestamp this region has issued or observed.
@@ -185,6 +248,12 @@ public final class Region {
     public var appliedPositions: Positions { state.replication.applied }
     /// The region's counters.
     public var counters: RegionCounters { state.counters }
+    /// Raft counters across this region's groups.
+    public var raftCounters: RaftCounters { state.raftCounters }
+    /// Each `primary` and `strong` table's group as this region sees it.
+    public var raftStatuses: [TableName: RaftTableStatus] {
+        state.groups.mapValues(RaftTableStatus.init)
+    }
 
     /// Runs one request on its own.
     public func execute(_ request: RegionRequest, wallMilliseconds: UInt64) -> Result<RegionReply, MeridianError> {
@@ -211,6 +280,7 @@ public final class Region {
             }
         }
         var working = state
+        working.completions = []
         var step = Step(region: self, state: working, wallMilliseconds: wallMilliseconds)
         let requestCount = inputs.reduce(0) { count, input in if case .request = input { return count + 1 } else { return count } }
         let replies: [Result<RegionReply, MeridianError>]
@@ -218,6 +288,7 @@ public final class Region {
             if inputs.contains(where: Self.needsWriteTransaction) {
                 replies = try storage.write { writer in
                     let replies = try inputs.compactMap { try step.run($0, reader: writer, writer: writer) }
+                    try step.processRaftReady(writer: writer)
                     if step.state.clock.latest > state.clock.latest {
                         try writer.setMetadata(MetadataName.clockHighWater, step.state.clock.latest.rawValue.bigEndianBytes)
                     }
@@ -240,13 +311,24 @@ public final class Region {
         var messages = state.takeOutbox()
         let ticked = inputs.contains { if case .tick = $0 { return true } else { return false } }
         messages += streamMessages(wallMilliseconds: wallMilliseconds, sendingSnapshotChunks: ticked)
-        return RegionOutput(replies: replies, messages: messages, applied: state.replication.applied)
+        messages += state.takeRaftOutbox()
+        // A request that waited and completed within this step (a single-region group
+        // commits at once) is answered in place.
+        var completions = state.completions
+        state.completions = []
+        var answered = replies
+        for (position, reply) in answered.enumerated() {
+            guard case .success(.pending(let ticket)) = reply, let found = completions.firstIndex(where: { $0.0 == ticket }) else { continue }
+            answered[position] = completions.remove(at: found).1
+        }
+        return RegionOutput(replies: answered, messages: messages, applied: state.replication.applied,
+                            completions: completions.map { (ticket: $0.0, result: $0.1) })
     }
 
     static func needsWriteTransaction(_ input: RegionInput) -> Bool {
         switch input {
         case .request(let request): return request.isWrite
-        case .message(_, .entries), .message(_, .snapshot), .tick: return true
+        case .message(_, .entries), .message(_, .snapshot), .message(_, .raft), .tick: return true
         case .message, .peerConnected, .peerDisconnected: return false
         }
     }
@@ -304,6 +386,31 @@ struct RegionState: Sendable {
     /// The most apply-delay samples kept per origin.
     static let applyDelaySamplesMax = 2048
 
+    /// Raft groups of the `primary` and `strong` tables this region holds.
+    var groups: [TableName: RaftGroup] = [:]
+    var raftCounters = RaftCounters()
+    /// When Raft last ticked, in wall milliseconds.
+    var lastRaftTickMilliseconds: UInt64 = 0
+    /// Writes waiting for their commit, by ticket, and the tickets by table and log index.
+    var pendingProposals: [UInt64: PendingProposal] = [:]
+    var proposalTickets: [TableName: [UInt64: UInt64]] = [:]
+    /// Strong reads waiting for their read index, by ticket.
+    var pendingReads: [UInt64: PendingRead] = [:]
+    /// The most strong reads waiting at once.
+    static let pendingReadsMax = 4096
+    /// Results of pending requests produced in this step.
+    var completions: [(UInt64, Result<RegionReply, MeridianError>)] = []
+    var nextTicket: UInt64 = 1
+    /// Raft messages produced in this step, per peer.
+    var raftOutbox: [RegionID: [RaftEnvelope]] = [:]
+    /// The most bytes of Raft messages put in one peer message (a frame holds 4 MiB).
+    static let raftMessageBytesMax = 3 << 20
+
+    mutating func issueTicket() -> UInt64 {
+        defer { nextTicket += 1 }
+        return nextTicket
+    }
+
     mutating func takeOutbox() -> [(RegionID, PeerMessage)] {
         var messages = outbox
         if acknowledgementOwed {
@@ -313,6 +420,31 @@ struct RegionState: Sendable {
         }
         outbox = []
         acknowledgementOwed = false
+        return messages
+    }
+
+    /// The step's Raft messages, every group's for one peer in one message (split only to
+    /// fit a frame). Sent after the step's log entries, so that a table's catalog entry
+    /// reaches a peer before the first message of the table's group.
+    mutating func takeRaftOutbox() -> [(RegionID, PeerMessage)] {
+        var messages: [(RegionID, PeerMessage)] = []
+        for (peer, envelopes) in raftOutbox.sorted(by: { $0.key < $1.key }) {
+            // Every group's messages for a peer travel together, split only to fit a frame.
+            var batch: [RaftEnvelope] = []
+            var batchBytes = 0
+            for envelope in envelopes {
+                let bytes = 64 + envelope.message.entries.reduce(0) { $0 + $1.data.count + 16 } + (envelope.message.snapshot?.data.count ?? 0)
+                if !batch.isEmpty && batchBytes + bytes > Self.raftMessageBytesMax {
+                    messages.append((peer, .raft(batch)))
+                    batch = []
+                    batchBytes = 0
+                }
+                batch.append(envelope)
+                batchBytes += bytes
+            }
+            if !batch.isEmpty { messages.append((peer, .raft(batch))) }
+        }
+        raftOutbox = [:]
         return messages
     }
 

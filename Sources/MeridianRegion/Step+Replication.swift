@@ -20,6 +20,8 @@ extension Step {
             // Only a holder sends a copy, and only to a region the table lists.
             guard let regions = state.definition(table)?.regions, regions.contains(local), regions.contains(peer) else { return }
             state.replication.beginTableCopy(to: peer, table: table)
+        case .raft(let envelopes):
+            try receiveRaft(envelopes, from: peer, writer: required(writer))
         }
     }
 

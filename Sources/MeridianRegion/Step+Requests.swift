@@ -5,6 +5,7 @@ import MeridianStorage
 /// Client requests.
 extension Step {
     mutating func reply(to request: RegionRequest, reader: any StorageReader, writer: (any StorageWriter)?) throws -> RegionReply {
+        if let reply = try replyForConsensusTable(to: request, reader: reader, writer: writer) { return reply }
         switch request {
         case .createTable(let name, let body):
             return try createTable(name, body: body, writer: required(writer))
@@ -16,7 +17,7 @@ extension Step {
         case .showTable(let name):
             let definition = try servedTable(name)
             let size = try reader.tableSize(table: name)
-            return .table(TableStatus(definition: definition, items: size.items, bytes: size.bytes))
+            return .table(TableStatus(definition: definition, items: size.items, bytes: size.bytes, raft: raftStatus(name)))
 
         case .deleteTable(let name):
             guard let existing = state.catalog[name], existing.definition != nil else { throw MeridianError.tableNotFound(name) }
@@ -27,6 +28,15 @@ extension Step {
             try mergeCatalog(record, writer: writer)
             try appendOwnEntry(.catalog(record), timestamp: version.timestamp, writer: writer)
             return .tableDeleted
+
+        case .failover(let table, let planned, let target):
+            return try failover(table, planned: planned, target: target, writer: required(writer))
+
+        case .divergence(let table, let afterID, let limit):
+            try servedTable(table)
+            let rows = try reader.divergence(table: table, afterID: afterID, limit: limit + 1)
+            let page = Array(rows.prefix(limit))
+            return .divergence(page, next: rows.count > limit ? page.last?.id : nil)
 
         case .putItem(let table, let key, let value, let precondition, let context):
             let record = try write(table, key, value: value, precondition: precondition, context: context, reader: reader, writer: required(writer))
@@ -79,10 +89,6 @@ extension Step {
 
     mutating func createTable(_ name: TableName, body: JSONValue, writer: any StorageWriter) throws -> RegionReply {
         let definition = try TableDefinition.resolve(name: name, body: body, clusterRegions: region.configuration.clusterRegions)
-        if definition.mode != .multiPrimary && region.configuration.isMultiRegion {
-            throw MeridianError.invalid("mode_unavailable",
-                "mode \"\(definition.mode.rawValue)\" needs consensus between regions, which this build does not have yet; in a cluster of several regions use mode \"multi-primary\"")
-        }
         let existing = state.catalog[name]
         if let current = existing?.definition {
             guard current == definition else {
@@ -145,6 +151,32 @@ extension Step {
         try recordConflicts(overwritten, table: table, key: key, writer: writer)
         try appendOwnEntry(.item(table: catalogRecord, key: key, record: record), timestamp: version.timestamp, writer: writer)
         return record
+    }
+
+    /// Item requests of `primary` and `strong` tables go to their Raft group; `nil` for
+    /// every other request.
+    mutating func replyForConsensusTable(to request: RegionRequest, reader: any StorageReader, writer: (any StorageWriter)?) throws -> RegionReply? {
+        switch request {
+        case .putItem(let table, let key, let value, let precondition, _):
+            guard try servedTable(table).mode != .multiPrimary else { return nil }
+            return try raftWrite(table, key, value: value, isDelete: false, precondition: precondition, reader: reader, writer: required(writer))
+        case .deleteItem(let table, let key, let precondition):
+            guard try servedTable(table).mode != .multiPrimary else { return nil }
+            return try raftWrite(table, key, value: nil, isDelete: true, precondition: precondition, reader: reader, writer: required(writer))
+        case .getItem(let table, let key, let consistency, _):
+            guard try servedTable(table).mode != .multiPrimary else { return nil }
+            guard consistency == .eventual || writer != nil else {
+                preconditionFailure("a read a Raft group confirms runs in a write step")
+            }
+            return try raftRead(table, key, consistency: consistency, reader: reader)
+        default:
+            return nil
+        }
+    }
+
+    /// A `primary` or `strong` table's group as this region sees it.
+    func raftStatus(_ table: TableName) -> RaftTableStatus? {
+        state.groups[table].map(RaftTableStatus.init)
     }
 
     /// The definition of a table this region serves.

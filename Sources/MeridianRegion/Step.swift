@@ -34,6 +34,7 @@ struct Step {
             try receive(message, from: peer, reader: reader, writer: writer)
         case .tick:
             state.outbox += state.replication.tick(nowMilliseconds: wallMilliseconds)
+            raftTick()
             requestWantedCopies()
             try truncateLogs(writer: required(writer))
         }

@@ -8,6 +8,7 @@
 // writes storage, and MeridianNode or the simulator moves the messages.
 
 import MeridianCore
+import MeridianRaft
 
 /// A region's periodic announcement to a peer.
 public struct Heartbeat: Hashable, Sendable {
@@ -81,4 +82,31 @@ public enum PeerMessage: Hashable, Sendable {
     /// "Send me a copy of this table": from a region newly added to the table's regions,
     /// whose positions already moved past the entries that were withheld from it.
     case copyRequest(TableName)
+    /// Raft messages of `primary` and `strong` tables' groups. A step sends every group's
+    /// messages for one peer in one of these, so many tables' heartbeats share one frame.
+    case raft([RaftEnvelope])
+}
+
+/// One Raft message of one table's group.
+public struct RaftEnvelope: Hashable, Sendable {
+    /// The table whose group the message belongs to.
+    public var table: TableName
+    /// The table's incarnation (its catalog record's deletion bound): a message of an
+    /// earlier incarnation of a re-created table is ignored.
+    public var incarnation: HLCTimestamp
+    public var message: RaftMessage
+
+    public init(table: TableName, incarnation: HLCTimestamp, message: RaftMessage) {
+        self.table = table
+        self.incarnation = incarnation
+        self.message = message
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(table)
+        hasher.combine(incarnation)
+        hasher.combine(message.kind)
+        hasher.combine(message.term)
+        hasher.combine(message.index)
+    }
 }

@@ -285,8 +285,10 @@ extension SQLiteStorage {
                 FROM items WHERE table_name = ?
                 """, arguments: [table.name])
             let logEntries = try Int.fetchOne(db, sql: "SELECT count(*) FROM origin_log WHERE table_name = ? AND holds_data = 1", arguments: [table.name]) ?? 0
+            let raftEntries = try Int.fetchOne(db, sql: "SELECT count(*) FROM raft_log WHERE group_name = ?", arguments: [table.name]) ?? 0
             let conflicts = try Int.fetchOne(db, sql: "SELECT count(*) FROM conflicts WHERE table_name = ?", arguments: [table.name]) ?? 0
-            return TableResidue(items: items?["items"] ?? 0, bytes: items?["bytes"] ?? 0, logEntries: logEntries, conflicts: conflicts)
+            let divergence = try Int.fetchOne(db, sql: "SELECT count(*) FROM divergence WHERE table_name = ?", arguments: [table.name]) ?? 0
+            return TableResidue(items: items?["items"] ?? 0, bytes: items?["bytes"] ?? 0, logEntries: logEntries + raftEntries, conflicts: conflicts + divergence)
         }
 
         func raftEntries(group: String, from index: UInt64, limit: Int) throws -> [StoredRaftEntry] {

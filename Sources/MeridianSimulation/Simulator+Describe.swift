@@ -23,6 +23,12 @@ extension Simulator {
             return "snapshot #\(chunk.transfer).\(chunk.index) \(chunk.items.count) items\(chunk.isFinal ? " final \(describe(chunk.positions))" : "")"
         case .copyRequest(let table):
             return "copy-request \(table)"
+        case .raft(let envelopes):
+            return "raft " + envelopes.map { envelope in
+                let message = envelope.message
+                let entries = message.entries.isEmpty ? "" : " \(message.entries.first!.index)-\(message.entries.last!.index)"
+                return "\(envelope.table):\(message.kind)@\(message.term) i\(message.index)\(entries)\(message.reject ? " reject" : "")"
+            }.joined(separator: ", ")
         }
     }
 

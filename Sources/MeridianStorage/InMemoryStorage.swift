@@ -97,7 +97,8 @@ extension InMemoryStorage {
                 return false
             }
             return TableResidue(items: items.count, bytes: items.reduce(0) { $0 + $1.key.bytes.count + ($1.value?.canonicalBytes.count ?? 0) },
-                                logEntries: logEntries.count, conflicts: image.conflicts[table]?.count ?? 0)
+                                logEntries: logEntries.count + (image.raftLogs[table.name]?.count ?? 0),
+                                conflicts: (image.conflicts[table]?.count ?? 0) + (image.divergence[table]?.count ?? 0))
         }
 
         func raftEntries(group: String, from index: UInt64, limit: Int) throws -> [StoredRaftEntry] {

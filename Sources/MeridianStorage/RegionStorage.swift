@@ -103,9 +103,10 @@ public struct TableResidue: Sendable, Equatable {
     public var items: Int
     /// Bytes of their keys and values.
     public var bytes: Int
-    /// Origin-log entries carrying the table's keys and values (withheld ones excluded).
+    /// Origin-log entries carrying the table's keys and values (withheld ones excluded),
+    /// and the entries of the table's Raft log.
     public var logEntries: Int
-    /// Conflict-ledger rows.
+    /// Conflict-ledger and divergence-ledger rows.
     public var conflicts: Int
 
     public init(items: Int, bytes: Int, logEntries: Int, conflicts: Int) {

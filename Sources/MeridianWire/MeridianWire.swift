@@ -13,8 +13,8 @@
 //     +----------------------+------------+-----------------------------+
 //
 // `length` counts the kind byte and the payload, not itself. Kinds: 1 hello, 2 catchUp,
-// 3 entries, 4 ack, 5 heartbeat, 6 snapshot. The payload layouts are written next to each
-// type's codec in `WireCodable+Core.swift` and `WireCodable+Replication.swift`.
+// 3 entries, 4 ack, 5 heartbeat, 6 snapshot, 7 copy request, 8 raft (protocol version 2). The payload layouts are written next to each
+// type's codec in `WireCodable+Core.swift`, `WireCodable+Replication.swift` and `WireCodable+Raft.swift`.
 //
 // Decoding rules: a frame longer than `Wire.frameBytesMax` is refused from its length
 // prefix alone; a payload must decode exactly (no bytes missing, none left over); every
@@ -32,10 +32,11 @@ public enum Wire {
     public static let frameBytesMax = 4 << 20
     /// The bytes of the length prefix that starts every frame.
     public static let lengthPrefixBytes = 4
-    /// The protocol version this build speaks.
-    public static let protocolVersion: UInt16 = 1
-    /// The oldest protocol version this build accepts from a peer.
-    public static let protocolVersionMin: UInt16 = 1
+    /// The protocol version this build speaks. Version 2 added Raft frames (kind 8).
+    public static let protocolVersion: UInt16 = 2
+    /// The oldest protocol version this build accepts from a peer: a version-1 peer cannot
+    /// take part in the Raft groups of `primary` and `strong` tables, so it is refused.
+    public static let protocolVersionMin: UInt16 = 2
     /// The longest cluster id in a `Hello`, in UTF-8 bytes.
     public static let clusterIDBytesMax = 255
 }

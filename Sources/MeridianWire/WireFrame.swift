@@ -60,6 +60,7 @@ enum FrameKind: UInt8 {
     case heartbeat = 5
     case snapshot = 6
     case copyRequest = 7
+    case raft = 8
 }
 
 /// Encodes one frame: a 4-byte big-endian length of the rest, the kind byte, the payload.
@@ -92,6 +93,9 @@ public func encode(_ frame: WireFrame) -> [UInt8] {
     case .message(.copyRequest(let table)):
         writer.writeUInt8(FrameKind.copyRequest.rawValue)
         writer.write(table)
+    case .message(.raft(let envelopes)):
+        writer.writeUInt8(FrameKind.raft.rawValue)
+        writer.writeArray(envelopes)
     }
     let length = writer.bytes.count - Wire.lengthPrefixBytes
     precondition(length <= UInt32.max, "a frame's length must fit its 4-byte prefix")
@@ -114,6 +118,7 @@ extension WireFrame {
         case .heartbeat: frame = .message(.heartbeat(try reader.read(Heartbeat.self)))
         case .snapshot: frame = .message(.snapshot(try reader.read(SnapshotChunk.self)))
         case .copyRequest: frame = .message(.copyRequest(try reader.read(TableName.self)))
+        case .raft: frame = .message(.raft(try reader.readArray(of: RaftEnvelope.self, elementBytesMin: 16)))
         }
         try reader.expectEnd()
         return frame

@@ -22,6 +22,8 @@ final class LocalCluster {
     var random: SplitMix64
     /// Chances, in percent, that a delivered message is lost, duplicated, or overtaken.
     var lossPercent = 0, duplicatePercent = 0, reorderPercent = 0
+    /// Results of requests that waited for a Raft commit or read index, by region and ticket.
+    var completions: [RegionID: [UInt64: Result<RegionReply, MeridianError>]] = [:]
 
     init(_ names: [String], seed: UInt64 = 1, configure: (inout RegionConfiguration) -> Void = { _ in }) throws {
         ids = try names.map { try RegionID($0) }
@@ -41,6 +43,7 @@ final class LocalCluster {
     @discardableResult
     func step(_ region: RegionID, _ inputs: [RegionInput]) -> [Result<RegionReply, MeridianError>] {
         let output = regions[region]!.step(inputs, wallMilliseconds: wallMilliseconds + (clockAheadMilliseconds[region] ?? 0))
+        for (ticket, result) in output.completions { completions[region, default: [:]][ticket] = result }
         for (peer, message) in output.messages {
             if cutLinks.contains(Link(from: region, to: peer)) { continue }
             inFlight.append((region, peer, message))

@@ -210,13 +210,6 @@ struct RegionItemTests {
         guard case .item(let item, servedAt: .strong) = reply else { throw UnexpectedReply(reply: reply) }
         #expect(item.value == .integer(1))
     }
-
-    @Test(arguments: ["primary", "strong"])
-    func consensusModesAreRefusedInAClusterOfSeveralRegions(mode: String) throws {
-        let fixture = try Fixture()
-        let error = fixture.region.execute(.createTable(Fixture.table, definition: .object(["mode": .string(mode)])), wallMilliseconds: 1_000).error
-        #expect(error?.code == "mode_unavailable")
-    }
 }
 
 @Suite("Region scans")

@@ -1,0 +1,87 @@
+// ReadIndex: linearizable reads without writing to the log (Raft thesis §6.4).
+
+/// The leader's unanswered ReadIndex requests.
+///
+/// A `.safe` read records the commit index and starts a heartbeat round with a fresh round
+/// id. A heartbeat response carrying round `r` proves the responder acknowledged this leader
+/// after every round up to `r` began, so once a majority acknowledged `r` every read of a
+/// round `<= r` is confirmed.
+struct RaftPendingReads: Sendable {
+    struct Read: Sendable {
+        let index: UInt64
+        let context: [UInt8]
+        let round: UInt64
+    }
+
+    /// Reads waiting until the leader has committed an entry of its term (its commit index
+    /// may lag the group's before that).
+    var awaitingCommit: [[UInt8]] = []
+    /// Reads waiting for their heartbeat round to be acknowledged, oldest first.
+    var unconfirmed: [Read] = []
+    var lastRound: UInt64 = 0
+    /// The highest round each voter acknowledged.
+    var acknowledgedRounds: [RaftNodeID: UInt64] = [:]
+
+    var count: Int { awaitingCommit.count + unconfirmed.count }
+
+    /// The context periodic heartbeats carry so that a lost round is retried.
+    var unconfirmedRoundContext: [UInt8] {
+        unconfirmed.isEmpty ? [] : Self.context(ofRound: lastRound)
+    }
+
+    static func context(ofRound round: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: round >> (8 * $0)) }
+    }
+
+    static func round(ofContext context: [UInt8]) -> UInt64? {
+        guard context.count == 8 else { return nil }
+        return context.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * $1.offset) }
+    }
+}
+
+extension RaftNode {
+    mutating func requestRead(context: [UInt8]) throws(RaftError) {
+        // FAULT skipReadConfirmation: answer with the local commit index, unconfirmed.
+        if configuration.fault == .skipReadConfirmation {
+            readStates.append(RaftReadState(index: log.committed, context: context))
+            return
+        }
+        if configuration.readOnly == .leaseBased && !isLeaseValid { throw .unavailable }
+        guard reads.count < configuration.pendingReadsMax else { throw .tooManyPendingReads }
+        if committedEntryInCurrentTerm {
+            confirmRead(context: context)
+        } else {
+            reads.awaitingCommit.append(context)
+        }
+    }
+
+    mutating func releaseReadsAwaitingCommit() {
+        let waiting = reads.awaitingCommit
+        reads.awaitingCommit = []
+        for context in waiting {
+            confirmRead(context: context)
+        }
+    }
+
+    private mutating func confirmRead(context: [UInt8]) {
+        precondition(committedEntryInCurrentTerm, "a read index is taken only after the leader committed an entry of its term")
+        if voters.count == 1 || (configuration.readOnly == .leaseBased && isLeaseValid) {
+            readStates.append(RaftReadState(index: log.committed, context: context))
+            return
+        }
+        reads.lastRound += 1
+        reads.unconfirmed.append(.init(index: log.committed, context: context, round: reads.lastRound))
+        broadcastHeartbeat(context: RaftPendingReads.context(ofRound: reads.lastRound))
+    }
+
+    mutating func acknowledgeReadRound(from voter: RaftNodeID, context: [UInt8]) {
+        guard !reads.unconfirmed.isEmpty, let round = RaftPendingReads.round(ofContext: context), round <= reads.lastRound else { return }
+        reads.acknowledgedRounds[voter] = max(reads.acknowledgedRounds[voter] ?? 0, round)
+        let rounds = voters.map { $0 == id ? reads.lastRound : reads.acknowledgedRounds[$0] ?? 0 }.sorted(by: >)
+        let confirmed = rounds[quorum - 1]
+        while let read = reads.unconfirmed.first, read.round <= confirmed {
+            reads.unconfirmed.removeFirst()
+            readStates.append(RaftReadState(index: read.index, context: read.context))
+        }
+    }
+}

@@ -1,0 +1,196 @@
+// The public face of a Raft node: construction, inputs (tick, step, propose, read, campaign,
+// transfer, compact) and outputs (ready, advance, status).
+
+/// One voter of a Raft group, as a pure state machine.
+///
+/// ```swift
+/// var node = RaftNode(configuration: configuration, hardState: .zero, entries: [], snapshot: nil, applied: 0)
+/// node.tick()                         // on every timer tick
+/// node.step(message)                  // for every message received
+/// if node.hasReady {
+///     let ready = node.ready()
+///     // persist ready.snapshot, ready.entries, ready.hardState; then send ready.messages,
+///     // apply ready.committedEntries, serve ready.readStates
+///     node.advance(ready)
+/// }
+/// ```
+///
+/// Rules of use: call `advance(_:)` with every `RaftReady` once it is handled, in order;
+/// never send a message before the state of its Ready is durable.
+public struct RaftNode: Sendable {
+    let configuration: RaftConfiguration
+    /// The voters, sorted, so that every broadcast goes out in the same order.
+    let voters: [RaftNodeID]
+    var id: RaftNodeID { configuration.id }
+    var quorum: Int { voters.count / 2 + 1 }
+
+    var term: UInt64
+    var vote: RaftNodeID?
+    var leader: RaftNodeID?
+    var role: RaftRole = .follower
+    var log: RaftLog
+
+    /// Ticks since the last reset; on a follower, since it last heard from a leader.
+    var electionElapsed = 0
+    var heartbeatElapsed = 0
+    var randomizedElectionTicks = 0
+    /// Ticks since the current leadership transfer started.
+    var transferElapsed = 0
+    /// Every tick this node has seen since it started; progress stamps are taken from it.
+    var ticks: UInt64 = 0
+    var generator: SplitMix64
+
+    /// The votes received in the current (pre-)campaign.
+    var votes: [RaftNodeID: Bool] = [:]
+    /// Leader only: one entry per voter, including this node.
+    var progress: [RaftNodeID: RaftProgress] = [:]
+    var leadTransferee: RaftNodeID?
+    /// Whether this leader told a voter to campaign at once in the current term.
+    var timeoutNowSent = false
+    var reads = RaftPendingReads()
+
+    var messages: [RaftMessage] = []
+    var readStates: [RaftReadState] = []
+    /// The hard state the caller last acknowledged as persisted.
+    var persistedHardState: RaftHardState
+
+    /// Restores a node from what was persisted (hard state, the log after the snapshot, the
+    /// snapshot) — all may be empty for a new group. `applied` is the last index the caller's
+    /// state machine holds; committed entries after it are handed out again.
+    public init(configuration: RaftConfiguration, hardState: RaftHardState, entries: [RaftEntry], snapshot: RaftSnapshot?, applied: UInt64) {
+        configuration.validate()
+        self.configuration = configuration
+        voters = configuration.voters.sorted()
+        term = hardState.term
+        vote = hardState.vote
+        log = RaftLog(snapshot: snapshot, entries: entries, committed: hardState.commit, applied: applied)
+        precondition(log.lastTerm <= term || (log.lastIndex == 0), "restored log term \(log.lastTerm) beyond the hard state's term \(term)")
+        persistedHardState = hardState
+        generator = SplitMix64(seed: configuration.randomSeed)
+        becomeFollower(term: term, leader: nil)
+    }
+
+    /// Advances time by one tick: followers may start an election, leaders send heartbeats
+    /// and check their quorum.
+    public mutating func tick() {
+        ticks += 1
+        if role == .leader {
+            tickLeader()
+        } else {
+            tickElection()
+        }
+    }
+
+    /// Handles a message from another voter. Messages from non-voters, to someone else,
+    /// stale or malformed are dropped; remote input never stops the program.
+    public mutating func step(_ message: RaftMessage) {
+        guard message.from != id, message.to == id, voters.contains(message.from), isWellFormed(message) else { return }
+        stepChecked(message)
+    }
+
+    /// Appends `data` to the log as a new entry and returns its index. Leader only (there is
+    /// no forwarding); refused while leadership is being transferred.
+    @discardableResult
+    public mutating func propose(_ data: [UInt8]) throws(RaftError) -> UInt64 {
+        guard role == .leader else { throw .notLeader(leader: leader) }
+        guard leadTransferee == nil else { throw .transferInProgress }
+        let index = appendEntries([RaftEntry(term: term, index: 0, kind: .normal, data: data)])
+        broadcastAppend()
+        return index
+    }
+
+    /// Asks for a read index. Leader only; the answer arrives as a `RaftReadState` carrying
+    /// `context` in a later Ready. Reads pending when this node stops leading are dropped:
+    /// the caller times them out.
+    public mutating func readIndex(context: [UInt8]) throws(RaftError) {
+        guard role == .leader else { throw .notLeader(leader: leader) }
+        try requestRead(context: context)
+    }
+
+    /// Starts an election now (with a pre-vote first when enabled). Ignored by a leader.
+    public mutating func campaign() {
+        startElection(forced: false)
+    }
+
+    /// Hands leadership to `target`: the leader catches it up, then tells it to campaign at
+    /// once. Aborted after an election timeout. Ignored unless this node leads and `target`
+    /// is another voter.
+    public mutating func transferLeadership(to target: RaftNodeID) {
+        guard role == .leader, target != id, voters.contains(target), leadTransferee != target else { return }
+        leadTransferee = target
+        transferElapsed = 0
+        if progress[target]!.match == log.lastIndex {
+            sendTimeoutNow(to: target)
+        } else {
+            sendAppend(to: target, sendIfEmpty: true)
+        }
+    }
+
+    /// Drops the log through `index`, which the caller has applied and captured in
+    /// `snapshotData`; the snapshot is kept to send to laggards. The caller persists its own
+    /// snapshot: it does not come back in a Ready. Ignored if `index` is already compacted.
+    public mutating func compact(through index: UInt64, snapshotData: [UInt8]) {
+        log.compact(through: index, voters: voters, data: snapshotData)
+    }
+
+    /// Whether `ready()` has anything to hand out.
+    public var hasReady: Bool {
+        currentHardState != persistedHardState || log.hasWork || !messages.isEmpty || !readStates.isEmpty
+    }
+
+    /// Hands out the work accumulated since the last call. Messages and read states are handed
+    /// out once; everything else stays pending until `advance(_:)` acknowledges it.
+    public mutating func ready() -> RaftReady {
+        let hardState = currentHardState
+        let committedEntries = log.committedEntriesToApply
+        let ready = RaftReady(
+            hardState: hardState == persistedHardState ? nil : hardState,
+            entries: log.unstableEntries,
+            snapshot: log.pendingSnapshot,
+            committedEntries: committedEntries,
+            messages: messages,
+            readStates: readStates
+        )
+        if let last = committedEntries.last { log.markApplying(through: last.index) }
+        messages = []
+        readStates = []
+        return ready
+    }
+
+    /// Acknowledges that everything in `ready` was persisted, sent and applied.
+    public mutating func advance(_ ready: RaftReady) {
+        if let hardState = ready.hardState { persistedHardState = hardState }
+        if let snapshot = ready.snapshot { log.stableSnapshot(at: snapshot.index) }
+        if let last = ready.entries.last { log.stable(through: last.index, term: last.term) }
+        if let last = ready.committedEntries.last { log.markApplied(through: last.index) }
+    }
+
+    /// A read-only view of the node.
+    public var status: RaftStatus {
+        RaftStatus(
+            id: id, role: role, term: term, leader: leader,
+            commit: log.committed, applied: log.applied, lastIndex: log.lastIndex, firstIndex: log.firstIndex,
+            match: role == .leader ? progress.mapValues(\.match).merging([id: log.lastIndex]) { $1 } : [:],
+            recentActive: role == .leader ? Dictionary(uniqueKeysWithValues: voters.map { ($0, isRecentlyActive($0)) }) : [:],
+            leadTransferee: leadTransferee
+        )
+    }
+
+    /// Whether this node leads with check-quorum and heard from a majority within the last
+    /// `electionTicks` (the minimum timeout, not the randomized one). Sound only while the
+    /// voters' tick rates agree: followers ignore votes for `electionTicks` of their own ticks.
+    /// A leader that sent `timeoutNow` in its term holds no lease for the rest of the term: the
+    /// target campaigns past leader stickiness.
+    public var isLeaseValid: Bool {
+        role == .leader && configuration.checkQuorum && !timeoutNowSent && voters.filter(isRecentlyActive).count >= quorum
+    }
+
+    var currentHardState: RaftHardState {
+        RaftHardState(term: term, vote: vote, commit: log.committed)
+    }
+
+    mutating func send(_ message: RaftMessage) {
+        precondition(message.from == id && message.to != id, "send: a node only sends its own messages to others")
+        messages.append(message)
+    }
+}

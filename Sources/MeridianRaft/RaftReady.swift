@@ -1,0 +1,72 @@
+// What a node hands to its caller: work to persist, send and apply, and a read-only view.
+
+/// A ReadIndex answer: the read with `context` may be served once the applied index reaches `index`.
+public struct RaftReadState: Sendable, Equatable {
+    /// The commit index the leader held when the read was accepted and confirmed.
+    public var index: UInt64
+    /// The caller's context passed to `RaftNode.readIndex(context:)`.
+    public var context: [UInt8]
+
+    /// Creates a read state.
+    public init(index: UInt64, context: [UInt8]) {
+        self.index = index
+        self.context = context
+    }
+}
+
+/// Work for the caller, in this order: persist `snapshot`, `entries` and `hardState`; then
+/// send `messages`, apply `snapshot` and `committedEntries`, serve `readStates`; then call
+/// `RaftNode.advance(_:)` with this value.
+public struct RaftReady: Sendable {
+    /// Changed since the last advance: persist before sending messages.
+    public var hardState: RaftHardState?
+    /// To persist, in order. If `entries.first.index` is at most the last persisted index, the
+    /// persisted log from that index on is replaced (conflict truncation).
+    public var entries: [RaftEntry]
+    /// To install (persist, then apply its data) before `entries`. It replaces the whole
+    /// persisted log: discard every persisted entry.
+    public var snapshot: RaftSnapshot?
+    /// To apply, in order (never beyond what is persisted after this Ready).
+    public var committedEntries: [RaftEntry]
+    /// To send only after `hardState`, `entries` and `snapshot` are durable.
+    public var messages: [RaftMessage]
+    /// ReadIndex answers.
+    public var readStates: [RaftReadState]
+    /// Creates a Ready; a node builds its own, callers build them only for tests and fakes.
+    public init(
+        hardState: RaftHardState? = nil, entries: [RaftEntry] = [], snapshot: RaftSnapshot? = nil,
+        committedEntries: [RaftEntry] = [], messages: [RaftMessage] = [], readStates: [RaftReadState] = []
+    ) {
+        self.hardState = hardState
+        self.entries = entries
+        self.snapshot = snapshot
+        self.committedEntries = committedEntries
+        self.messages = messages
+        self.readStates = readStates
+    }
+
+    /// Whether there is nothing to do.
+    public var isEmpty: Bool {
+        hardState == nil && entries.isEmpty && snapshot == nil && committedEntries.isEmpty && messages.isEmpty && readStates.isEmpty
+    }
+}
+
+/// A read-only view of a node, for monitoring and tests.
+public struct RaftStatus: Sendable, Equatable {
+    public var id: RaftNodeID
+    public var role: RaftRole
+    public var term: UInt64
+    /// The leader this node follows in `term`, or itself when it leads.
+    public var leader: RaftNodeID?
+    public var commit: UInt64
+    public var applied: UInt64
+    public var lastIndex: UInt64
+    /// The first index still held in the log (one past the snapshot).
+    public var firstIndex: UInt64
+    /// Leader only: each voter's match index (its own is `lastIndex`).
+    public var match: [RaftNodeID: UInt64]
+    /// Leader only: whether each voter was heard from within the last election timeout.
+    public var recentActive: [RaftNodeID: Bool]
+    /// Leader only: the voter leadership is being transferred to.
+    public var leadTransferee: RaftNodeID?
+}

@@ -1,0 +1,150 @@
+// MeridianRaft owns the Raft consensus algorithm for one replication group, as a pure,
+// synchronous and deterministic state machine: input arrives through `RaftNode.step(_:)`,
+// `tick()` and the proposal methods; output leaves as a `RaftReady` value that the caller
+// persists, sends and applies, then acknowledges with `advance(_:)`.
+//
+// It must never do I/O, read a clock, spawn work, or draw randomness from anywhere but the
+// generator seeded by `RaftConfiguration.randomSeed`. It never traps on remote input: a
+// malformed or stale message is dropped. Preconditions guard only local contracts.
+
+/// A voter's identity: the name of the region that hosts it, e.g. `"us-east"`.
+public typealias RaftNodeID = String
+
+/// One log entry: an opaque command at a position (`index`) stamped with the leader's term.
+public struct RaftEntry: Sendable, Equatable {
+    /// What an entry carries.
+    public enum Kind: UInt8, Sendable {
+        /// A command from `RaftNode.propose(_:)`; `data` is the caller's payload.
+        case normal = 0
+        /// The no-op a new leader appends so that it can commit entries of its term.
+        case empty = 1
+    }
+
+    /// The term of the leader that created the entry.
+    public var term: UInt64
+    /// The position of the entry in the log; the first entry has index 1.
+    public var index: UInt64
+    /// Whether the entry is a command or a leader's no-op.
+    public var kind: Kind
+    /// The command, opaque to Raft.
+    public var data: [UInt8]
+
+    /// Creates an entry.
+    public init(term: UInt64, index: UInt64, kind: Kind = .normal, data: [UInt8] = []) {
+        self.term = term
+        self.index = index
+        self.kind = kind
+        self.data = data
+    }
+}
+
+/// The state that must be durable before any message of the same `RaftReady` is sent.
+public struct RaftHardState: Sendable, Equatable {
+    /// The latest term this node has seen.
+    public var term: UInt64
+    /// The candidate this node voted for in `term`, if any.
+    public var vote: RaftNodeID?
+    /// The highest log index known to be committed.
+    public var commit: UInt64
+
+    /// The hard state of a node that has never run.
+    public static let zero = RaftHardState(term: 0, vote: nil, commit: 0)
+
+    /// Creates a hard state.
+    public init(term: UInt64, vote: RaftNodeID?, commit: UInt64) {
+        self.term = term
+        self.vote = vote
+        self.commit = commit
+    }
+}
+
+/// The application's state through `index`, which replaces the log up to that index.
+public struct RaftSnapshot: Sendable, Equatable {
+    /// The last log index the snapshot covers.
+    public var index: UInt64
+    /// The term of the entry at `index`.
+    public var term: UInt64
+    /// The voters of the group at `index`.
+    public var voters: [RaftNodeID]
+    /// The application's state, opaque to Raft.
+    public var data: [UInt8]
+
+    /// Creates a snapshot.
+    public init(index: UInt64, term: UInt64, voters: [RaftNodeID], data: [UInt8]) {
+        self.index = index
+        self.term = term
+        self.voters = voters
+        self.data = data
+    }
+}
+
+/// The part a node plays in its current term.
+public enum RaftRole: String, Sendable {
+    /// Accepts entries from a leader and grants votes.
+    case follower
+    /// Asks whether it could win an election, without raising its term (pre-vote).
+    case preCandidate
+    /// Asks for votes in a new term.
+    case candidate
+    /// Accepts proposals and replicates the log.
+    case leader
+}
+
+/// The kind of a message between voters.
+public enum RaftMessageKind: UInt8, Sendable, CaseIterable {
+    case preVote, preVoteResponse, vote, voteResponse, append, appendResponse, heartbeat, heartbeatResponse, snapshot, timeoutNow
+}
+
+/// A message between two voters of a group. Which fields matter depends on `kind`.
+public struct RaftMessage: Sendable, Equatable {
+    /// The context of a vote request sent by a campaign that `timeoutNow` forced: voters
+    /// grant it even while they still follow a live leader (leader stickiness does not apply).
+    public static let campaignTransferContext: [UInt8] = Array("campaign-transfer".utf8)
+
+    /// What the message asks or answers.
+    public var kind: RaftMessageKind
+    /// The sender.
+    public var from: RaftNodeID
+    /// The receiver.
+    public var to: RaftNodeID
+    /// The sender's term (a pre-vote carries the term it would campaign in).
+    public var term: UInt64
+    /// append: the term of the entry at `index`; vote and preVote: the candidate's last log term.
+    public var logTerm: UInt64
+    /// append: the index preceding `entries`; vote and preVote: the candidate's last index;
+    /// appendResponse: the follower's match index, or the rejected index.
+    public var index: UInt64
+    /// append: the entries that follow `index`.
+    public var entries: [RaftEntry]
+    /// append and heartbeat: the leader's commit index (for a heartbeat, at most the receiver's match).
+    public var commit: UInt64
+    /// Responses: whether the request was refused.
+    public var reject: Bool
+    /// appendResponse with `reject`: the follower's last index, so the leader can skip back at once.
+    public var rejectHint: UInt64
+    /// snapshot: the snapshot to install.
+    public var snapshot: RaftSnapshot?
+    /// heartbeat and heartbeatResponse: the ReadIndex round id (opaque bytes);
+    /// vote: `campaignTransferContext` for a campaign forced by `timeoutNow`.
+    public var context: [UInt8]
+
+    /// Creates a message.
+    public init(
+        kind: RaftMessageKind, from: RaftNodeID, to: RaftNodeID, term: UInt64,
+        logTerm: UInt64 = 0, index: UInt64 = 0, entries: [RaftEntry] = [], commit: UInt64 = 0,
+        reject: Bool = false, rejectHint: UInt64 = 0, snapshot: RaftSnapshot? = nil, context: [UInt8] = []
+    ) {
+        self.kind = kind
+        self.from = from
+        self.to = to
+        self.term = term
+        self.logTerm = logTerm
+        self.index = index
+        self.entries = entries
+        self.commit = commit
+        self.reject = reject
+        self.rejectHint = rejectHint
+        self.snapshot = snapshot
+        self.context = context
+    }
+}

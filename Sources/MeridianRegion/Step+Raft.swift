@@ -1,0 +1,566 @@
+import MeridianCore
+import MeridianRaft
+import MeridianReplication
+import MeridianStorage
+
+/// `primary` and `strong` tables: one Raft group per table over the table's regions.
+extension Step {
+    // MARK: Requests
+
+    /// A put or delete of a `primary` or `strong` table, at the group's leader.
+    mutating func raftWrite(_ table: TableName, _ key: Key, value: JSONValue?, isDelete: Bool, precondition: WritePrecondition,
+                            reader: any StorageReader, writer: any StorageWriter) throws -> RegionReply {
+        guard var group = state.groups[table] else { throw Self.groupMissing(table) }
+        let status = group.node.status
+        guard status.role == .leader else { throw notLeader(table, status) }
+        let current = try reader.item(table: table, key: key)
+        if let current { state.clock.advance(past: current.version.timestamp) }
+        let version = ItemVersion(timestamp: state.clock.now(wallMilliseconds: wallMilliseconds), origin: local)
+        let command = RaftCommand(key: key, value: value, isDelete: isDelete, precondition: precondition, version: version)
+        guard RaftCodec.estimatedBytes(command) <= Limits.recordBytesMax else {
+            throw MeridianError(.tooLarge, code: "item_too_large", "the write would take more than \(Limits.recordBytesMax) bytes")
+        }
+        // Under `commit: "local"` the leader applies its write as it appends it and answers
+        // at once; that needs everything before it applied, which holds except just after
+        // an election (then the write waits for its commit like a quorum write).
+        let speculative = group.commitsLocally && group.appliedIndex == status.lastIndex
+        if speculative {
+            // A failed condition appends nothing.
+            let outcome = try applyCommand(command, table: table, reader: reader, writer: writer, recordingUndo: nil)
+            guard case .success = outcome else { return try outcome.get() }
+        }
+        let index: UInt64
+        do {
+            index = try group.node.propose(command.bytes)
+        } catch {
+            throw MeridianError(.unavailable, code: "not_accepting_writes",
+                "the leader of table '\(table)' cannot take writes now (\(error)); retry shortly")
+        }
+        if speculative {
+            try writer.setMetadata(RaftMetadata.undo(table, index), RaftCodec.encodeUndo(current))
+            group.appliedIndex = index
+            group.speculativeThrough = index
+            try writer.setMetadata(RaftMetadata.applied(table), index.bigEndianBytes)
+            try writer.setMetadata(RaftMetadata.speculative(table), index.bigEndianBytes)
+            state.groups[table] = group
+            return isDelete ? .deleted(key, version) : .written(key, version, context: nil)
+        }
+        state.groups[table] = group
+        let ticket = state.issueTicket()
+        state.pendingProposals[ticket] = PendingProposal(table: table, index: index, term: status.term,
+                                                         deadlineMilliseconds: wallMilliseconds + region.configuration.raft.proposalTimeoutMilliseconds)
+        state.proposalTickets[table, default: [:]][index] = ticket
+        return .pending(ticket: ticket)
+    }
+
+    /// A read of a `primary` or `strong` table. `eventual` reads the local copy; every other
+    /// level is served by the leader once a read index confirms it still leads.
+    mutating func raftRead(_ table: TableName, _ key: Key, consistency: ConsistencyLevel, reader: any StorageReader) throws -> RegionReply {
+        if consistency == .eventual {
+            guard let item = try reader.item(table: table, key: key), !item.isTombstone else { throw MeridianError.itemNotFound }
+            return .item(item, servedAt: .eventual)
+        }
+        guard var group = state.groups[table] else { throw Self.groupMissing(table) }
+        let status = group.node.status
+        guard status.role == .leader else { throw notLeader(table, status) }
+        guard state.pendingReads.count < RegionState.pendingReadsMax else {
+            throw MeridianError(.unavailable, code: "overloaded", "\(RegionState.pendingReadsMax) strong reads are waiting; retry shortly")
+        }
+        let ticket = state.issueTicket()
+        do {
+            try group.node.readIndex(context: ticket.bigEndianBytes)
+        } catch {
+            throw MeridianError(.unavailable, code: "not_accepting_reads", "the leader of table '\(table)' cannot serve a strong read now (\(error)); retry shortly")
+        }
+        state.groups[table] = group
+        state.pendingReads[ticket] = PendingRead(table: table, key: key, consistency: consistency, readIndex: nil,
+                                                 deadlineMilliseconds: wallMilliseconds + region.configuration.raft.proposalTimeoutMilliseconds)
+        return .pending(ticket: ticket)
+    }
+
+    /// Moves a table's leadership: `planned` at the leader (the target catches up first),
+    /// `forced` at the target (it campaigns at once).
+    mutating func failover(_ table: TableName, planned: Bool, target requested: RegionID?, writer: any StorageWriter) throws -> RegionReply {
+        guard let definition = state.definition(table), definition.mode != .multiPrimary else {
+            if state.definition(table) == nil { throw MeridianError.tableNotFound(table) }
+            throw MeridianError.invalid("mode_unavailable", "table '\(table)' is multi-primary: every region already takes writes, there is nothing to fail over")
+        }
+        guard var group = state.groups[table] else { throw Self.groupMissing(table) }
+        let status = group.node.status
+        if let requested, !definition.regions.contains(requested) {
+            throw MeridianError.invalid("unknown_region", "region '\(requested)' is not among table '\(table)''s regions \(definition.regions.map(\.name))")
+        }
+        guard definition.regions.count > 1 else {
+            throw MeridianError.invalid("single_region", "table '\(table)' has one region; there is nowhere to fail over to")
+        }
+        let target: RegionID
+        if planned {
+            guard status.role == .leader else { throw notLeader(table, status) }
+            let others = definition.regions.filter { $0 != local }
+            target = requested ?? others.max { (status.match[$0.name] ?? 0, $1) < (status.match[$1.name] ?? 0, $0) }!
+            guard target != local else { return .failover(target: local, planned: true) }
+            group.node.transferLeadership(to: target.name)
+        } else {
+            target = requested ?? local
+            guard target == local else {
+                throw MeridianError(.misdirected, code: "not_target", "a forced failover runs at its target region", redirect: target)
+            }
+            group.node.campaign()
+        }
+        state.groups[table] = group
+        // A primary table's leadership returns to its `primary` region: make the target the
+        // primary so it stays there.
+        if definition.mode == .primary, definition.primary != target, let existing = state.catalog[table] {
+            var changed = definition
+            changed.primary = target
+            state.clock.advance(past: existing.version.timestamp)
+            let version = ItemVersion(timestamp: state.clock.now(wallMilliseconds: wallMilliseconds), origin: local)
+            let record = CatalogRecord(name: table, definition: changed, version: version, deletedBefore: existing.deletedBefore)
+            try mergeCatalog(record, writer: writer)
+            try appendOwnEntry(.catalog(record), timestamp: version.timestamp, writer: writer)
+        }
+        return .failover(target: target, planned: planned)
+    }
+
+    func notLeader(_ table: TableName, _ status: RaftStatus) -> MeridianError {
+        if let leader = status.leader, let region = try? RegionID(leader), region != local {
+            return MeridianError(.misdirected, code: "not_leader", "region \(local) does not lead table '\(table)'; \(region) does", redirect: region)
+        }
+        return MeridianError(.unavailable, code: "no_leader", "table '\(table)' has no leader at the moment (an election is under way); retry shortly")
+    }
+
+    static func groupMissing(_ table: TableName) -> MeridianError {
+        MeridianError(.unavailable, code: "no_leader", "table '\(table)' has no consensus group in this region yet; retry shortly")
+    }
+
+    // MARK: Messages and time
+
+    mutating func receiveRaft(_ envelopes: [RaftEnvelope], from peer: RegionID, writer: any StorageWriter) throws {
+        try syncRaftGroups(writer: writer)
+        for envelope in envelopes {
+            guard var group = state.groups[envelope.table], group.incarnation == envelope.incarnation,
+                  envelope.message.from == peer.name, envelope.message.to == local.name
+            else { continue }
+            group.node.step(envelope.message)
+            state.groups[envelope.table] = group
+        }
+    }
+
+    /// Advances every group's logical clock by the Raft ticks that elapsed.
+    mutating func raftTick() {
+        let tick = region.configuration.raft.tickMilliseconds
+        guard !state.groups.isEmpty else {
+            state.lastRaftTickMilliseconds = wallMilliseconds
+            return
+        }
+        guard wallMilliseconds >= state.lastRaftTickMilliseconds + tick else { return }
+        let elapsed = (wallMilliseconds - state.lastRaftTickMilliseconds) / tick
+        let ticks = min(elapsed, RaftSettings.ticksPerStepMax)
+        state.lastRaftTickMilliseconds = ticks == elapsed ? state.lastRaftTickMilliseconds + elapsed * tick : wallMilliseconds
+        for table in state.groups.keys.sorted() {
+            guard var group = state.groups[table] else { continue }
+            for _ in 0..<ticks { group.node.tick() }
+            returnLeadershipToPreferred(&group)
+            state.groups[table] = group
+        }
+        expirePending()
+    }
+
+    /// A `primary` table's leader hands leadership back to the table's primary region once
+    /// that region is reachable and has the whole log.
+    func returnLeadershipToPreferred(_ group: inout RaftGroup) {
+        guard group.definition.mode == .primary, let primary = group.definition.primary, primary != local else { return }
+        let status = group.node.status
+        guard status.role == .leader, status.leadTransferee == nil,
+              status.recentActive[primary.name] == true, status.match[primary.name] == status.lastIndex
+        else { return }
+        group.node.transferLeadership(to: primary.name)
+    }
+
+    /// Fails requests whose deadline passed: their outcome is unknown.
+    mutating func expirePending() {
+        for (ticket, proposal) in state.pendingProposals where proposal.deadlineMilliseconds <= wallMilliseconds {
+            state.pendingProposals[ticket] = nil
+            state.proposalTickets[proposal.table]?[proposal.index] = nil
+            state.raftCounters.proposalTimeouts += 1
+            state.completions.append((ticket, .failure(MeridianError(.unavailable, code: "commit_timeout",
+                "the write to table '\(proposal.table)' was not committed within \(region.configuration.raft.proposalTimeoutMilliseconds) ms; it may still be applied later"))))
+        }
+        for (ticket, read) in state.pendingReads where read.deadlineMilliseconds <= wallMilliseconds {
+            state.pendingReads[ticket] = nil
+            state.completions.append((ticket, .failure(MeridianError(.unavailable, code: "read_timeout",
+                "the leader of table '\(read.table)' could not confirm its leadership in time; retry"))))
+        }
+    }
+
+    // MARK: Groups
+
+    /// Starts a group for every `primary` or `strong` table this region holds, and ends the
+    /// groups of tables that were deleted or re-created.
+    mutating func syncRaftGroups(writer: any StorageWriter) throws {
+        for (table, group) in state.groups.sorted(by: { $0.key < $1.key }) {
+            let record = state.catalog[table]
+            if record?.definition == nil || record?.deletedBefore != group.incarnation || record?.definition?.regions.contains(local) != true {
+                try endGroup(table, writer: writer)
+            }
+        }
+        for record in state.catalog.values.sorted(by: { $0.name < $1.name }) {
+            guard let definition = record.definition, definition.mode != .multiPrimary, definition.regions.contains(local) else { continue }
+            if var group = state.groups[record.name] {
+                group.definition = definition
+                state.groups[record.name] = group
+                continue
+            }
+            try startGroup(record, definition: definition, writer: writer)
+        }
+    }
+
+    mutating func startGroup(_ record: CatalogRecord, definition: TableDefinition, writer: any StorageWriter) throws {
+        let group = try Region.restoreGroup(record: record, definition: definition, configuration: region.configuration, reader: writer)
+        state.groups[record.name] = group.group
+        try writer.setMetadata(RaftMetadata.incarnation(record.name), record.deletedBefore.rawValue.bigEndianBytes)
+        // The region that should lead first does not wait for an election timeout.
+        let first = definition.mode == .primary ? definition.primary : record.version.origin
+        if first == local && group.isNew {
+            state.groups[record.name]?.node.campaign()
+        }
+    }
+
+    mutating func endGroup(_ table: TableName, writer: any StorageWriter) throws {
+        guard let group = state.groups.removeValue(forKey: table) else { return }
+        try writer.deleteRaftEntries(group: RaftMetadata.group(table), through: .max)
+        for name in [RaftMetadata.hardState(table), RaftMetadata.applied(table), RaftMetadata.speculative(table), RaftMetadata.incarnation(table),
+                     RaftMetadata.snapshot(table)] {
+            try writer.setMetadata(name, [])
+        }
+        if group.speculativeThrough > 0 {
+            for index in 1...group.speculativeThrough where try writer.metadata(RaftMetadata.undo(table, index))?.isEmpty == false {
+                try writer.setMetadata(RaftMetadata.undo(table, index), [])
+            }
+        }
+        let gone = MeridianError.tableNotFound(table)
+        for (ticket, proposal) in state.pendingProposals where proposal.table == table {
+            state.pendingProposals[ticket] = nil
+            state.completions.append((ticket, .failure(gone)))
+        }
+        for (ticket, read) in state.pendingReads where read.table == table {
+            state.pendingReads[ticket] = nil
+            state.completions.append((ticket, .failure(gone)))
+        }
+        state.proposalTickets[table] = nil
+    }
+
+    // MARK: Ready
+
+    /// Persists, applies and sends what every group has ready. Runs inside the step's
+    /// write transaction: the messages leave only after it commits.
+    mutating func processRaftReady(writer: any StorageWriter) throws {
+        try syncRaftGroups(writer: writer)
+        for table in state.groups.keys.sorted() {
+            var rounds = 0
+            while let group = state.groups[table], group.node.hasReady, rounds < RaftSettings.readyRoundsPerStepMax {
+                rounds += 1
+                try processReady(table, writer: writer)
+            }
+            serveConfirmedReads(table, reader: writer)
+            noteLeadership(table)
+            try compactIfNeeded(table, writer: writer)
+        }
+    }
+
+    mutating func processReady(_ table: TableName, writer: any StorageWriter) throws {
+        guard var group = state.groups[table] else { return }
+        let ready = group.node.ready()
+        let logName = RaftMetadata.group(table)
+        if let snapshot = ready.snapshot {
+            try installSnapshot(snapshot, group: &group, writer: writer)
+        }
+        if let hardState = ready.hardState {
+            try writer.setMetadata(RaftMetadata.hardState(table), RaftCodec.encode(hardState))
+        }
+        if let first = ready.entries.first {
+            if first.index <= group.persistedLastIndex {
+                try divergeSpeculativeEntries(from: first.index, replacedInTerm: first.term, group: &group, writer: writer)
+            }
+            try writer.putRaftEntries(group: logName, ready.entries.map { StoredRaftEntry(index: $0.index, bytes: RaftCodec.encode($0)) })
+            group.persistedLastIndex = ready.entries.last!.index
+        }
+        for entry in ready.committedEntries {
+            if entry.index <= group.appliedIndex {
+                // Applied ahead of its commit by this region as leader: now permanent.
+                if entry.index <= group.speculativeThrough { try writer.setMetadata(RaftMetadata.undo(table, entry.index), []) }
+                continue
+            }
+            precondition(entry.index == group.appliedIndex + 1, "committed entries are applied in order, without gaps")
+            let outcome = try apply(entry, table: table, writer: writer)
+            group.appliedIndex = entry.index
+            completeProposal(table: table, entry: entry, outcome: outcome)
+        }
+        if !ready.committedEntries.isEmpty {
+            try writer.setMetadata(RaftMetadata.applied(table), group.appliedIndex.bigEndianBytes)
+            if group.speculativeThrough > 0, group.speculativeThrough <= ready.committedEntries.last!.index {
+                group.speculativeThrough = 0
+                try writer.setMetadata(RaftMetadata.speculative(table), [])
+            }
+        }
+        for readState in ready.readStates {
+            guard let ticket = UInt64(bigEndianBytes: readState.context), state.pendingReads[ticket] != nil else { continue }
+            state.pendingReads[ticket]?.readIndex = readState.index
+        }
+        for original in ready.messages {
+            guard let peer = try? RegionID(original.to) else { continue }
+            var message = original
+            if message.kind == .snapshot {
+                guard let filled = try filledSnapshot(message, group: group, writer: writer) else { continue }
+                message = filled
+            }
+            state.raftOutbox[peer, default: []].append(RaftEnvelope(table: table, incarnation: group.incarnation, message: message))
+        }
+        group.node.advance(ready)
+        state.groups[table] = group
+    }
+
+    /// Applies one committed entry to the items; returns the outcome for its proposer.
+    mutating func apply(_ entry: RaftEntry, table: TableName, writer: any StorageWriter) throws -> Result<RegionReply, MeridianError>? {
+        guard entry.kind == .normal else { return nil }
+        guard let command = RaftCommand(bytes: entry.data) else {
+            state.counters.invalidRecords += 1
+            return nil
+        }
+        state.counters.entriesApplied += 1
+        return try applyCommand(command, table: table, reader: writer, writer: writer, recordingUndo: nil)
+    }
+
+    /// Runs a command against the items: its condition, then the put or delete.
+    mutating func applyCommand(_ command: RaftCommand, table: TableName, reader: any StorageReader, writer: any StorageWriter,
+                               recordingUndo: UInt64?) throws -> Result<RegionReply, MeridianError> {
+        state.clock.advance(past: command.version.timestamp)
+        let current = try reader.item(table: table, key: command.key)
+        do {
+            try check(command.precondition, on: current)
+        } catch {
+            return .failure(error)
+        }
+        if command.isDelete {
+            guard let current, !current.isTombstone else { return .failure(MeridianError.itemNotFound) }
+            try writer.putItem(table: table, StoredItem(key: command.key, value: nil, version: command.version))
+            return .success(.deleted(command.key, command.version))
+        }
+        try writer.putItem(table: table, StoredItem(key: command.key, value: command.value, version: command.version))
+        return .success(.written(command.key, command.version, context: nil))
+    }
+
+    mutating func completeProposal(table: TableName, entry: RaftEntry, outcome: Result<RegionReply, MeridianError>?) {
+        guard let ticket = state.proposalTickets[table]?[entry.index] else { return }
+        state.proposalTickets[table]?[entry.index] = nil
+        guard let proposal = state.pendingProposals.removeValue(forKey: ticket) else { return }
+        if proposal.term == entry.term, let outcome {
+            state.completions.append((ticket, outcome))
+        } else {
+            state.completions.append((ticket, .failure(MeridianError(.unavailable, code: "write_dropped",
+                "leadership of table '\(table)' changed before the write committed; it was not applied"))))
+        }
+    }
+
+    /// Serves the strong reads whose read index the items have reached.
+    mutating func serveConfirmedReads(_ table: TableName, reader: any StorageReader) {
+        guard let group = state.groups[table] else { return }
+        for (ticket, read) in state.pendingReads.sorted(by: { $0.key < $1.key }) where read.table == table {
+            guard let index = read.readIndex, group.appliedIndex >= index else { continue }
+            state.pendingReads[ticket] = nil
+            let outcome: Result<RegionReply, MeridianError>
+            do {
+                if let item = try reader.item(table: table, key: read.key), !item.isTombstone {
+                    outcome = .success(.item(item, servedAt: read.consistency))
+                } else {
+                    outcome = .failure(MeridianError.itemNotFound)
+                }
+            } catch {
+                outcome = .failure(MeridianError.storageFailed("the read failed: \(error)"))
+            }
+            state.completions.append((ticket, outcome))
+        }
+    }
+
+    mutating func noteLeadership(_ table: TableName) {
+        guard var group = state.groups[table] else { return }
+        let status = group.node.status
+        if status.leader != group.lastLeader, status.leader != nil { state.raftCounters.leaderChanges += 1 }
+        if (status.role == .preCandidate || status.role == .candidate) && group.lastRole != status.role { state.raftCounters.campaigns += 1 }
+        group.lastLeader = status.leader
+        group.lastRole = status.role
+        state.groups[table] = group
+    }
+
+    /// A new leader's log replaces entries from `index` on. Entries this region applied ahead
+    /// of their commit (and acknowledged) are undone, newest first, and recorded in the
+    /// table's divergence ledger: never dropped silently.
+    mutating func divergeSpeculativeEntries(from index: UInt64, replacedInTerm: UInt64, group: inout RaftGroup, writer: any StorageWriter) throws {
+        let table = group.table
+        guard group.speculativeThrough >= index else {
+            precondition(group.appliedIndex < index, "a committed entry is never replaced")
+            return
+        }
+        let replaced = try writer.raftEntries(group: RaftMetadata.group(table), from: index, limit: Int(group.speculativeThrough - index + 1))
+        for stored in replaced.reversed() {
+            let entry = try RaftCodec.decodeEntry(stored.bytes)
+            guard entry.kind == .normal, let command = RaftCommand(bytes: entry.data) else { continue }
+            if let undo = try writer.metadata(RaftMetadata.undo(table, entry.index)), let previous = RaftCodec.decodeUndo(undo) {
+                let restored = previous ?? StoredItem(key: command.key, value: nil, version: command.version)
+                try writer.putItem(table: table, restored)
+                try writer.appendDivergence(table: table, DivergenceEntry(
+                    key: command.key, value: command.isDelete ? nil : command.value, version: command.version,
+                    index: entry.index, term: entry.term, replacedInTerm: replacedInTerm, detectedBy: local))
+                try writer.setMetadata(RaftMetadata.undo(table, entry.index), [])
+                state.raftCounters.divergedWrites += 1
+            }
+        }
+        group.appliedIndex = min(group.appliedIndex, index - 1)
+        group.speculativeThrough = index - 1
+        try writer.setMetadata(RaftMetadata.applied(table), group.appliedIndex.bigEndianBytes)
+        try writer.setMetadata(RaftMetadata.speculative(table), group.speculativeThrough.bigEndianBytes)
+    }
+
+    /// Replaces the table's items with a leader's snapshot.
+    mutating func installSnapshot(_ snapshot: RaftSnapshot, group: inout RaftGroup, writer: any StorageWriter) throws {
+        let table = group.table
+        guard let items = RaftCodec.decodeSnapshotItems(snapshot.data) else {
+            state.counters.invalidRecords += 1
+            return
+        }
+        try writer.deleteItems(table: table, writtenBefore: HLCTimestamp.incarnationsEnd)
+        for item in items {
+            state.clock.advance(past: item.version.timestamp)
+            try writer.putItem(table: table, item)
+        }
+        try writer.deleteRaftEntries(group: RaftMetadata.group(table), through: .max)
+        group.appliedIndex = snapshot.index
+        group.speculativeThrough = 0
+        group.persistedLastIndex = snapshot.index
+        try writer.setMetadata(RaftMetadata.applied(table), snapshot.index.bigEndianBytes)
+        try writer.setMetadata(RaftMetadata.speculative(table), [])
+        try writer.setMetadata(RaftMetadata.snapshot(table), snapshot.index.bigEndianBytes + snapshot.term.bigEndianBytes)
+        state.counters.snapshotsInstalled += 1
+    }
+
+    // MARK: Compaction
+
+    /// Drops the oldest applied entries of a group's log once it holds more than
+    /// `logEntriesRetainedMax`. A leader keeps what a live follower still needs, up to
+    /// `logEntriesRetainedHardMax` entries; a region further behind gets a snapshot.
+    mutating func compactIfNeeded(_ table: TableName, writer: any StorageWriter) throws {
+        guard var group = state.groups[table] else { return }
+        let settings = region.configuration.raft
+        let status = group.node.status
+        guard status.lastIndex >= status.firstIndex, status.lastIndex - status.firstIndex + 1 > UInt64(settings.logEntriesRetainedMax) else { return }
+        let appliedCommitted = min(group.appliedIndex, status.commit)
+        var through = appliedCommitted > UInt64(settings.logEntriesRetainedMax / 2) ? appliedCommitted - UInt64(settings.logEntriesRetainedMax / 2) : 0
+        if status.role == .leader, let slowest = status.match.values.min() {
+            let hardBound = status.lastIndex > UInt64(settings.logEntriesRetainedHardMax) ? status.lastIndex - UInt64(settings.logEntriesRetainedHardMax) : 0
+            through = min(through, max(slowest, hardBound))
+        }
+        guard through >= status.firstIndex else { return }
+        guard let stored = try writer.raftEntries(group: RaftMetadata.group(table), from: through, limit: 1).first, stored.index == through else { return }
+        let term = try RaftCodec.decodeEntry(stored.bytes).term
+        group.node.compact(through: through, snapshotData: [])
+        try writer.deleteRaftEntries(group: RaftMetadata.group(table), through: through)
+        try writer.setMetadata(RaftMetadata.snapshot(table), through.bigEndianBytes + term.bigEndianBytes)
+        state.groups[table] = group
+    }
+
+    /// A leader's snapshot message for a region that needs entries it compacted: the
+    /// table's items as applied, at the applied index (never ahead of the commit).
+    /// `nil` when it cannot be made now (entries applied ahead of their commit, or a table
+    /// too large for one frame): the leader offers it again on a later heartbeat.
+    mutating func filledSnapshot(_ message: RaftMessage, group: RaftGroup, writer: any StorageWriter) throws -> RaftMessage? {
+        let table = group.table
+        let status = group.node.status
+        guard group.speculativeThrough == 0, group.appliedIndex <= status.commit, group.appliedIndex > 0 else { return nil }
+        let index = group.appliedIndex
+        let term: UInt64
+        if let stored = try writer.raftEntries(group: RaftMetadata.group(table), from: index, limit: 1).first, stored.index == index {
+            term = try RaftCodec.decodeEntry(stored.bytes).term
+        } else if let meta = try writer.metadata(RaftMetadata.snapshot(table)), meta.count == 16, UInt64(bigEndianBytes: Array(meta[0..<8])) == index,
+                  let snapshotTerm = UInt64(bigEndianBytes: Array(meta[8..<16])) {
+            term = snapshotTerm
+        } else {
+            return nil
+        }
+        let items = try writer.scan(table: table, range: ScanRange(limit: RaftSettings.snapshotItemsMax + 1, includeTombstones: true))
+        let data = RaftCodec.encodeSnapshotItems(items)
+        guard items.count <= RaftSettings.snapshotItemsMax, data.count <= RaftSettings.snapshotBytesMax else {
+            state.raftCounters.snapshotsTooLarge += 1
+            return nil
+        }
+        var filled = message
+        filled.snapshot = RaftSnapshot(index: index, term: term, voters: group.definition.regions.map(\.name), data: data)
+        return filled
+    }
+}
+
+/// Raft timing and limits, in the units their names say.
+public struct RaftSettings: Sendable {
+    /// The length of one Raft tick.
+    public var tickMilliseconds: UInt64 = 50
+    /// Election timeout, drawn from [electionTicks, 2 × electionTicks) ticks.
+    public var electionTicks = 6
+    /// Heartbeat interval.
+    public var heartbeatTicks = 1
+    /// How long a write waits for its commit, or a read for its read index, before it
+    /// fails with an unknown outcome.
+    public var proposalTimeoutMilliseconds: UInt64 = 5_000
+    /// Seed of the groups' election timeouts (the node draws one at start; the simulator
+    /// passes its seed).
+    public var randomSeed: UInt64 = 0
+    /// How strong reads confirm leadership.
+    public var readOnly: ReadOnlyOption = .leaseBased
+    /// A planted bug, set only by the simulator to check its checkers.
+    public var fault: RaftFault? = nil
+    /// A group's log is compacted once it holds more entries than this.
+    public var logEntriesRetainedMax = 10_000
+    /// A leader keeps at most this many entries for a follower that is behind; a follower
+    /// further behind catches up from a snapshot.
+    public var logEntriesRetainedHardMax = 100_000
+
+    /// The most items a snapshot carries, and its most bytes (it travels in one frame).
+    static let snapshotItemsMax = 100_000
+    static let snapshotBytesMax = 3 << 20
+
+    /// The most Raft ticks one step catches up on after a stall.
+    static let ticksPerStepMax: UInt64 = 3
+    /// The most Ready rounds one step processes per group.
+    static let readyRoundsPerStepMax = 4
+
+    public init() {}
+}
+
+extension RaftCodec {
+    static func estimatedBytes(_ command: RaftCommand) -> Int {
+        command.key.bytes.count + (command.value?.canonicalBytes.count ?? 0) + 128
+    }
+
+    /// A snapshot's data: the table's items as a JSON array of undo-style records.
+    static func encodeSnapshotItems(_ items: [StoredItem]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for item in items {
+            let record = encodeUndo(item)
+            bytes += UInt64(record.count).bigEndianBytes + record
+        }
+        return bytes
+    }
+
+    static func decodeSnapshotItems(_ bytes: [UInt8]) -> [StoredItem]? {
+        var items: [StoredItem] = []
+        var position = 0
+        while position < bytes.count {
+            guard position + 8 <= bytes.count, let length = UInt64(bigEndianBytes: Array(bytes[position..<(position + 8)])),
+                  length <= UInt64(bytes.count - position - 8) else { return nil }
+            let start = position + 8
+            let end = start + Int(length)
+            guard case .some(.some(let item)) = decodeUndo(Array(bytes[start..<end])) else { return nil }
+            items.append(item)
+            position = end
+        }
+        return items
+    }
+}
