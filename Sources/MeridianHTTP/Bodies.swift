@@ -38,6 +38,45 @@ struct TableStatusBody: Encodable {
     var region: String
     var items: Int
     var bytes: Int
+    /// `primary` and `strong` tables: the Raft group as the answering region sees it.
+    var leader: String?
+    var role: String?
+    var term: UInt64?
+    var commitIndex: UInt64?
+    var appliedIndex: UInt64?
+
+    enum CodingKeys: String, CodingKey {
+        case region, items, bytes, leader, role, term
+        case commitIndex = "commit_index"
+        case appliedIndex = "applied_index"
+    }
+}
+
+/// The divergence ledger of a table, gathered from each of its regions.
+struct DivergencePageBody: Encodable {
+    var table: String
+    var rows: [DivergenceRowBody]
+    /// Regions that did not answer: their rows are missing from this page.
+    var unreachable: [String]
+}
+
+/// A region's own divergence rows, as it answers another region gathering them.
+struct DivergenceLocalBody: Codable {
+    var rows: [DivergenceRowBody]
+}
+
+/// One row of a table's divergence ledger: an acknowledged write that a new leader's
+/// log replaced (`value` absent for an acknowledged delete), where it stood in the old
+/// leader's log, and the region that found it.
+struct DivergenceRowBody: Codable {
+    var id: Int64
+    var key: String
+    var value: JSONValue?
+    var version: String
+    var index: UInt64
+    var term: UInt64
+    var replaced_in_term: UInt64
+    var detected_by: String
 }
 
 struct TableListBody: Encodable {

@@ -39,12 +39,20 @@ struct Forwarder: Sendable {
     /// Forwards `request` for `table` (with its already-read `body`); throws `refusal`
     /// when the request was forwarded once already or no listed region answers.
     func forward(_ request: Request, table: TableName, body: ByteBuffer?, refusal: APIError) async throws -> Response {
-        guard request.headers[Self.forwardedByHeader] == nil else { throw refusal }
+        guard request.headers[Self.forwardedByHeader] == nil else {
+            // Leadership moved while the request was on its way: the client may retry.
+            if refusal.error.code == "not_leader" {
+                throw APIError(MeridianError(.unavailable, code: "leader_moved", "the leader of table '\(table)' changed while the request was forwarded; retry"))
+            }
+            throw refusal
+        }
         guard case .tables(let tables) = try await node.perform(.listTables).get(),
               let regions = tables.first(where: { $0.definition.name == table })?.definition.regions
         else { throw refusal }
         let delays = node.cluster.oneWayDelaysMilliseconds(from: node.region)
-        let candidates = regions.filter { $0 != node.region }.sorted { (delays[$0] ?? 0, $0) < (delays[$1] ?? 0, $1) }
+        // A table's leader (or a forced failover's target) is the one region that can serve.
+        let candidates = refusal.error.redirect.map { [$0] }
+            ?? regions.filter { $0 != node.region }.sorted { (delays[$0] ?? 0, $0) < (delays[$1] ?? 0, $1) }
         guard !candidates.isEmpty else { throw refusal }
         for (index, region) in candidates.enumerated() {
             guard let api = node.cluster.endpoint(of: region)?.api else { continue }

@@ -38,6 +38,8 @@ public struct MeridianAPI: Sendable {
         route(router, "/v1/tables/:table/conflicts", [.get: conflicts])
         route(router, "/v1/tables/:table/placement", [.get: placement])
         route(router, "/v1/tables/:table/regions", [.put: changeRegions])
+        route(router, "/v1/tables/:table/failover", [.post: failover])
+        route(router, "/v1/tables/:table/divergence", [.get: divergence])
         route(router, "/v1/debug/links/:peer", [.put: setLink])
         return router
     }
@@ -127,7 +129,9 @@ public struct MeridianAPI: Sendable {
     @Sendable func showTable(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         guard case .table(let status) = try await perform(.showTable(try tableName(context))) else { return unexpectedReply() }
         var body = TableBody(status.definition)
-        body.status = TableStatusBody(region: node.region.name, items: status.items ?? 0, bytes: status.bytes ?? 0)
+        body.status = TableStatusBody(region: node.region.name, items: status.items ?? 0, bytes: status.bytes ?? 0,
+                                      leader: status.raft?.leader?.name, role: status.raft?.role, term: status.raft?.term,
+                                      commitIndex: status.raft?.commitIndex, appliedIndex: status.raft?.appliedIndex)
         return try json(.ok, body)
     }
 
@@ -270,6 +274,73 @@ public struct MeridianAPI: Sendable {
         }
         guard case .regionsChanged(let definition) = try await perform(.changeRegions(table, regions)) else { return unexpectedReply() }
         return try json(.ok, TableBody(definition))
+    }
+
+    /// `POST /v1/tables/{table}/failover` with `{"mode": "planned"|"forced", "target": region?}`.
+    /// A planned failover runs at the leader, a forced one at its target: the request is
+    /// forwarded there.
+    @Sendable func failover(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let table = try tableName(context)
+        let body = try await collect(request, bytesMax: Limits.definitionBytesMax, what: "failover request")
+        let usage = #"send {"mode": "planned"|"forced", "target": "<region>"} (target optional for planned)"#
+        guard case .object(let fields) = try JSONValue.parse(body.readableBytesView, bytesMax: Limits.definitionBytesMax),
+              Set(fields.keys).isSubset(of: ["mode", "target"]),
+              case .string(let mode)? = fields["mode"], mode == "planned" || mode == "forced" else {
+            throw APIError(.invalid("invalid_failover", usage))
+        }
+        var target: RegionID? = nil
+        if let value = fields["target"] {
+            guard case .string(let name) = value else { throw APIError(.invalid("invalid_failover", usage)) }
+            target = try RegionID(name)
+        }
+        return try await forwardingIfMisdirected(request, table: table, body: body) {
+            guard case .failover(let chosen, let planned) = try await perform(.failover(table, planned: mode == "planned", target: target)) else { return unexpectedReply() }
+            return try json(.accepted, ["table": table.name, "mode": planned ? "planned" : "forced", "target": chosen.name])
+        }
+    }
+
+    /// `GET /v1/tables/{table}/divergence`: acknowledged `commit: "local"` writes that a new
+    /// leader's log replaced, gathered from every region of the table (each records what it
+    /// found in its own log); `?scope=local` answers for this region only.
+    @Sendable func divergence(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let table = try tableName(context)
+        let query = try QueryParameters(request.uri.query)
+        let local = try await localDivergence(table)
+        if query["scope"] == "local" {
+            return try json(.ok, DivergenceLocalBody(rows: local))
+        }
+        guard case .table(let status) = try await perform(.showTable(table)) else { return unexpectedReply() }
+        var rows = local
+        var unreachable: [String] = []
+        for region in status.definition.regions where region != node.region {
+            guard let endpoint = node.cluster.endpoint(of: region) else { continue }
+            var outbound = HTTPClientRequest(url: "http://\(endpoint.api)/v1/tables/\(table.name)/divergence?scope=local")
+            outbound.method = .GET
+            guard let answer = try? await regionHTTPClient.execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds)),
+                  answer.status == .ok,
+                  let bytes = try? await answer.body.collect(upTo: Self.divergencePageBytesMax),
+                  let body = try? JSONDecoder().decode(DivergenceLocalBody.self, from: Data(buffer: bytes))
+            else {
+                unreachable.append(region.name)
+                continue
+            }
+            rows += body.rows
+        }
+        let page = DivergencePageBody(table: table.name, rows: rows, unreachable: unreachable)
+        return try json(.ok, page)
+    }
+
+    /// The most bytes of divergence rows one region returns to another.
+    static let divergencePageBytesMax = 8 << 20
+    /// The most divergence rows one region returns.
+    static let divergenceRowsMax = 1_000
+
+    private func localDivergence(_ table: TableName) async throws -> [DivergenceRowBody] {
+        guard case .divergence(let entries, _) = try await perform(.divergence(table, afterID: 0, limit: Self.divergenceRowsMax)) else { return unexpectedReply() }
+        return entries.map { entry in
+            DivergenceRowBody(id: entry.id, key: entry.key.string, value: entry.value, version: entry.version.token, index: entry.index,
+                              term: entry.term, replaced_in_term: entry.replacedInTerm, detected_by: entry.detectedBy.name)
+        }
     }
 
     /// `PUT` or `DELETE` on `/items/` with nothing after it: the key is missing.

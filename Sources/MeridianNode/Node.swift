@@ -89,7 +89,11 @@ public final class Node: Sendable {
         self.allowFaultInjection = allowFaultInjection
         self.sessionWaitMilliseconds = min(sessionWaitMilliseconds, Self.sessionWaitMillisecondsMax)
         oneWayDelaysMilliseconds = injectLatency ? cluster.oneWayDelaysMilliseconds(from: region) : [:]
-        let regionLogic = try Region(configuration: RegionConfiguration(id: region, clusterRegions: cluster.regionIDs), storage: storage)
+        var regionConfiguration = RegionConfiguration(id: region, clusterRegions: cluster.regionIDs)
+        // Election timeouts are drawn from a seeded generator inside each Raft group; the
+        // seed comes from the system's generator, here in the shell.
+        regionConfiguration.raft.randomSeed = UInt64.random(in: 0...UInt64.max)
+        let regionLogic = try Region(configuration: regionConfiguration, storage: storage)
 
         let relay = ExecutorRelay()
         if cluster.regions.count > 1 {

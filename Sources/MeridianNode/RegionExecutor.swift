@@ -32,6 +32,11 @@ public final class RegionExecutor: @unchecked Sendable {
     private var finished = false
     private var droppedInputs = 0
 
+    /// Requests waiting for a Raft commit or read index, by the region's ticket. Touched
+    /// only on the executor thread; the region bounds how many wait and fails them at
+    /// their deadline.
+    private var waiting: [UInt64: Completion] = [:]
+
     private let region: Region
     private let wallMilliseconds: @Sendable () -> UInt64
     private let send: @Sendable ([(RegionID, PeerMessage)]) -> Void
@@ -99,10 +104,20 @@ public final class RegionExecutor: @unchecked Sendable {
             var replies = output.replies.makeIterator()
             for case .request(_, let completion) in batch {
                 guard let reply = replies.next() else { preconditionFailure("a step answers every request") }
-                completion(reply, output.applied)
+                if case .success(.pending(let ticket)) = reply {
+                    waiting[ticket] = completion
+                } else {
+                    completion(reply, output.applied)
+                }
+            }
+            for (ticket, result) in output.completions {
+                waiting.removeValue(forKey: ticket)?(result, output.applied)
             }
             if !output.messages.isEmpty { send(output.messages) }
         }
+        let stopped = MeridianError(.unavailable, code: "shutting_down", "the region shut down before the request completed; it may still be applied")
+        for (_, completion) in waiting { completion(.failure(stopped), Positions()) }
+        waiting = [:]
         condition.lock()
         finished = true
         condition.broadcast()

@@ -89,7 +89,7 @@ struct APIClient {
 
 struct Tables: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create, list, show and delete tables.",
-                                                    subcommands: [Create.self, List.self, Show.self, Remove.self, Regions.self])
+                                                    subcommands: [Create.self, List.self, Show.self, Remove.self, Regions.self, Failover.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a table (idempotent).")
@@ -151,6 +151,33 @@ struct Tables: AsyncParsableCommand {
             let client = try endpoint.client()
             let body = JSONValue.object(["regions": .array(regions.split(separator: ",").map { .string(String($0)) })])
             client.print(try await client.send("PUT", "/v1/tables/\(APIClient.pathComponent(name))/regions", body: Data(body.canonicalBytes)))
+        }
+    }
+
+    struct Failover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a primary or strong table's leadership.",
+            discussion: """
+                --planned (switchover): the leader hands over once the target has its whole log; nothing is lost. \
+                --forced: the target campaigns at once without waiting for the leader; under commit "local", writes \
+                the old leader acknowledged and never shipped go to the divergence ledger (meridian divergence TABLE). \
+                For a primary table the target becomes the table's primary region.
+                """)
+        @OptionGroup var endpoint: EndpointOptions
+        @Argument var name: String
+        @Flag(help: "Switchover: the target catches up first.") var planned = false
+        @Flag(help: "The target takes over at once.") var forced = false
+        @Option(help: "The region to lead (planned: default the most caught-up region).") var target: String?
+
+        func validate() throws {
+            guard planned != forced else { throw ValidationError("give exactly one of --planned and --forced") }
+        }
+
+        func run() async throws {
+            let client = try endpoint.client()
+            var body: [String: JSONValue] = ["mode": .string(planned ? "planned" : "forced")]
+            if let target { body["target"] = .string(target) }
+            client.print(try await client.send("POST", "/v1/tables/\(APIClient.pathComponent(name))/failover", body: Data(JSONValue.object(body).canonicalBytes)))
         }
     }
 
@@ -263,5 +290,17 @@ struct Conflicts: AsyncParsableCommand {
         if let limit { query.append("limit=\(limit)") }
         let client = try endpoint.client()
         client.print(try await client.send("GET", "/v1/tables/\(APIClient.pathComponent(table))/conflicts" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))))
+    }
+}
+
+struct Divergence: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read a primary table's divergence ledger: acknowledged commit-\"local\" writes a new leader's log replaced.")
+    @OptionGroup var endpoint: EndpointOptions
+    @Argument var table: String
+
+    func run() async throws {
+        let client = try endpoint.client()
+        client.print(try await client.send("GET", "/v1/tables/\(APIClient.pathComponent(table))/divergence"))
     }
 }

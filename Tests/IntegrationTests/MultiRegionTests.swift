@@ -33,6 +33,13 @@ struct MultiRegionTests {
             for name in MultiRegionTests.names { try start(name) }
         }
 
+        /// Starts every region of an already written cluster file.
+        init(directory: TemporaryDirectory, clusterFile: URL) throws {
+            self.directory = directory
+            self.clusterFile = clusterFile
+            for name in MultiRegionTests.names { try start(name) }
+        }
+
         func start(_ name: String) throws {
             let server = try ServerProcess(directory: directory.url, clusterFile: clusterFile, region: name, extraArguments: ["--allow-fault-injection"])
             lock.withLock { serversByRegion[name] = server }
@@ -66,7 +73,7 @@ struct MultiRegionTests {
             }
         }
 
-        struct Item: Equatable {
+        struct Item: Hashable {
             let key: String
             let version: String
             let value: JSONValue
