@@ -128,7 +128,7 @@ struct RaftLog: Sendable {
 
     /// Drops the entries through `index`, which the caller applied and captured in `data`.
     mutating func compact(through index: UInt64, voters: [RaftNodeID], data: [UInt8]) {
-        precondition(index <= applied, "compact: index \(index) not yet applied (applied \(applied))")
+        precondition(index <= applying, "compact: index \(index) was never handed out to apply (through \(applying))")
         guard index > snapshotIndex, let term = term(at: index) else { return }
         entries.removeFirst(Int(index - snapshotIndex))
         snapshot = RaftSnapshot(index: index, term: term, voters: voters, data: data)

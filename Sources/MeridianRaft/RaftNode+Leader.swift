@@ -21,7 +21,8 @@ extension RaftNode {
         }
         if heartbeatElapsed >= configuration.heartbeatTicks {
             heartbeatElapsed = 0
-            broadcastHeartbeat(context: reads.unconfirmedRoundContext)
+            // Every heartbeat is a round: its acknowledgements confirm waiting reads and hold the lease.
+            broadcastHeartbeat(context: reads.startRound(at: ticks))
         }
     }
 

@@ -21,13 +21,24 @@ struct RaftPendingReads: Sendable {
     var lastRound: UInt64 = 0
     /// The highest round each voter acknowledged.
     var acknowledgedRounds: [RaftNodeID: UInt64] = [:]
+    /// The tick at which each recent round's heartbeats were sent, for the leader lease.
+    var roundSentTicks: [UInt64: UInt64] = [:]
+    /// The most rounds whose send tick is remembered (older ones cannot hold a lease).
+    static let roundsRememberedMax = 64
+    /// The send tick of the newest round a majority acknowledged: the leader's lease runs
+    /// from there.
+    var leaseStartTick: UInt64?
+
+    /// Starts a heartbeat round sent at `tick`; returns its context.
+    mutating func startRound(at tick: UInt64) -> [UInt8] {
+        lastRound += 1
+        roundSentTicks[lastRound] = tick
+        if roundSentTicks.count > Self.roundsRememberedMax, let oldest = roundSentTicks.keys.min() { roundSentTicks[oldest] = nil }
+        return Self.context(ofRound: lastRound)
+    }
 
     var count: Int { awaitingCommit.count + unconfirmed.count }
 
-    /// The context periodic heartbeats carry so that a lost round is retried.
-    var unconfirmedRoundContext: [UInt8] {
-        unconfirmed.isEmpty ? [] : Self.context(ofRound: lastRound)
-    }
 
     static func context(ofRound round: UInt64) -> [UInt8] {
         (0..<8).map { UInt8(truncatingIfNeeded: round >> (8 * $0)) }
@@ -46,7 +57,6 @@ extension RaftNode {
             readStates.append(RaftReadState(index: log.committed, context: context))
             return
         }
-        if configuration.readOnly == .leaseBased && !isLeaseValid { throw .unavailable }
         guard reads.count < configuration.pendingReadsMax else { throw .tooManyPendingReads }
         if committedEntryInCurrentTerm {
             confirmRead(context: context)
@@ -63,22 +73,27 @@ extension RaftNode {
         }
     }
 
-    private mutating func confirmRead(context: [UInt8]) {
+    private mutating func confirmRead(context readContext: [UInt8]) {
         precondition(committedEntryInCurrentTerm, "a read index is taken only after the leader committed an entry of its term")
         if voters.count == 1 || (configuration.readOnly == .leaseBased && isLeaseValid) {
-            readStates.append(RaftReadState(index: log.committed, context: context))
+            readStates.append(RaftReadState(index: log.committed, context: readContext))
             return
         }
-        reads.lastRound += 1
-        reads.unconfirmed.append(.init(index: log.committed, context: context, round: reads.lastRound))
-        broadcastHeartbeat(context: RaftPendingReads.context(ofRound: reads.lastRound))
+        // Without a lease (just elected, or a majority not heard from recently): confirm
+        // leadership with a heartbeat round, as `.safe` does.
+        let context = reads.startRound(at: ticks)
+        reads.unconfirmed.append(.init(index: log.committed, context: readContext, round: reads.lastRound))
+        broadcastHeartbeat(context: context)
     }
 
+    /// Records a voter's acknowledgement of a heartbeat round: confirms the reads of that
+    /// round and earlier once a majority acknowledged, and extends the lease.
     mutating func acknowledgeReadRound(from voter: RaftNodeID, context: [UInt8]) {
-        guard !reads.unconfirmed.isEmpty, let round = RaftPendingReads.round(ofContext: context), round <= reads.lastRound else { return }
+        guard let round = RaftPendingReads.round(ofContext: context), round <= reads.lastRound else { return }
         reads.acknowledgedRounds[voter] = max(reads.acknowledgedRounds[voter] ?? 0, round)
         let rounds = voters.map { $0 == id ? reads.lastRound : reads.acknowledgedRounds[$0] ?? 0 }.sorted(by: >)
         let confirmed = rounds[quorum - 1]
+        if let sent = reads.roundSentTicks[confirmed] { reads.leaseStartTick = max(reads.leaseStartTick ?? 0, sent) }
         while let read = reads.unconfirmed.first, read.round <= confirmed {
             reads.unconfirmed.removeFirst()
             readStates.append(RaftReadState(index: read.index, context: read.context))

@@ -1,5 +1,16 @@
-// The public face of a Raft node: construction, inputs (tick, step, propose, read, campaign,
-// transfer, compact) and outputs (ready, advance, status).
+// MeridianRaft owns the Raft consensus algorithm for one replication group, as a pure,
+// synchronous and deterministic state machine: input arrives through `RaftNode.step(_:)`,
+// `tick()` and the proposal methods; output leaves as a `RaftReady` value that the caller
+// persists, sends and applies, then acknowledges with `advance(_:)`.
+//
+// It must never do I/O, read a clock, spawn work, or draw randomness from anywhere but the
+// generator seeded by `RaftConfiguration.randomSeed`. It never traps on remote input: a
+// malformed or stale message is dropped. Preconditions guard only local contracts.
+//
+// This file is the public face of a node: construction, inputs (tick, step, propose, read,
+// campaign, transfer, compact) and outputs (ready, advance, status). The log lives in
+// RaftLog.swift, per-follower flow control in RaftProgress.swift, role behaviour in the
+// RaftNode+*.swift files.
 
 /// One voter of a Raft group, as a pure state machine.
 ///
@@ -112,6 +123,13 @@ public struct RaftNode: Sendable {
         startElection(forced: false)
     }
 
+    /// Starts an election at once that skips the pre-vote and that voters grant despite a
+    /// live leader (as after `timeoutNow`): an operator's forced failover. The usual vote
+    /// rules still hold (one vote per term, the candidate's log at least as up to date).
+    public mutating func campaignForced() {
+        startElection(forced: true)
+    }
+
     /// Hands leadership to `target`: the leader catches it up, then tells it to campaign at
     /// once. Aborted after an election timeout. Ignored unless this node leads and `target`
     /// is another voter.
@@ -126,9 +144,10 @@ public struct RaftNode: Sendable {
         }
     }
 
-    /// Drops the log through `index`, which the caller has applied and captured in
-    /// `snapshotData`; the snapshot is kept to send to laggards. The caller persists its own
-    /// snapshot: it does not come back in a Ready. Ignored if `index` is already compacted.
+    /// Drops the log through `index`, which the caller has applied (it was handed out in
+    /// `committedEntries`) and captured in `snapshotData`; the snapshot is kept to send to
+    /// laggards. The caller persists its own snapshot and compacts its own log: the snapshot
+    /// does not come back in a Ready. Ignored if `index` is already compacted.
     public mutating func compact(through index: UInt64, snapshotData: [UInt8]) {
         log.compact(through: index, voters: voters, data: snapshotData)
     }
@@ -176,13 +195,20 @@ public struct RaftNode: Sendable {
         )
     }
 
-    /// Whether this node leads with check-quorum and heard from a majority within the last
-    /// `electionTicks` (the minimum timeout, not the randomized one). Sound only while the
-    /// voters' tick rates agree: followers ignore votes for `electionTicks` of their own ticks.
+    /// Whether this node leads with check-quorum and a majority acknowledged a heartbeat it
+    /// sent less than `electionTicks - 2` ticks ago (counted from the send, not the answer).
+    /// Sound only while the voters' tick rates agree to within a tick per election timeout:
+    /// followers ignore votes for `electionTicks` of their own ticks after a heartbeat.
     /// A leader that sent `timeoutNow` in its term holds no lease for the rest of the term: the
     /// target campaigns past leader stickiness.
     public var isLeaseValid: Bool {
-        role == .leader && configuration.checkQuorum && !timeoutNowSent && voters.filter(isRecentlyActive).count >= quorum
+        guard role == .leader, configuration.checkQuorum, !timeoutNowSent else { return false }
+        if voters.count == 1 { return true }
+        guard let start = reads.leaseStartTick else { return false }
+        // A follower that answered a heartbeat sent at `start` refuses to vote for anyone
+        // else for `electionTicks` of its own ticks after it received it. Two ticks are kept
+        // in hand: one for the tick boundaries of two nodes, one for clock-rate differences.
+        return ticks - start + 2 < UInt64(configuration.electionTicks)
     }
 
     var currentHardState: RaftHardState {

@@ -53,13 +53,19 @@ public struct RaftReady: Sendable {
 
 /// A read-only view of a node, for monitoring and tests.
 public struct RaftStatus: Sendable, Equatable {
+    /// The node.
     public var id: RaftNodeID
+    /// Its role in `term`.
     public var role: RaftRole
+    /// Its current term.
     public var term: UInt64
     /// The leader this node follows in `term`, or itself when it leads.
     public var leader: RaftNodeID?
+    /// The highest index known committed.
     public var commit: UInt64
+    /// The highest index the caller acknowledged as applied.
     public var applied: UInt64
+    /// The last index in the log.
     public var lastIndex: UInt64
     /// The first index still held in the log (one past the snapshot).
     public var firstIndex: UInt64

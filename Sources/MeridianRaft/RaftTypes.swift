@@ -1,11 +1,4 @@
-// MeridianRaft owns the Raft consensus algorithm for one replication group, as a pure,
-// synchronous and deterministic state machine: input arrives through `RaftNode.step(_:)`,
-// `tick()` and the proposal methods; output leaves as a `RaftReady` value that the caller
-// persists, sends and applies, then acknowledges with `advance(_:)`.
-//
-// It must never do I/O, read a clock, spawn work, or draw randomness from anywhere but the
-// generator seeded by `RaftConfiguration.randomSeed`. It never traps on remote input: a
-// malformed or stale message is dropped. Preconditions guard only local contracts.
+// The values a Raft group exchanges and persists: entries, hard state, snapshots, messages.
 
 /// A voter's identity: the name of the region that hosts it, e.g. `"us-east"`.
 public typealias RaftNodeID = String
@@ -92,7 +85,26 @@ public enum RaftRole: String, Sendable {
 
 /// The kind of a message between voters.
 public enum RaftMessageKind: UInt8, Sendable, CaseIterable {
-    case preVote, preVoteResponse, vote, voteResponse, append, appendResponse, heartbeat, heartbeatResponse, snapshot, timeoutNow
+    /// "Could I win an election in `term`?", asked without raising the sender's term.
+    case preVote
+    /// The answer to a `preVote`.
+    case preVoteResponse
+    /// "Vote for me in `term`."
+    case vote
+    /// The answer to a `vote`.
+    case voteResponse
+    /// Entries (possibly none) for a follower, with the leader's commit index.
+    case append
+    /// A follower's match index, or its rejection of an append.
+    case appendResponse
+    /// The leader's periodic "I still lead", possibly carrying a ReadIndex round.
+    case heartbeat
+    /// The answer to a `heartbeat`, echoing its round.
+    case heartbeatResponse
+    /// The leader's snapshot, for a follower whose next entries were compacted away.
+    case snapshot
+    /// "Campaign now": the last step of a leadership transfer.
+    case timeoutNow
 }
 
 /// A message between two voters of a group. Which fields matter depends on `kind`.

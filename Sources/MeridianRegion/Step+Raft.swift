@@ -105,7 +105,7 @@ extension Step {
             guard target == local else {
                 throw MeridianError(.misdirected, code: "not_target", "a forced failover runs at its target region", redirect: target)
             }
-            group.node.campaign()
+            group.node.campaignForced()
         }
         state.groups[table] = group
         // A primary table's leadership returns to its `primary` region: make the target the

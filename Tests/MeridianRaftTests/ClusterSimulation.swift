@@ -82,12 +82,17 @@ struct ClusterSimulation {
         }
     }
 
+    /// The most messages the simulated network holds; the oldest are lost beyond it.
+    static let inFlightMessagesMax = 256
+
     /// Each node's clock rate: the percentage of tick actions aimed at it that it takes.
     var tickPercents: [RaftNodeID: Int] = [:]
     /// Each node's role after the last action that touched it.
     var roles: [RaftNodeID: RaftRole] = [:]
 
-    init(seed: UInt64, voters count: Int, checkQuorum: Bool = true, fault: RaftFault? = nil) {
+    /// - Parameter leaseReads: reads use the leader lease; clock rates then stay within 5%
+    ///   of each other (the lease's stated assumption) instead of 40 to 100%.
+    init(seed: UInt64, voters count: Int, checkQuorum: Bool = true, fault: RaftFault? = nil, leaseReads: Bool = false) {
         self.seed = seed
         generator = SimulationGenerator(state: seed)
         names = Array(["n1", "n2", "n3", "n4", "n5"].prefix(count))
@@ -100,8 +105,9 @@ struct ClusterSimulation {
             configuration.pendingReadsMax = 8
             configuration.checkQuorum = checkQuorum
             configuration.fault = fault
+            if leaseReads { configuration.readOnly = .leaseBased }
             nodes[name] = SimulatedNode(configuration: configuration)
-            tickPercents[name] = Int.random(in: 40...100, using: &generator)
+            tickPercents[name] = Int.random(in: leaseReads ? 95...100 : 40...100, using: &generator)
         }
     }
 
@@ -128,7 +134,8 @@ struct ClusterSimulation {
             checkOneLeader(target)
         case 900..<950: readIndex(leaderOrAnyone(name))
         case 950..<965: cutOff = Set(names.filter { _ in generator.chance(40) })
-        case 965..<985: cutOff = []
+        case 965..<970: cutOff = []
+        case 970..<985: deliverRandomMessage()
         case 985..<990:
             nodes[name]!.restart()
             statistics.restarts += 1
@@ -190,7 +197,9 @@ struct ClusterSimulation {
         let before = nodes[name]!.storage.hardState
         let appliedBefore = nodes[name]!.appliedIndex
         guard let ready = nodes[name]!.handleReady() else { return false }
-        inFlight.append(contentsOf: ready.messages)
+        // A message across the partition is lost at once; the network buffers a bounded number.
+        inFlight.append(contentsOf: ready.messages.filter { cutOff.contains($0.from) == cutOff.contains($0.to) })
+        if inFlight.count > Self.inFlightMessagesMax { inFlight.removeFirst(inFlight.count - Self.inFlightMessagesMax) }
         statistics.snapshotsSent += ready.messages.filter { $0.kind == .snapshot }.count
         statistics.timeoutNowsSent += ready.messages.filter { $0.kind == .timeoutNow }.count
         statistics.readsAnswered += ready.readStates.count
@@ -278,21 +287,30 @@ struct ClusterSimulation {
     private mutating func checkProgressAfterHealing() {
         cutOff = []
         var proposedIndex: UInt64?
+        var proposedTerm: UInt64?
         for _ in 0..<400 {
             for name in names {
                 nodes[name]!.node.tick()
                 checkOneLeader(name)
                 handleReady(name)
             }
-            while !inFlight.isEmpty {
+            // Bounded: two leaders of one term (a planted fault) can overwrite each other forever.
+            var deliveriesMax = 10_000
+            while !inFlight.isEmpty && violation == nil && deliveriesMax > 0 {
+                deliveriesMax -= 1
                 let message = inFlight.removeFirst()
                 nodes[message.to]!.node.step(message)
                 checkOneLeader(message.to)
                 handleReady(message.to)
             }
             if violation != nil { return }
-            if proposedIndex == nil, let leader = names.first(where: { nodes[$0]!.node.status.role == .leader }) {
-                proposedIndex = try? nodes[leader]!.node.propose(Array("final".utf8))
+            // A proposal made by a leader that lost its term before committing it may be
+            // replaced: propose again under each new leader term until one is applied.
+            if let leader = names.first(where: { nodes[$0]!.node.status.role == .leader }), nodes[leader]!.node.status.term != proposedTerm {
+                if let index = try? nodes[leader]!.node.propose(Array("final".utf8)) {
+                    proposedIndex = index
+                    proposedTerm = nodes[leader]!.node.status.term
+                }
             }
             if let proposedIndex, names.allSatisfy({ nodes[$0]!.appliedIndex >= proposedIndex }) { return }
         }

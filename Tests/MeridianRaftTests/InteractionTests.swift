@@ -122,11 +122,11 @@ struct InteractionTests {
             c: preCandidate term=1 leader=- commit=1 applied=1 last=1 first=1
             > tick a
             > stabilize
-            a->b heartbeat term=1 commit=1
-            a->c heartbeat term=1 commit=1
+            a->b heartbeat term=1 commit=1 round=1
+            a->c heartbeat term=1 commit=1 round=1
             c becomes follower at term 1
-            b->a heartbeatResponse term=1
-            c->a heartbeatResponse term=1
+            b->a heartbeatResponse term=1 round=1
+            c->a heartbeatResponse term=1 round=1
             > status
             a: leader term=1 leader=a commit=1 applied=1 last=1 first=1
             b: follower term=1 leader=a commit=1 applied=1 last=1 first=1
@@ -181,8 +181,8 @@ struct InteractionTests {
             > tick a 10
             a becomes follower at term 1
             > stabilize
-            a->b heartbeat term=1 commit=1 (dropped)
-            a->c heartbeat term=1 commit=1 (dropped)
+            a->b heartbeat term=1 commit=1 round=1 (dropped)
+            a->c heartbeat term=1 commit=1 round=1 (dropped)
             > propose a x
             a: propose refused: notLeader
             > tick c 10
@@ -206,11 +206,11 @@ struct InteractionTests {
             > heal
             > tick b 5
             > stabilize
-            b->a heartbeat term=2 commit=0
-            b->c heartbeat term=2 commit=2
+            b->a heartbeat term=2 commit=0 round=1
+            b->c heartbeat term=2 commit=2 round=1
             a becomes follower at term 2
-            a->b heartbeatResponse term=2
-            c->b heartbeatResponse term=2
+            a->b heartbeatResponse term=2 round=1
+            c->b heartbeatResponse term=2 round=1
             b->a append term=2 log=1/1 commit=2 entries=[2/2:empty]
             a->b appendResponse term=2 index=2
             b->a append term=2 log=2/2 commit=2 entries=[]
@@ -297,11 +297,11 @@ struct InteractionTests {
             > heal
             > tick b
             > stabilize
-            b->a heartbeat term=2 commit=0
-            b->c heartbeat term=2 commit=3
+            b->a heartbeat term=2 commit=0 round=1
+            b->c heartbeat term=2 commit=3 round=1
             a becomes follower at term 2
-            a->b heartbeatResponse term=2
-            c->b heartbeatResponse term=2
+            a->b heartbeatResponse term=2 round=1
+            c->b heartbeatResponse term=2 round=1
             b->a append term=2 log=1/1 commit=3 entries=[2/2:empty, 2/3:y]
             a->b appendResponse term=2 index=3
             b->a append term=2 log=2/3 commit=3 entries=[]
@@ -681,40 +681,40 @@ struct InteractionTests {
             > tick a 9
             > stabilize
             a->c timeoutNow term=1 (dropped)
-            a->b heartbeat term=1 commit=1
-            a->c heartbeat term=1 commit=1 (dropped)
-            a->b heartbeat term=1 commit=1
-            a->c heartbeat term=1 commit=1 (dropped)
-            a->b heartbeat term=1 commit=1
-            a->c heartbeat term=1 commit=1 (dropped)
-            a->b heartbeat term=1 commit=1
-            a->c heartbeat term=1 commit=1 (dropped)
-            a->b heartbeat term=1 commit=1
-            a->c heartbeat term=1 commit=1 (dropped)
-            a->b heartbeat term=1 commit=1
-            a->c heartbeat term=1 commit=1 (dropped)
-            a->b heartbeat term=1 commit=1
-            a->c heartbeat term=1 commit=1 (dropped)
-            a->b heartbeat term=1 commit=1
-            a->c heartbeat term=1 commit=1 (dropped)
-            a->b heartbeat term=1 commit=1
-            a->c heartbeat term=1 commit=1 (dropped)
-            b->a heartbeatResponse term=1
-            b->a heartbeatResponse term=1
-            b->a heartbeatResponse term=1
-            b->a heartbeatResponse term=1
-            b->a heartbeatResponse term=1
-            b->a heartbeatResponse term=1
-            b->a heartbeatResponse term=1
-            b->a heartbeatResponse term=1
-            b->a heartbeatResponse term=1
+            a->b heartbeat term=1 commit=1 round=1
+            a->c heartbeat term=1 commit=1 round=1 (dropped)
+            a->b heartbeat term=1 commit=1 round=2
+            a->c heartbeat term=1 commit=1 round=2 (dropped)
+            a->b heartbeat term=1 commit=1 round=3
+            a->c heartbeat term=1 commit=1 round=3 (dropped)
+            a->b heartbeat term=1 commit=1 round=4
+            a->c heartbeat term=1 commit=1 round=4 (dropped)
+            a->b heartbeat term=1 commit=1 round=5
+            a->c heartbeat term=1 commit=1 round=5 (dropped)
+            a->b heartbeat term=1 commit=1 round=6
+            a->c heartbeat term=1 commit=1 round=6 (dropped)
+            a->b heartbeat term=1 commit=1 round=7
+            a->c heartbeat term=1 commit=1 round=7 (dropped)
+            a->b heartbeat term=1 commit=1 round=8
+            a->c heartbeat term=1 commit=1 round=8 (dropped)
+            a->b heartbeat term=1 commit=1 round=9
+            a->c heartbeat term=1 commit=1 round=9 (dropped)
+            b->a heartbeatResponse term=1 round=1
+            b->a heartbeatResponse term=1 round=2
+            b->a heartbeatResponse term=1 round=3
+            b->a heartbeatResponse term=1 round=4
+            b->a heartbeatResponse term=1 round=5
+            b->a heartbeatResponse term=1 round=6
+            b->a heartbeatResponse term=1 round=7
+            b->a heartbeatResponse term=1 round=8
+            b->a heartbeatResponse term=1 round=9
             > propose a x
             a: propose refused: transferInProgress
             > tick a
             > stabilize
-            a->b heartbeat term=1 commit=1
-            a->c heartbeat term=1 commit=1 (dropped)
-            b->a heartbeatResponse term=1
+            a->b heartbeat term=1 commit=1 round=10
+            a->c heartbeat term=1 commit=1 round=10 (dropped)
+            b->a heartbeatResponse term=1 round=10
             > status
             a: leader term=1 leader=a commit=1 applied=1 last=1 first=1
             b: follower term=1 leader=a commit=1 applied=1 last=1 first=1
@@ -819,6 +819,7 @@ struct InteractionTests {
             stabilize
             read-index a r1
             stabilize
+            read-index a r1b
             partition a
             tick a 9
             read-index a r2
@@ -853,7 +854,12 @@ struct InteractionTests {
             c->a appendResponse term=1 index=1
             > read-index a r1
             > stabilize
+            a->b heartbeat term=1 commit=1 round=1
+            a->c heartbeat term=1 commit=1 round=1
+            b->a heartbeatResponse term=1 round=1
+            c->a heartbeatResponse term=1 round=1
             a: read-state index=1 context=r1
+            > read-index a r1b
             > partition a
             > tick a 9
             > read-index a r2
@@ -862,9 +868,11 @@ struct InteractionTests {
             > read-index a r3
             a: read-index refused: notLeader
             > stabilize
-            a: read-state index=1 context=r2
-            a->b heartbeat term=1 commit=1 (dropped)
-            a->c heartbeat term=1 commit=1 (dropped)
+            a: read-state index=1 context=r1b
+            a->b heartbeat term=1 commit=1 round=2 (dropped)
+            a->c heartbeat term=1 commit=1 round=2 (dropped)
+            a->b heartbeat term=1 commit=1 round=3 (dropped)
+            a->c heartbeat term=1 commit=1 round=3 (dropped)
             """
         )
     }
@@ -938,10 +946,10 @@ struct InteractionTests {
             > heal
             > tick a
             > stabilize
-            a->b heartbeat term=1 commit=4
-            a->c heartbeat term=1 commit=1
-            b->a heartbeatResponse term=1
-            c->a heartbeatResponse term=1
+            a->b heartbeat term=1 commit=4 round=1
+            a->c heartbeat term=1 commit=1 round=1
+            b->a heartbeatResponse term=1 round=1
+            c->a heartbeatResponse term=1 round=1
             a->c append term=1 log=1/4 commit=4 entries=[]
             c->a appendResponse term=1 rejected index=4 hint=1
             a->c snapshot term=1 snapshot=1/3
