@@ -45,6 +45,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The HTTP/JSON API (Hummingbird).
         .target(name: "MeridianHTTP", dependencies: [

@@ -30,9 +30,9 @@ struct Forwarder: Sendable {
     /// How long connecting to another region may take, in seconds.
     static let connectTimeoutSeconds: Int64 = 2
     /// Request headers passed on to the serving region.
-    static let passedRequestHeaders: [HTTPField.Name] = [.contentType, .ifMatch, .ifNoneMatch, HTTPField.Name("Meridian-Context")!, SessionTokens.header]
+    static let passedRequestHeaders: [HTTPField.Name] = [.contentType, .ifMatch, .ifNoneMatch, HTTPField.Name("Meridian-Context")!, SessionTokens.header, .authorization]
     /// Answer headers passed back to the client.
-    static let passedResponseHeaders = ["content-type", "etag", "meridian-context", "meridian-region", "meridian-session", "allow"]
+    static let passedResponseHeaders = ["content-type", "etag", "meridian-context", "meridian-region", "meridian-session", "allow", "www-authenticate"]
 
     let node: Node
 

@@ -100,7 +100,8 @@ public final class Node: Sendable {
             guard let listen = cluster.endpoint(of: region).flatMap({ HostAndPort($0.peer) }) else { throw Self.unknownRegion(region, cluster) }
             transport = PeerTransport(local: region, listen: listen, peers: peers, clusterID: cluster.clusterID,
                                       oneWayDelayMilliseconds: delays, delegate: relay,
-                                      group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+                                      group: MultiThreadedEventLoopGroup.singleton, logger: logger,
+                                      security: try PeerSecurity(cluster: cluster))
         } else {
             transport = nil
         }

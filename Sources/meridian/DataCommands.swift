@@ -22,10 +22,14 @@ struct EndpointOptions: ParsableArguments {
     @Option(help: "A session token (the Meridian-Session of an earlier answer) to read your own writes.")
     var session: String?
 
+    @Option(help: "The bearer token (default: $MERIDIAN_TOKEN, else the file 'token' next to --cluster, which meridian dev writes).")
+    var token: String?
+
     /// A `MeridianClient` for the chosen regions: with `--cluster` it ranks the regions
     /// by the latency matrix from `--from` and fails over to the next on failure.
     func client() throws -> APIClient {
         var options = MeridianClient.Options()
+        options.token = resolvedToken()
         let regions: [RegionAddress]
         if let endpoint {
             regions = [RegionAddress(name: "endpoint", url: endpoint)]

@@ -35,9 +35,8 @@ struct Dev: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: dataURL, withIntermediateDirectories: true)
         var cluster = Geography.localCluster(regions: regionIDs, basePort: basePort)
         let clusterFile = dataURL.appendingPathComponent("cluster.json")
-        // Keep the session secret across restarts (tokens stay valid); make one the first time.
         let previous = try? ClusterConfiguration.load(path: clusterFile.path)
-        cluster.sessionSecret = previous?.sessionSecret ?? (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let token = try Self.prepareSecurity(&cluster, previous: previous, dataURL: dataURL)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(cluster).write(to: clusterFile)
@@ -63,6 +62,7 @@ struct Dev: AsyncParsableCommand {
                 print("  one-way from \(source.name): \(row.joined(separator: ", "))")
             }
         }
+        print("  admin token: \(token)   (also in \(dataURL.appendingPathComponent("token").path); send 'Authorization: Bearer <token>', or --token / MERIDIAN_TOKEN)")
         print("Try: meridian tables create notes --cluster \(clusterFile.path) --from \(regionIDs[0].name)   (Ctrl-C stops every region)")
         await Self.superviseUntilSignal(processes)
     }

@@ -47,7 +47,7 @@ struct Serve: AsyncParsableCommand {
         guard (1...Limits.valueBytesMaxMax).contains(valueBytesMax) else {
             throw ValidationError("--value-bytes-max must be 1 to \(Limits.valueBytesMaxMax) (an item's record must fit one peer frame)")
         }
-        let cluster = try ClusterConfiguration.load(path: self.cluster)
+        let cluster = try ClusterConfiguration.load(path: self.cluster).resolvingPaths(clusterFilePath: self.cluster)
         if syncPolicy == .normal && cluster.regions.count > 1 {
             // Under NORMAL a power loss can take back commits whose entries were already
             // shipped; the region would then reuse their sequence numbers (docs/durability.md).
@@ -63,11 +63,12 @@ struct Serve: AsyncParsableCommand {
         var options = NodeOptions(region: regionID, dataDirectory: data, syncPolicy: syncPolicy, valueBytesMax: valueBytesMax,
                                   allowFaultInjection: allowFaultInjection, injectLatency: !noLatency)
         options.sessionWaitMilliseconds = sessionWaitMs
+        let operations = try Self.operationsOptions(cluster: cluster, data: data)
         let node = try Node(cluster: cluster, options: options, logger: logger)
         try await node.start()
 
         let app = Application(
-            router: MeridianAPI(node: node).router(),
+            router: MeridianAPI(node: node, operations: operations).router(),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "meridian"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? address.port
