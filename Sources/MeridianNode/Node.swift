@@ -62,7 +62,7 @@ public final class Node: Sendable {
     public let oneWayDelaysMilliseconds: [RegionID: Double]
     private let executor: RegionExecutor
     private let dataDirectory: DataDirectory?
-    private let transport: PeerTransport?
+    let transport: PeerTransport?
     private let ticker: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
 
     /// Opens a node over SQLite in its data directory.

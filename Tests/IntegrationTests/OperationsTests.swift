@@ -1,0 +1,126 @@
+import Foundation
+import MeridianCore
+import MeridianTestSupport
+import Testing
+
+/// A secured two-region cluster of real processes: tokens end to end (forwarding
+/// included), peers authenticated with the peer secret, and `/metrics` after conflicts.
+@Suite(.serialized)
+struct OperationsTests {
+    static let names = ["us-east", "eu-west"]
+    static let adminToken = "integration-admin-token-0123456789"
+    static let readToken = "integration-read-token-0123456789"
+
+    /// Writes a cluster file with a secrets file and a peer secret, starts both regions.
+    static func startSecuredCluster(oneWayMilliseconds: Double) throws -> (TemporaryDirectory, [String: ServerProcess]) {
+        let directory = try TemporaryDirectory()
+        let clusterFile = directory.url.appendingPathComponent("cluster.json")
+        let latency = ["us-east": ["eu-west": oneWayMilliseconds], "eu-west": ["us-east": oneWayMilliseconds]]
+        try writeClusterFile(to: clusterFile, regions: names, ports: try freePorts(2 * names.count), latencyMilliseconds: latency)
+        // Add the security fields to the file the helper wrote.
+        guard case .object(var fields) = try JSONValue.parse(Array(try Data(contentsOf: clusterFile)), bytesMax: .max) else {
+            throw MeridianError.invalid("test", "cluster file is not an object")
+        }
+        fields["secrets_file"] = .string("secrets.json")
+        fields["peer_secret"] = .string(String(repeating: "5", count: 64))
+        try Data(JSONValue.object(fields).canonicalBytes).write(to: clusterFile)
+        let secrets = """
+            {"tokens": [{"name": "ops", "role": "admin", "sha256": "\(sha256Hex(adminToken))"},
+                        {"name": "dashboard", "role": "read", "sha256": "\(sha256Hex(readToken))"}],
+             "open_paths": ["/v1/health", "/metrics"]}
+            """
+        try Data(secrets.utf8).write(to: directory.url.appendingPathComponent("secrets.json"))
+        var servers: [String: ServerProcess] = [:]
+        for name in names {
+            servers[name] = try ServerProcess(directory: directory.url, clusterFile: clusterFile, region: name)
+        }
+        return (directory, servers)
+    }
+
+    static func bearer(_ token: String) -> [String: String] { ["Authorization": "Bearer \(token)"] }
+
+    @Test func tokensAreCheckedInEveryRegionAndForwardedRequestsCarryThem() async throws {
+        let (directory, servers) = try Self.startSecuredCluster(oneWayMilliseconds: 5)
+        defer { for server in servers.values { _ = server.terminate() }; directory.remove() }
+        let east = servers["us-east"]!.baseURL, west = servers["eu-west"]!.baseURL
+        let refused = try await send("PUT", "\(east)/v1/tables/notes", body: #"{"regions": ["us-east"]}"#)
+        #expect(refused.status == 401)
+        #expect(refused.headers["www-authenticate"]?.hasPrefix("Bearer") == true)
+        let listed = try await send("GET", "\(east)/v1/tables", headers: Self.bearer(Self.readToken))
+        #expect(try listed.json()["tables"] == .array([]), "the refused request created nothing")
+        #expect(try await send("PUT", "\(east)/v1/tables/notes", body: #"{"regions": ["us-east"]}"#, headers: Self.bearer(Self.adminToken)).status == 201)
+        // eu-west may not store 'notes': it forwards to us-east, with the caller's token.
+        let forwarded = try await eventuallyAnswer { try await send("PUT", "\(west)/v1/tables/notes/items/a", body: "1", headers: Self.bearer(Self.adminToken)) }
+        #expect(forwarded.status == 200)
+        #expect(forwarded.headers["meridian-forwarded-by"] == "eu-west")
+        let forbidden = try await send("PUT", "\(west)/v1/tables/notes/items/b", body: "1", headers: Self.bearer(Self.readToken))
+        #expect(forbidden.status == 403)
+        #expect(try await send("GET", "\(east)/v1/health").status == 200)
+    }
+
+    @Test func metricsShowReplicationLagAndConflictsAfterConcurrentWrites() async throws {
+        // A long injected delay makes the two writes below concurrent for certain.
+        let (directory, servers) = try Self.startSecuredCluster(oneWayMilliseconds: 400)
+        defer { for server in servers.values { _ = server.terminate() }; directory.remove() }
+        let east = servers["us-east"]!.baseURL, west = servers["eu-west"]!.baseURL
+        #expect(try await send("PUT", "\(east)/v1/tables/notes", body: #"{"conflict": "lww"}"#, headers: Self.bearer(Self.adminToken)).status == 201)
+        _ = try await eventuallyAnswer { try await send("GET", "\(west)/v1/tables/notes", headers: Self.bearer(Self.readToken)) }
+        for round in 0..<3 {
+            async let eastWrite = send("PUT", "\(east)/v1/tables/notes/items/k\(round)", body: #"{"from": "east"}"#, headers: Self.bearer(Self.adminToken))
+            async let westWrite = send("PUT", "\(west)/v1/tables/notes/items/k\(round)", body: #"{"from": "west"}"#, headers: Self.bearer(Self.adminToken))
+            #expect(try await eastWrite.status == 200)
+            #expect(try await westWrite.status == 200)
+        }
+        var text = ""
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            text = String(decoding: try await send("GET", "\(east)/metrics").body, as: UTF8.self)
+            if metric(text, "meridian_conflicts_total", labels: #"policy="lww""#) ?? 0 > 0,
+               metric(text, "meridian_replication_lag_seconds", labels: #"origin="eu-west""#) ?? 0 > 0 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect((metric(text, "meridian_conflicts_total", labels: #"table="notes""#) ?? 0) > 0, "\(text)")
+        #expect((metric(text, "meridian_conflict_ledger_entries", labels: #"table="notes""#) ?? 0) > 0)
+        // The injected one-way delay is 400 ms: an applied write was at least that old.
+        #expect((metric(text, "meridian_replication_lag_seconds", labels: #"origin="eu-west""#) ?? 0) >= 0.4)
+        #expect((metric(text, "meridian_http_requests_total", labels: #"route="/v1/tables/{table}/items/{key}""#) ?? 0) >= 3)
+        #expect(text.contains("meridian_http_request_duration_seconds_bucket"))
+        #expect(metric(text, "meridian_peer_send_queue_bytes", labels: #"peer="eu-west""#) != nil)
+        #expect(metric(text, "meridian_peer_up", labels: #"peer="eu-west""#) == 1, "the peers authenticated each other with the peer secret")
+    }
+}
+
+/// The first sample of `name` whose labels contain `labels`, from Prometheus text.
+func metric(_ text: String, _ name: String, labels: String) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix(name + "{") && line.contains(labels) {
+        if let value = line.split(separator: " ").last.flatMap({ Double($0) }) { return value }
+    }
+    return nil
+}
+
+/// Retries `request` until it answers something other than 404 (a table definition still
+/// on its way), for up to ten seconds.
+func eventuallyAnswer(_ request: () async throws -> HTTPExchange) async throws -> HTTPExchange {
+    let deadline = Date().addingTimeInterval(10)
+    var answer = try await request()
+    while answer.status == 404 && Date() < deadline {
+        try await Task.sleep(for: .milliseconds(50))
+        answer = try await request()
+    }
+    return answer
+}
+
+/// Lower-case hex SHA-256, computed with the system's sha256sum (the test target links no crypto).
+func sha256Hex(_ text: String) -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+    let input = Pipe(), output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try? process.run()
+    input.fileHandleForWriting.write(Data(text.utf8))
+    try? input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(String(decoding: data, as: UTF8.self).prefix(64))
+}
