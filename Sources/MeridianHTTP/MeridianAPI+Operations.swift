@@ -12,11 +12,15 @@ public struct OperationsOptions: Sendable {
     public var auditLog: AuditLog?
     /// The node's metrics, served at `GET /metrics`.
     public var metrics: NodeMetrics
+    /// `host:port` of the control endpoint of the `meridian dev` that started this node
+    /// (stopping and starting regions from the dashboard); `nil` everywhere else.
+    public var devControlAddress: String?
 
-    public init(accessControl: AccessControl? = nil, auditLog: AuditLog? = nil, metrics: NodeMetrics = NodeMetrics()) {
+    public init(accessControl: AccessControl? = nil, auditLog: AuditLog? = nil, metrics: NodeMetrics = NodeMetrics(), devControlAddress: String? = nil) {
         self.accessControl = accessControl
         self.auditLog = auditLog
         self.metrics = metrics
+        self.devControlAddress = devControlAddress
     }
 }
 
@@ -28,10 +32,11 @@ extension MeridianAPI {
         router.add(middleware: AuthenticationMiddleware(accessControl: operations.accessControl, auditLog: operations.auditLog, region: node.region))
     }
 
-    /// Adds the routes of operations: metrics and the audit log.
+    /// Adds the routes of operations: metrics, the audit log and the dashboard.
     func addOperationsRoutes(_ router: Router<BasicRequestContext>) {
         router.get("/v1/audit", use: audit)
         router.get("/metrics", use: metrics)
+        addDashboardRoutes(router)
     }
 
     /// `GET /metrics`: Prometheus text format; what the region knows is read now.

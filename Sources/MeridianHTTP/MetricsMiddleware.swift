@@ -45,6 +45,7 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         if rest.count == 2 && rest[0] == "tables" { return "/v1/tables/{table}" }
         if rest.count == 3 && rest[0] == "tables" && tableRoutes.contains(rest[2]) { return "/v1/tables/{table}/" + rest[2] }
         if rest.count >= 4 && rest[0] == "tables" && rest[2] == "items" { return "/v1/tables/{table}/items/{key}" }
+        if rest.count >= 2 && rest[0] == "dashboard" { return "/v1/dashboard/" + rest[1] }
         if rest.count == 3 && rest[0] == "debug" && ["links", "regions"].contains(rest[1]) { return "/v1/debug/" + rest[1] + "/{region}" }
         return "other"
     }

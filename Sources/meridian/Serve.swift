@@ -36,6 +36,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How long a consistency=session read waits for this region to catch up before it is forwarded, in milliseconds.")
     var sessionWaitMs: UInt64 = Node.sessionWaitMillisecondsDefault
 
+    @Option(help: "The control endpoint of the meridian dev that started this node (host:port): lets the dashboard stop and start regions. Set by meridian dev only.")
+    var devControl: String?
+
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "meridian")
@@ -63,7 +66,7 @@ struct Serve: AsyncParsableCommand {
         var options = NodeOptions(region: regionID, dataDirectory: data, syncPolicy: syncPolicy, valueBytesMax: valueBytesMax,
                                   allowFaultInjection: allowFaultInjection, injectLatency: !noLatency)
         options.sessionWaitMilliseconds = sessionWaitMs
-        let operations = try Self.operationsOptions(cluster: cluster, data: data)
+        let operations = try Self.operationsOptions(cluster: cluster, data: data, devControl: devControl)
         let node = try Node(cluster: cluster, options: options, logger: logger)
         try await node.start()
 
