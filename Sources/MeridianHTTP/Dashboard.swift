@@ -48,11 +48,11 @@ extension MeridianAPI {
         let regions = node.cluster.regions
         let views: [(String, JSONValue?)] = await withTaskGroup(of: (String, JSONValue?).self) { group in
             for endpoint in regions {
-                group.addTask { (endpoint.name.name, await fetchJSON(api: endpoint.api, path: "/v1/cluster", authorization: authorization)) }
+                group.addTask { (endpoint.name.name, await fetchJSON(cluster: node.cluster, api: endpoint.api, path: "/v1/cluster", authorization: authorization)) }
                 for table in tables where table.regions.contains(endpoint.name) {
                     group.addTask {
                         (endpoint.name.name + "/" + table.name.name,
-                         await fetchJSON(api: endpoint.api, path: "/v1/tables/\(table.name.name)/placement?scope=local", authorization: authorization))
+                         await fetchJSON(cluster: node.cluster, api: endpoint.api, path: "/v1/tables/\(table.name.name)/placement?scope=local", authorization: authorization))
                     }
                 }
             }
@@ -106,7 +106,7 @@ extension MeridianAPI {
               case .bool(let cut)? = fields["cut"] else {
             throw APIError(.invalid("invalid_link", #"send {"cut": true|false}"#))
         }
-        return try await relay("PUT", url: "http://\(endpoint.api)/v1/debug/links/\(to.name)",
+        return try await relay("PUT", url: "\(node.cluster.apiScheme)://\(endpoint.api)/v1/debug/links/\(to.name)",
                                body: #"{"cut": \#(cut), "direction": "both"}"#, authorization: request.headers[.authorization])
     }
 
@@ -137,7 +137,7 @@ extension MeridianAPI {
         if let body { outbound.body = .bytes(ByteBuffer(string: body)) }
         let answer: HTTPClientResponse
         do {
-            answer = try await regionHTTPClient.execute(outbound, timeout: .seconds(Forwarder.connectTimeoutSeconds))
+            answer = try await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .seconds(Forwarder.connectTimeoutSeconds))
         } catch {
             throw APIError(MeridianError(.unavailable, code: "control_unreachable", "could not reach \(url): \(error)"))
         }
@@ -147,11 +147,11 @@ extension MeridianAPI {
 }
 
 /// One region's JSON answer to a GET, or `nil` when it does not answer 200 in time.
-private func fetchJSON(api: String, path: String, authorization: String?) async -> JSONValue? {
-    var outbound = HTTPClientRequest(url: "http://\(api)\(path)")
+private func fetchJSON(cluster: ClusterConfiguration, api: String, path: String, authorization: String?) async -> JSONValue? {
+    var outbound = HTTPClientRequest(url: "\(cluster.apiScheme)://\(api)\(path)")
     outbound.method = .GET
     if let authorization { outbound.headers.add(name: "Authorization", value: authorization) }
-    guard let answer = try? await regionHTTPClient.execute(outbound, timeout: .milliseconds(MeridianAPI.dashboardFetchTimeoutMilliseconds)),
+    guard let answer = try? await regionHTTPClient(for: cluster).execute(outbound, timeout: .milliseconds(MeridianAPI.dashboardFetchTimeoutMilliseconds)),
           answer.status == .ok,
           let bytes = try? await answer.body.collect(upTo: MeridianAPI.dashboardAnswerBytesMax)
     else { return nil }

@@ -58,7 +58,7 @@ struct Forwarder: Sendable {
     }
 
     private func send(_ request: Request, body: ByteBuffer?, to region: RegionID, api: String) async throws -> Response {
-        var outbound = HTTPClientRequest(url: "http://\(api)\(request.uri.string)")
+        var outbound = HTTPClientRequest(url: "\(node.cluster.apiScheme)://\(api)\(request.uri.string)")
         outbound.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
         for name in Self.passedRequestHeaders {
             if let value = request.headers[name] { outbound.headers.add(name: name.canonicalName, value: value) }
@@ -67,7 +67,7 @@ struct Forwarder: Sendable {
         if let body { outbound.body = .bytes(body) }
         let delay = node.oneWayDelaysMilliseconds[region] ?? 0
         try await pay(delay)
-        let answer = try await regionHTTPClient.execute(outbound, timeout: .seconds(Self.timeoutSeconds))
+        let answer = try await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .seconds(Self.timeoutSeconds))
         try await pay(delay)
         var headers: HTTPFields = [:]
         for name in Self.passedResponseHeaders {

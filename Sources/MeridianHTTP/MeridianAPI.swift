@@ -252,10 +252,10 @@ public struct MeridianAPI: Sendable {
     }
 
     private func remotePlacement(_ table: TableName, _ endpoint: RegionEndpoint) async -> PlacementBody {
-        var outbound = HTTPClientRequest(url: "http://\(endpoint.api)/v1/tables/\(table.name)/placement?scope=local")
+        var outbound = HTTPClientRequest(url: "\(node.cluster.apiScheme)://\(endpoint.api)/v1/tables/\(table.name)/placement?scope=local")
         outbound.method = .GET
         if let authorization = Principal.current?.authorization { outbound.headers.add(name: "Authorization", value: authorization) }
-        guard let answer = try? await regionHTTPClient.execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds)),
+        guard let answer = try? await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds)),
               answer.status == .ok,
               let bytes = try? await answer.body.collect(upTo: Limits.definitionBytesMax),
               let body = try? JSONDecoder().decode(PlacementBody.self, from: Data(buffer: bytes))

@@ -1,5 +1,9 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import MeridianHTTP
 import MeridianNode
 
@@ -12,5 +16,16 @@ extension Serve {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let auditLog = try AuditLog(path: URL(fileURLWithPath: data).appendingPathComponent("audit.log").path)
         return OperationsOptions(accessControl: accessControl, auditLog: auditLog, devControlAddress: devControl)
+    }
+
+    /// The API's server: HTTPS with the node's certificate when the cluster file's
+    /// `tls.client_api` is on (clients are not asked for a certificate), else HTTP/1.1.
+    static func httpServer(cluster: ClusterConfiguration) throws -> HTTPServerBuilder {
+        guard let tls = cluster.tls, tls.clientAPI == true else { return .http1() }
+        let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        return try .tls(.http1(), tlsConfiguration: configuration)
     }
 }

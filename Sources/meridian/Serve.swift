@@ -72,10 +72,11 @@ struct Serve: AsyncParsableCommand {
 
         let app = Application(
             router: MeridianAPI(node: node, operations: operations).router(),
+            server: try Self.httpServer(cluster: cluster),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "meridian"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? address.port
-                let line = "meridian: region \(regionID) serving API on http://\(address.host):\(port) (data \(data), sync \(syncPolicy.rawValue))\n"
+                let line = "meridian: region \(regionID) serving API on \(cluster.apiScheme)://\(address.host):\(port) (data \(data), sync \(syncPolicy.rawValue))\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             },
             logger: logger)

@@ -12,7 +12,7 @@ struct OperationsTests {
     static let readToken = "integration-read-token-0123456789"
 
     /// Writes a cluster file with a secrets file and a peer secret, starts both regions.
-    static func startSecuredCluster(oneWayMilliseconds: Double) throws -> (TemporaryDirectory, [String: ServerProcess]) {
+    static func startSecuredCluster(oneWayMilliseconds: Double, tls certificates: URL? = nil) throws -> (TemporaryDirectory, [String: ServerProcess]) {
         let directory = try TemporaryDirectory()
         let clusterFile = directory.url.appendingPathComponent("cluster.json")
         let latency = ["us-east": ["eu-west": oneWayMilliseconds], "eu-west": ["us-east": oneWayMilliseconds]]
@@ -23,6 +23,14 @@ struct OperationsTests {
         }
         fields["secrets_file"] = .string("secrets.json")
         fields["peer_secret"] = .string(String(repeating: "5", count: 64))
+        if let certificates {
+            fields["tls"] = .object([
+                "ca": .string(certificates.appendingPathComponent("cluster-ca.pem").path),
+                "certificate": .string(certificates.appendingPathComponent("node.pem").path),
+                "key": .string(certificates.appendingPathComponent("node.key").path),
+                "client_api": .bool(true), "peers": .bool(true),
+            ])
+        }
         try Data(JSONValue.object(fields).canonicalBytes).write(to: clusterFile)
         let secrets = """
             {"tokens": [{"name": "ops", "role": "admin", "sha256": "\(sha256Hex(adminToken))"},
@@ -88,6 +96,73 @@ struct OperationsTests {
         #expect(metric(text, "meridian_peer_send_queue_bytes", labels: #"peer="eu-west""#) != nil)
         #expect(metric(text, "meridian_peer_up", labels: #"peer="eu-west""#) == 1, "the peers authenticated each other with the peer secret")
     }
+}
+
+extension OperationsTests {
+    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    static let hasOpenSSL = FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")
+
+    @Test(.enabled(if: hasOpenSSL || isCI, "openssl or curl is not installed: TLS cluster test skipped (.ci/run installs them)"))
+    func aClusterServesHTTPSAndItsRegionsTalkOverMutualTLS() async throws {
+        let certificates = try #require(makeTestCertificates(), "openssl could not make the test certificates")
+        let (directory, servers) = try Self.startSecuredCluster(oneWayMilliseconds: 5, tls: certificates)
+        defer { for server in servers.values { _ = server.terminate() }; directory.remove() }
+        let east = servers["us-east"]!.baseURL, west = servers["eu-west"]!.baseURL
+        #expect(east.hasPrefix("https://") && west.hasPrefix("https://"))
+        let ca = certificates.appendingPathComponent("cluster-ca.pem").path
+        let admin = "Authorization: Bearer \(Self.adminToken)"
+        #expect(try curl(["--cacert", ca, "\(east)/v1/health"]).status == 200)
+        // A client that trusts another CA refuses the node's certificate.
+        #expect(try curl(["--cacert", certificates.appendingPathComponent("other-ca.pem").path, "\(east)/v1/health"]).exit != 0)
+        #expect(try curl(["--cacert", ca, "-X", "PUT", "-H", admin, "-d", #"{"regions": ["us-east"]}"#, "\(east)/v1/tables/notes"]).status == 201)
+        // eu-west forwards to us-east over HTTPS, trusting only the cluster's CA.
+        var forwarded = (status: 0, exit: Int32(0), body: "")
+        let deadline = Date().addingTimeInterval(10)
+        repeat {
+            forwarded = try curl(["--cacert", ca, "-X", "PUT", "-H", admin, "-d", "1", "\(west)/v1/tables/notes/items/a"])
+            if forwarded.status != 404 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        } while Date() < deadline
+        #expect(forwarded.status == 200, "\(forwarded.body)")
+        // The peers connected over mutual TLS (and proved the peer secret).
+        var peerUp: Double? = nil
+        for _ in 0..<50 where peerUp != 1 {
+            peerUp = metric(try curl(["--cacert", ca, "\(east)/metrics"]).body, "meridian_peer_up", labels: #"peer="eu-west""#)
+            if peerUp != 1 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(peerUp == 1)
+    }
+}
+
+/// Runs curl; returns the HTTP status, curl's exit code and the body.
+func curl(_ arguments: [String]) throws -> (status: Int, exit: Int32, body: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10"] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    var lines = String(decoding: data, as: UTF8.self).components(separatedBy: "\n")
+    let status = Int(lines.popLast() ?? "") ?? 0
+    return (status, process.terminationStatus, lines.joined(separator: "\n"))
+}
+
+/// The test certificates: `MERIDIAN_TEST_CERTIFICATES`, else made now by `.ci/make-test-certificates.sh`.
+func makeTestCertificates() -> URL? {
+    if let folder = ProcessInfo.processInfo.environment["MERIDIAN_TEST_CERTIFICATES"] { return URL(fileURLWithPath: folder) }
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".ci/make-test-certificates.sh")
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-certificates-\(getpid())")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = [script.path, folder.path]
+    process.standardOutput = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return nil }
+    process.waitUntilExit()
+    return process.terminationStatus == 0 ? folder : nil
 }
 
 /// The first sample of `name` whose labels contain `labels`, from Prometheus text.
