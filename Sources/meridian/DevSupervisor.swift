@@ -55,6 +55,7 @@ final class DevSupervisor: Sendable {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         print("meridian dev: region \(region) stopped (SIGKILL) from the dashboard")
+        fflush(nil)
         return true
     }
 
@@ -100,7 +101,7 @@ final class DevSupervisor: Sendable {
             case "start":
                 do {
                     let changed = try start(region)
-                    if changed { print("meridian dev: region \(region) started from the dashboard") }
+                    if changed { print("meridian dev: region \(region) started from the dashboard"); fflush(nil) }
                     return Self.answer(.ok, #"{"region": "\#(region.name)", "running": true, "changed": \#(changed)}"#)
                 } catch {
                     return Self.answer(.internalServerError, #"{"error": {"code": "start_failed", "message": "could not start the region's process"}}"#)

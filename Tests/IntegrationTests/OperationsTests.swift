@@ -124,6 +124,11 @@ extension OperationsTests {
             try await Task.sleep(for: .milliseconds(50))
         } while Date() < deadline
         #expect(forwarded.status == 200, "\(forwarded.body)")
+        // The command line reaches an HTTPS cluster through its cluster file (scheme and CA from there).
+        let listed = try runCLI(["tables", "list", "--cluster", directory.url.appendingPathComponent("cluster.json").path,
+                                 "--from", "eu-west", "--token", Self.readToken])
+        #expect(listed.status == 0, "\(listed.error)")
+        #expect(listed.output.contains(#""name":"notes""#))
         // The peers connected over mutual TLS (and proved the peer secret).
         var peerUp: Double? = nil
         for _ in 0..<50 where peerUp != 1 {

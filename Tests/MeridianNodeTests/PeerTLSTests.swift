@@ -46,13 +46,13 @@ struct PeerTLSTests {
         let euRecorder = TLSRecorder(), apRecorder = TLSRecorder()
         let eu = try await Self.transport(Self.euWest, peers: [Self.apSouth: "127.0.0.1:1"], recorder: euRecorder,
                                           security: PeerSecurity(acceptorTLS: acceptorTLS, dialerTLS: dialerTLS))
-        defer { Task { await eu.shutdown() } }
         let ap = try await Self.transport(Self.apSouth, peers: [Self.euWest: "127.0.0.1:\(eu.boundPort!)"], recorder: apRecorder,
                                           security: PeerSecurity(acceptorTLS: acceptorTLS, dialerTLS: dialerTLS))
-        defer { Task { await ap.shutdown() } }
         #expect(await eventually { ap.isConnected(Self.euWest) && eu.isConnected(Self.apSouth) })
         #expect(ap.send(.ack(Positions([Self.apSouth: 7])), to: Self.euWest))
         #expect(await eventually { euRecorder.events.contains("ack from ap-south") })
+        await ap.shutdown()
+        await eu.shutdown()
     }
 
     @Test(.enabled(if: hasOpenSSL || isCI, "openssl is not installed: TLS tests skipped (.ci/run installs it)"))
@@ -61,7 +61,6 @@ struct PeerTLSTests {
         let recorder = TLSRecorder()
         let eu = try await Self.transport(Self.euWest, peers: [Self.apSouth: "127.0.0.1:1"], recorder: recorder,
                                           security: PeerSecurity(acceptorTLS: acceptorTLS, dialerTLS: dialerTLS))
-        defer { Task { await eu.shutdown() } }
         let port = try #require(eu.boundPort)
 
         // The stranger trusts the cluster's CA but holds a certificate from another one.
@@ -74,6 +73,7 @@ struct PeerTLSTests {
         let member = try await Self.dial(port: port, tls: dialerTLS)
         #expect(await eventually { recorder.events == ["connected ap-south", "ack from ap-south"] })
         try? await member.close()
+        await eu.shutdown()
     }
 
     /// Dials `port` over TLS and sends a valid `Hello` from ap-south and one message.
