@@ -146,6 +146,11 @@ public struct AccessControl: Sendable {
     /// someone opens it on purpose.
     public func requiredRole(method: String, path: String) -> Role? {
         if openPaths.contains(path) || Self.isStaticAsset(path) { return nil }
+        return Self.role(method: method, path: path)
+    }
+
+    /// The role a request needs by its method and path alone (open paths aside).
+    static func role(method: String, path: String) -> Role {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
         if method == "GET" || method == "HEAD" || method == "OPTIONS" {
             return segments.starts(with: ["v1", "audit"]) ? .admin : .read

@@ -21,7 +21,7 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
         let method = request.method.rawValue
         let authorization = request.headers[.authorization]
         guard let accessControl else {
-            return try await audited(request, principal: .anonymous, needs: .admin) {
+            return try await audited(request, principal: .anonymous, needs: AccessControl.role(method: method, path: path)) {
                 try await Principal.$current.withValue((.anonymous, authorization)) { try await next(request, context) }
             }
         }

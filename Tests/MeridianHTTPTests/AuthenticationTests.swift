@@ -98,6 +98,23 @@ struct AuthenticationTests {
         }
     }
 
+    @Test func withoutASecretsFileAdminActionsAreAuditedAsAnonymousAndItemWritesAreNot() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-audit-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let auditLog = try AuditLog(path: directory.appendingPathComponent("audit.log").path)
+        let node = try Node(cluster: APITests.cluster, region: APITests.region, storage: InMemoryStorage())
+        let app = Application(router: MeridianAPI(node: node, operations: OperationsOptions(auditLog: auditLog)).router())
+        try await app.test(.router) { client in
+            #expect(try await client.put("/v1/tables/users", "{}").status == .created)
+            #expect(try await client.put("/v1/tables/users/items/SECRETKEY", "1").status == .ok)
+            let log = try String(contentsOfFile: auditLog.path, encoding: .utf8)
+            #expect(log.contains(#""who":"anonymous""#) && log.contains("/v1/tables/users"))
+            #expect(!log.contains("SECRETKEY"), "item writes (and their keys) stay out of the audit log")
+        }
+        await node.shutdown()
+    }
+
     @Test func rolesFollowTheRouteAndNewWriteRoutesNeedAdmin() throws {
         let access = try Self.accessControl(openPaths: ["/v1/health", "/metrics"])
         #expect(access.requiredRole(method: "GET", path: "/metrics") == nil)
