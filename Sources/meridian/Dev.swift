@@ -10,9 +10,10 @@ struct Dev: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a local multi-region cluster with realistic inter-region latency.",
         discussion: """
-            Starts one `meridian serve` per region and prints the exact command for each. A region \
+            Starts one `meridian serve` per region and prints the exact command for each, an admin token \
+            (also written to <data>/token) and the dashboard address. A region \
             that dies is not restarted (that is how you stage an outage); run its printed command to \
-            bring it back. Ctrl-C stops them all; data persists under --data.
+            bring it back (or use the dashboard's start button). Ctrl-C stops them all; data persists under --data.
             """)
 
     @Option(help: "Comma-separated regions (known: \(Geography.oneWayMilliseconds.keys.sorted().joined(separator: ", "))).")
