@@ -99,6 +99,40 @@ struct OperationsTests {
 }
 
 extension OperationsTests {
+    @Test func aRegionWithAnotherPeerSecretIsRefusedAndReplicatesNothing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let ports = try freePorts(4)
+        var servers: [String: ServerProcess] = [:]
+        defer { for server in servers.values { _ = server.terminate() } }
+        // Two cluster files that differ only in the peer secret.
+        for (name, secret) in [("us-east", "1"), ("eu-west", "2")] {
+            let file = directory.url.appendingPathComponent("cluster-\(name).json")
+            try writeClusterFile(to: file, regions: Self.names, ports: ports, latencyMilliseconds: [:])
+            guard case .object(var fields) = try JSONValue.parse(Array(try Data(contentsOf: file)), bytesMax: .max) else { return }
+            fields["peer_secret"] = .string(String(repeating: secret, count: 64))
+            try Data(JSONValue.object(fields).canonicalBytes).write(to: file)
+            servers[name] = try ServerProcess(directory: directory.url, clusterFile: file, region: name)
+        }
+        let east = servers["us-east"]!.baseURL, west = servers["eu-west"]!.baseURL
+        #expect(try await send("PUT", "\(east)/v1/tables/notes", body: "{}").status == 201)
+        #expect(try await send("PUT", "\(east)/v1/tables/notes/items/a", body: "1").status == 200)
+        // us-east dials eu-west: the refusal is logged on both sides; wait for it in eu-west's log.
+        let deadline = Date().addingTimeInterval(15)
+        var refused = false
+        while !refused && Date() < deadline {
+            let logs = try FileManager.default.contentsOfDirectory(atPath: directory.url.path).filter { $0.hasPrefix("serve-eu-west") }
+            refused = try logs.contains { try String(contentsOf: directory.url.appendingPathComponent($0), encoding: .utf8).contains("authentication failed") }
+            if !refused { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(refused, "eu-west logged the refused authentication")
+        #expect(try await send("GET", "\(west)/v1/tables/notes").status == 404, "nothing from us-east was applied in eu-west")
+        let view = try await send("GET", "\(west)/v1/cluster").json()
+        guard case .array(let regions)? = view["regions"] else { Issue.record("no regions"); return }
+        let eastRow = regions.first { if case .object(let row) = $0 { row["name"] == .string("us-east") } else { false } }
+        if case .object(let row)? = eastRow { #expect(row["reachable"] == .bool(false)) }
+    }
+
     static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
     static let hasOpenSSL = FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")
 
