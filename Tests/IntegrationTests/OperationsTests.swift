@@ -99,6 +99,20 @@ struct OperationsTests {
 }
 
 extension OperationsTests {
+    @Test func tokensAddStoresOnlyTheHashAndRefusesADuplicateName() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let secrets = directory.url.appendingPathComponent("secrets.json").path
+        let added = try runCLI(["tokens", "add", "ops", "--role", "admin", "--secrets", secrets])
+        #expect(added.status == 0, "\(added.error)")
+        let token = added.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let stored = try String(contentsOfFile: secrets, encoding: .utf8)
+        #expect(token.count == 64 && !stored.contains(token))
+        #expect(stored.contains(sha256Hex(token)))
+        #expect(try runCLI(["tokens", "add", "ops", "--secrets", secrets]).status != 0)
+        #expect(try runCLI(["tokens", "list", "--secrets", secrets]).output.contains("ops\tadmin"))
+    }
+
     @Test func aRegionWithAnotherPeerSecretIsRefusedAndReplicatesNothing() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
