@@ -33,6 +33,9 @@ extension MeridianClient {
         public var responseBytesMax: Int = 64 << 20
         /// A bearer token, sent as `Authorization: Bearer <token>` when set.
         public var token: String?
+        /// A PEM file with the only certificate authority trusted for `https` regions (a
+        /// cluster's own CA); `nil`: the system's trusted roots.
+        public var trustedCAFile: String?
 
         /// The largest `retriesMax`.
         public static let retriesMaxLimit = 16

@@ -48,7 +48,7 @@ public final class MeridianClient: Sendable {
     ///
     /// - Throws: `invalid_options` for no regions, duplicate names or options out of bounds.
     public convenience init(regions: [RegionAddress], options: Options = Options()) throws(MeridianClientError) {
-        try self.init(regions: regions, options: options, transport: AsyncHTTPTransport(responseBytesMax: options.responseBytesMax))
+        try self.init(regions: regions, options: options, transport: AsyncHTTPTransport(responseBytesMax: options.responseBytesMax, trustedCAFile: options.trustedCAFile))
     }
 
     init(regions: [RegionAddress], options: Options, transport: any HTTPTransport) throws(MeridianClientError) {
@@ -77,7 +77,7 @@ public final class MeridianClient: Sendable {
     /// - Throws: `MeridianClientError`: `unreachable` when the seed does not answer, the
     ///   server's error when it refuses, `invalid_response` when the answer is not a cluster.
     public static func discover(seed: String, options: Options = Options()) async throws -> MeridianClient {
-        try await discover(seed: seed, options: options, transport: AsyncHTTPTransport(responseBytesMax: options.responseBytesMax))
+        try await discover(seed: seed, options: options, transport: AsyncHTTPTransport(responseBytesMax: options.responseBytesMax, trustedCAFile: options.trustedCAFile))
     }
 
     /// Discovers the cluster from one of its regions; see `discover(seed:options:)` with a string.

@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import NIOConcurrencyHelpers
+import NIOSSL
 import NIOCore
 import NIOHTTP1
 
@@ -41,10 +43,33 @@ private let failFastHTTPClient: HTTPClient = {
     return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
 }()
 
+/// Fail-fast clients that trust only one CA file (a cluster's own), by file path, made on
+/// first use and kept for the process's life.
+private let trustingHTTPClients = NIOLockedValueBox<[String: HTTPClient]>([:])
+
+private func failFastHTTPClient(trusting caFile: String?) -> HTTPClient {
+    guard let caFile else { return failFastHTTPClient }
+    return trustingHTTPClients.withLockedValue { clients in
+        if let client = clients[caFile] { return client }
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.connectionPool.retryConnectionEstablishment = false
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(caFile)
+        // Regions are addressed by IP in cluster files; the cluster's own CA is the trust anchor.
+        tls.certificateVerification = .noHostnameVerification
+        configuration.tlsConfiguration = tls
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        clients[caFile] = client
+        return client
+    }
+}
+
 /// The production transport: one shared AsyncHTTPClient, pooled connections.
 struct AsyncHTTPTransport: HTTPTransport {
     /// The largest answer read, in bytes.
     let responseBytesMax: Int
+    /// The only CA trusted for `https` (PEM file); `nil`: the system's roots.
+    var trustedCAFile: String? = nil
 
     func execute(_ request: TransportRequest, timeoutMilliseconds: Int) async throws -> TransportResponse {
         var outbound = HTTPClientRequest(url: request.url)
@@ -53,7 +78,7 @@ struct AsyncHTTPTransport: HTTPTransport {
         if let body = request.body { outbound.body = .bytes(ByteBuffer(bytes: body)) }
         // One deadline covers connecting, sending and reading the whole answer.
         let deadline = NIODeadline.now() + .milliseconds(Int64(timeoutMilliseconds))
-        let answer = try await failFastHTTPClient.execute(outbound, deadline: deadline)
+        let answer = try await failFastHTTPClient(trusting: trustedCAFile).execute(outbound, deadline: deadline)
         let body: ByteBuffer
         do {
             body = try await answer.body.collect(upTo: responseBytesMax)

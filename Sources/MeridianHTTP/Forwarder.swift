@@ -30,9 +30,9 @@ struct Forwarder: Sendable {
     /// How long connecting to another region may take, in seconds.
     static let connectTimeoutSeconds: Int64 = 2
     /// Request headers passed on to the serving region.
-    static let passedRequestHeaders: [HTTPField.Name] = [.contentType, .ifMatch, .ifNoneMatch, HTTPField.Name("Meridian-Context")!, SessionTokens.header]
+    static let passedRequestHeaders: [HTTPField.Name] = [.contentType, .ifMatch, .ifNoneMatch, HTTPField.Name("Meridian-Context")!, SessionTokens.header, .authorization]
     /// Answer headers passed back to the client.
-    static let passedResponseHeaders = ["content-type", "etag", "meridian-context", "meridian-region", "meridian-session", "allow"]
+    static let passedResponseHeaders = ["content-type", "etag", "meridian-context", "meridian-region", "meridian-session", "allow", "www-authenticate"]
 
     let node: Node
 
@@ -66,7 +66,7 @@ struct Forwarder: Sendable {
     }
 
     private func send(_ request: Request, body: ByteBuffer?, to region: RegionID, api: String) async throws -> Response {
-        var outbound = HTTPClientRequest(url: "http://\(api)\(request.uri.string)")
+        var outbound = HTTPClientRequest(url: "\(node.cluster.apiScheme)://\(api)\(request.uri.string)")
         outbound.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
         for name in Self.passedRequestHeaders {
             if let value = request.headers[name] { outbound.headers.add(name: name.canonicalName, value: value) }
@@ -75,7 +75,7 @@ struct Forwarder: Sendable {
         if let body { outbound.body = .bytes(body) }
         let delay = node.oneWayDelaysMilliseconds[region] ?? 0
         try await pay(delay)
-        let answer = try await regionHTTPClient.execute(outbound, timeout: .seconds(Self.timeoutSeconds))
+        let answer = try await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .seconds(Self.timeoutSeconds))
         try await pay(delay)
         var headers: HTTPFields = [:]
         for name in Self.passedResponseHeaders {

@@ -18,10 +18,13 @@ public struct MeridianAPI: Sendable {
     /// The node that serves the requests.
     public let node: Node
     let sessions: SessionTokens
+    /// Tokens, audit log, metrics and dashboard (MeridianAPI+Operations.swift).
+    public let operations: OperationsOptions
 
-    public init(node: Node) {
+    public init(node: Node, operations: OperationsOptions = OperationsOptions()) {
         self.node = node
         sessions = SessionTokens(cluster: node.cluster)
+        self.operations = operations
     }
 
     /// The router with every route of the API, the 405 answers, and the middleware that
@@ -29,6 +32,7 @@ public struct MeridianAPI: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorAndRegionMiddleware(region: node.region))
+        addOperationsMiddleware(router)
         route(router, "/v1/health", [.get: health])
         route(router, "/v1/cluster", [.get: cluster])
         route(router, "/v1/tables", [.get: listTables])
@@ -41,6 +45,7 @@ public struct MeridianAPI: Sendable {
         route(router, "/v1/tables/:table/failover", [.post: failover])
         route(router, "/v1/tables/:table/divergence", [.get: divergence])
         route(router, "/v1/debug/links/:peer", [.put: setLink])
+        addOperationsRoutes(router)
         return router
     }
 
@@ -251,9 +256,10 @@ public struct MeridianAPI: Sendable {
     }
 
     private func remotePlacement(_ table: TableName, _ endpoint: RegionEndpoint) async -> PlacementBody {
-        var outbound = HTTPClientRequest(url: "http://\(endpoint.api)/v1/tables/\(table.name)/placement?scope=local")
+        var outbound = HTTPClientRequest(url: "\(node.cluster.apiScheme)://\(endpoint.api)/v1/tables/\(table.name)/placement?scope=local")
         outbound.method = .GET
-        guard let answer = try? await regionHTTPClient.execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds)),
+        if let authorization = Principal.current?.authorization { outbound.headers.add(name: "Authorization", value: authorization) }
+        guard let answer = try? await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds)),
               answer.status == .ok,
               let bytes = try? await answer.body.collect(upTo: Limits.definitionBytesMax),
               let body = try? JSONDecoder().decode(PlacementBody.self, from: Data(buffer: bytes))
@@ -314,9 +320,10 @@ public struct MeridianAPI: Sendable {
         var unreachable: [String] = []
         for region in status.definition.regions where region != node.region {
             guard let endpoint = node.cluster.endpoint(of: region) else { continue }
-            var outbound = HTTPClientRequest(url: "http://\(endpoint.api)/v1/tables/\(table.name)/divergence?scope=local")
+            var outbound = HTTPClientRequest(url: "\(node.cluster.apiScheme)://\(endpoint.api)/v1/tables/\(table.name)/divergence?scope=local")
             outbound.method = .GET
-            guard let answer = try? await regionHTTPClient.execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds)),
+            if let authorization = Principal.current?.authorization { outbound.headers.add(name: "Authorization", value: authorization) }
+            guard let answer = try? await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds)),
                   answer.status == .ok,
                   let bytes = try? await answer.body.collect(upTo: Self.divergencePageBytesMax),
                   let body = try? JSONDecoder().decode(DivergenceLocalBody.self, from: Data(buffer: bytes))

@@ -39,12 +39,23 @@ public struct ClusterConfiguration: Sendable, Equatable, Codable {
     /// (which proves a token came from this cluster, but does not stop a forger who knows
     /// the id: set it in production; `meridian dev` writes a random one).
     public var sessionSecret: String?
+    /// The client tokens file (roles, hashed tokens; see `AccessControl`), relative to the
+    /// cluster file's folder; when absent the client API asks for no token.
+    public var secretsFile: String?
+    /// The secret every region proves it knows in the peer handshake; when absent peers
+    /// are not authenticated (see docs/operations.md).
+    public var peerSecret: String?
+    /// Certificates for TLS on the client API and mutual TLS between regions.
+    public var tls: TLSFiles?
 
     enum CodingKeys: String, CodingKey {
         case regions
         case latencyMilliseconds = "latency_ms"
         case explicitClusterID = "cluster_id"
         case sessionSecret = "session_secret"
+        case secretsFile = "secrets_file"
+        case peerSecret = "peer_secret"
+        case tls
     }
 
     public init(regions: [RegionEndpoint], latencyMilliseconds: [String: [String: Double]]? = nil, clusterID: String? = nil, sessionSecret: String? = nil) {
@@ -118,6 +129,7 @@ public struct ClusterConfiguration: Sendable, Equatable, Codable {
         if let explicitClusterID, !(1...Wire.clusterIDBytesMax).contains(explicitClusterID.utf8.count) {
             throw .invalid("invalid_cluster_file", "cluster_id must be 1 to \(Wire.clusterIDBytesMax) bytes")
         }
+        try validateSecurity(source: source)
         let names = Set(regions.map(\.name.name))
         for (source, row) in latencyMilliseconds ?? [:] {
             for (destination, delay) in row {

@@ -62,7 +62,7 @@ public final class Node: Sendable {
     public let oneWayDelaysMilliseconds: [RegionID: Double]
     private let executor: RegionExecutor
     private let dataDirectory: DataDirectory?
-    private let transport: PeerTransport?
+    let transport: PeerTransport?
     private let ticker: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
 
     /// Opens a node over SQLite in its data directory.
@@ -104,7 +104,8 @@ public final class Node: Sendable {
             guard let listen = cluster.endpoint(of: region).flatMap({ HostAndPort($0.peer) }) else { throw Self.unknownRegion(region, cluster) }
             transport = PeerTransport(local: region, listen: listen, peers: peers, clusterID: cluster.clusterID,
                                       oneWayDelayMilliseconds: delays, delegate: relay,
-                                      group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+                                      group: MultiThreadedEventLoopGroup.singleton, logger: logger,
+                                      security: try PeerSecurity(cluster: cluster))
         } else {
             transport = nil
         }

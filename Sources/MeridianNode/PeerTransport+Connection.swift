@@ -35,6 +35,9 @@ final class PeerConnection: Sendable {
         self.oneWayDelay = oneWayDelay
     }
 
+    /// Bytes queued and not yet taken by the socket (for metrics).
+    var queuedBytes: Int { queue.withLock { $0.queuedBytes } }
+
     /// Queues an encoded frame; `false` (and dropped) when the queue would exceed its bound.
     func enqueue(_ frame: [UInt8]) -> Bool {
         let buffer = channel.allocator.buffer(bytes: frame)

@@ -71,6 +71,8 @@ public final class PeerTransport: Sendable {
     private let oneWayDelays: [RegionID: TimeAmount]
     private let group: any EventLoopGroup
     let state: PeerTransportLock<PeerTransportState>
+    /// Peer authentication and TLS (PeerTransport+Security.swift).
+    let security: PeerSecurity
 
     /// Makes a transport; nothing happens until `start`.
     ///
@@ -84,11 +86,12 @@ public final class PeerTransport: Sendable {
     ///   - group: runs the sockets and timers; the caller owns it and shuts it down.
     public init(local: RegionID, listen: HostAndPort, peers: [RegionID: HostAndPort], clusterID: String,
                 oneWayDelayMilliseconds: [RegionID: Double], delegate: any PeerTransportDelegate,
-                group: any EventLoopGroup, logger: Logger) {
+                group: any EventLoopGroup, logger: Logger, security: PeerSecurity = PeerSecurity()) {
         precondition((1...Wire.clusterIDBytesMax).contains(clusterID.utf8.count),
                      "a cluster id is 1 to \(Wire.clusterIDBytesMax) bytes")
         self.local = local
         self.clusterID = clusterID
+        self.security = security
         self.logger = logger
         listenAddress = listen
         self.group = group
@@ -259,6 +262,7 @@ public final class PeerTransport: Sendable {
             _ = state.withLock { $0.openChannels.removeValue(forKey: ObjectIdentifier(channel)) }
         }
         return channel.eventLoop.makeCompletedFuture {
+            try addSecurityHandlers(to: channel, role: role)
             try channel.pipeline.syncOperations.addHandler(PeerChannelHandler(transport: self, role: role))
         }
     }

@@ -7,6 +7,9 @@ public struct ClusterStatus: Sendable, Equatable {
     public var applied: Positions
     public var peers: [PeerStatus]
     public var counters: RegionCounters
+    /// Each `primary` and `strong` table's Raft group as this region sees it.
+    public var raftGroups: [TableName: RaftTableStatus] = [:]
+    public var raftCounters = RaftCounters()
 }
 
 /// What one region knows about a peer and about the peer's origin log.
@@ -68,6 +71,7 @@ extension Step {
                 applyDelayMilliseconds: DelaySummary(state.applyDelays[peer]?.values ?? []),
                 acknowledgedOwn: progress.acknowledged[local])
         }
-        return ClusterStatus(applied: replication.applied, peers: peers, counters: state.counters)
+        return ClusterStatus(applied: replication.applied, peers: peers, counters: state.counters,
+                             raftGroups: state.groups.mapValues(RaftTableStatus.init), raftCounters: state.raftCounters)
     }
 }

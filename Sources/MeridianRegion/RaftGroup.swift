@@ -25,6 +25,9 @@ struct RaftGroup: Sendable {
     /// When this region last saw the table's preferred region as caught up, for moving
     /// leadership back to it.
     var preferredReturnPending = false
+    /// Elections this region started in the group, and leader changes it saw.
+    var campaigns = 0
+    var leaderChanges = 0
 
     var table: TableName { definition.name }
 
@@ -54,6 +57,9 @@ public struct RaftTableStatus: Sendable, Equatable {
     public var commitIndex: UInt64
     public var appliedIndex: UInt64
     public var lastIndex: UInt64
+    /// Elections this region started in the group, and leader changes it saw, since it started.
+    public var campaigns: Int
+    public var leaderChanges: Int
 
     init(_ group: RaftGroup) {
         let status = group.node.status
@@ -63,6 +69,8 @@ public struct RaftTableStatus: Sendable, Equatable {
         commitIndex = status.commit
         appliedIndex = group.appliedIndex
         lastIndex = status.lastIndex
+        campaigns = group.campaigns
+        leaderChanges = group.leaderChanges
     }
 }
 

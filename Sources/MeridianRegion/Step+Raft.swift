@@ -385,8 +385,14 @@ extension Step {
     mutating func noteLeadership(_ table: TableName) {
         guard var group = state.groups[table] else { return }
         let status = group.node.status
-        if status.leader != group.lastLeader, status.leader != nil { state.raftCounters.leaderChanges += 1 }
-        if (status.role == .preCandidate || status.role == .candidate) && group.lastRole != status.role { state.raftCounters.campaigns += 1 }
+        if status.leader != group.lastLeader, status.leader != nil {
+            state.raftCounters.leaderChanges += 1
+            group.leaderChanges += 1
+        }
+        if (status.role == .preCandidate || status.role == .candidate) && group.lastRole != status.role {
+            state.raftCounters.campaigns += 1
+            group.campaigns += 1
+        }
         group.lastLeader = status.leader
         group.lastRole = status.role
         state.groups[table] = group

@@ -31,6 +31,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Concurrent clients.") var clients: Int = 4
     @Option(help: "Writes in total.") var writes: Int = 20_000
     @Option(help: "Bytes of each value's string payload.") var valueBytes: Int = 100
+    @Option(help: "The bearer token (default: $MERIDIAN_TOKEN, else the file 'token' next to --cluster).") var token: String?
 
     func validate() throws {
         guard ["local-writes", "replication-lag", "strong-writes"].contains(scenario) else {
@@ -169,6 +170,7 @@ struct Bench: AsyncParsableCommand {
         var request = URLRequest(url: URL(string: (base ?? endpoint) + path)!)
         request.httpMethod = method
         request.httpBody = body
+        if let token = token ?? EndpointOptions.token(environmentOrFileNextTo: cluster) { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         let (data, response) = try await session.data(for: request)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard statuses.contains(status) else {

@@ -22,22 +22,32 @@ struct EndpointOptions: ParsableArguments {
     @Option(help: "A session token (the Meridian-Session of an earlier answer) to read your own writes.")
     var session: String?
 
+    @Option(help: "A PEM file with the only CA trusted for an https --endpoint (with --cluster, the cluster file's tls.ca is used).")
+    var ca: String?
+
+    @Option(help: "The bearer token (default: $MERIDIAN_TOKEN, else the file 'token' next to --cluster, which meridian dev writes).")
+    var token: String?
+
     /// A `MeridianClient` for the chosen regions: with `--cluster` it ranks the regions
     /// by the latency matrix from `--from` and fails over to the next on failure.
     func client() throws -> APIClient {
         var options = MeridianClient.Options()
+        options.token = resolvedToken()
+        options.trustedCAFile = ca
         let regions: [RegionAddress]
         if let endpoint {
             regions = [RegionAddress(name: "endpoint", url: endpoint)]
         } else if let cluster {
-            let configuration = try ClusterConfiguration.load(path: cluster)
+            let configuration = try ClusterConfiguration.load(path: cluster).resolvingPaths(clusterFilePath: cluster)
+            options.trustedCAFile = configuration.tls?.clientAPI == true ? configuration.tls?.ca : nil
             options.simulatedLocation = from
             options.latencyMatrix = configuration.latencyMilliseconds.map(LatencyMatrix.init)
             let chosen = try to.map { name in
                 guard let region = configuration.regions.first(where: { $0.name.name == name }) else { throw ValidationError("region '\(name)' is not in \(cluster)") }
                 return [region]
             } ?? configuration.regions
-            regions = chosen.map { RegionAddress(name: $0.name.name, url: $0.api) }
+            let scheme = configuration.tls?.clientAPI == true ? "https://" : "http://"
+            regions = chosen.map { RegionAddress(name: $0.name.name, url: scheme + $0.api) }
         } else {
             regions = [RegionAddress(name: "local", url: "http://127.0.0.1:7001")]
         }

@@ -10,9 +10,10 @@ struct Dev: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a local multi-region cluster with realistic inter-region latency.",
         discussion: """
-            Starts one `meridian serve` per region and prints the exact command for each. A region \
+            Starts one `meridian serve` per region and prints the exact command for each, an admin token \
+            (also written to <data>/token) and the dashboard address. A region \
             that dies is not restarted (that is how you stage an outage); run its printed command to \
-            bring it back. Ctrl-C stops them all; data persists under --data.
+            bring it back (or use the dashboard's start button). Ctrl-C stops them all; data persists under --data.
             """)
 
     @Option(help: "Comma-separated regions (known: \(Geography.oneWayMilliseconds.keys.sorted().joined(separator: ", "))).")
@@ -35,25 +36,26 @@ struct Dev: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: dataURL, withIntermediateDirectories: true)
         var cluster = Geography.localCluster(regions: regionIDs, basePort: basePort)
         let clusterFile = dataURL.appendingPathComponent("cluster.json")
-        // Keep the session secret across restarts (tokens stay valid); make one the first time.
         let previous = try? ClusterConfiguration.load(path: clusterFile.path)
-        cluster.sessionSecret = previous?.sessionSecret ?? (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let token = try Self.prepareSecurity(&cluster, previous: previous, dataURL: dataURL)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(cluster).write(to: clusterFile)
 
         let executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        let controlPort = basePort + Self.controlPortOffset
         print("meridian dev: \(regionIDs.count) regions, cluster file \(clusterFile.path), latency \(noLatency ? "off" : "injected")")
-        var processes: [(RegionID, Process)] = []
+        var commands: [(RegionID, URL, [String])] = []
         for region in regionIDs {
             var arguments = ["serve", "--cluster", clusterFile.path, "--region", region.name,
-                             "--data", dataURL.appendingPathComponent(region.name).path, "--allow-fault-injection"]
+                             "--data", dataURL.appendingPathComponent(region.name).path, "--allow-fault-injection",
+                             "--dev-control", "127.0.0.1:\(controlPort)"]
             if noLatency { arguments.append("--no-latency") }
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = arguments
-            try process.run()
-            processes.append((region, process))
+            commands.append((region, executable, arguments))
+        }
+        let supervisor = DevSupervisor(commands: commands)
+        for (region, _, arguments) in commands {
+            try supervisor.start(region)
             let api = cluster.endpoint(of: region)?.api ?? "?"
             print("  \(region.name): API http://\(api)   command: \(executable.path) \(arguments.joined(separator: " "))")
         }
@@ -63,20 +65,28 @@ struct Dev: AsyncParsableCommand {
                 print("  one-way from \(source.name): \(row.joined(separator: ", "))")
             }
         }
+        print("  admin token: \(token)   (also in \(dataURL.appendingPathComponent("token").path); send 'Authorization: Bearer <token>', or --token / MERIDIAN_TOKEN)")
+        print("  dashboard: http://\(cluster.regions[0].api)/dashboard#token=\(token)")
         print("Try: meridian tables create notes --cluster \(clusterFile.path) --from \(regionIDs[0].name)   (Ctrl-C stops every region)")
-        await Self.superviseUntilSignal(processes)
+        fflush(nil)
+        let control = Task { try await supervisor.controlApplication(port: controlPort, token: token).runService() }
+        await Self.superviseUntilSignal(supervisor)
+        control.cancel()
     }
 
-    /// Waits until SIGINT or SIGTERM (then stops every region and waits for them) or until
-    /// every region has exited. A region that exits is reported, never restarted.
-    static func superviseUntilSignal(_ processes: [(RegionID, Process)]) async {
+    /// The dev control endpoint listens on the base port plus this, on loopback.
+    static let controlPortOffset = 99
+
+    /// Waits until SIGINT or SIGTERM, then stops every region and waits for them. A region
+    /// that exits is reported, never restarted (the dashboard's start button, or its
+    /// printed command, brings it back).
+    static func superviseUntilSignal(_ supervisor: DevSupervisor) async {
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         let watcher = Task {
-            var reported: Set<RegionID> = []
-            while reported.count < processes.count {
-                for (region, process) in processes where !process.isRunning && !reported.contains(region) {
-                    reported.insert(region)
-                    print("meridian dev: region \(region) exited with status \(process.terminationStatus); it stays down until you run its command")
+            while !Task.isCancelled {
+                for (region, status) in supervisor.newlyExited() {
+                    print("meridian dev: region \(region) exited with status \(status); it stays down until you run its command or start it from the dashboard")
+                    fflush(nil)
                 }
                 try await Task.sleep(for: .milliseconds(200))
             }
@@ -85,7 +95,6 @@ struct Dev: AsyncParsableCommand {
         _ = await iterator.next()
         watcher.cancel()
         print("meridian dev: stopping every region")
-        for (_, process) in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        for (_, process) in processes { process.waitUntilExit() }
+        supervisor.stopAll()
     }
 }

@@ -9,5 +9,5 @@ struct Meridian: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meridian",
         abstract: "A multi-region database.",
-        subcommands: [Serve.self, Dev.self, Sim.self, Bench.self, Tables.self, Conflicts.self, Divergence.self, Put.self, Get.self, Delete.self, Scan.self])
+        subcommands: [Serve.self, Dev.self, Sim.self, Bench.self, Tables.self, Conflicts.self, Divergence.self, Put.self, Get.self, Delete.self, Scan.self, Tokens.self])
 }

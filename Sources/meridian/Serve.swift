@@ -36,6 +36,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How long a consistency=session read waits for this region to catch up before it is forwarded, in milliseconds.")
     var sessionWaitMs: UInt64 = Node.sessionWaitMillisecondsDefault
 
+    @Option(help: "The control endpoint of the meridian dev that started this node (host:port): lets the dashboard stop and start regions. Set by meridian dev only.")
+    var devControl: String?
+
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "meridian")
@@ -47,7 +50,7 @@ struct Serve: AsyncParsableCommand {
         guard (1...Limits.valueBytesMaxMax).contains(valueBytesMax) else {
             throw ValidationError("--value-bytes-max must be 1 to \(Limits.valueBytesMaxMax) (an item's record must fit one peer frame)")
         }
-        let cluster = try ClusterConfiguration.load(path: self.cluster)
+        let cluster = try ClusterConfiguration.load(path: self.cluster).resolvingPaths(clusterFilePath: self.cluster)
         if syncPolicy == .normal && cluster.regions.count > 1 {
             // Under NORMAL a power loss can take back commits whose entries were already
             // shipped; the region would then reuse their sequence numbers (docs/durability.md).
@@ -63,15 +66,17 @@ struct Serve: AsyncParsableCommand {
         var options = NodeOptions(region: regionID, dataDirectory: data, syncPolicy: syncPolicy, valueBytesMax: valueBytesMax,
                                   allowFaultInjection: allowFaultInjection, injectLatency: !noLatency)
         options.sessionWaitMilliseconds = sessionWaitMs
+        let operations = try Self.operationsOptions(cluster: cluster, data: data, devControl: devControl)
         let node = try Node(cluster: cluster, options: options, logger: logger)
         try await node.start()
 
         let app = Application(
-            router: MeridianAPI(node: node).router(),
+            router: MeridianAPI(node: node, operations: operations).router(),
+            server: try Self.httpServer(cluster: cluster),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "meridian"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? address.port
-                let line = "meridian: region \(regionID) serving API on http://\(address.host):\(port) (data \(data), sync \(syncPolicy.rawValue))\n"
+                let line = "meridian: region \(regionID) serving API on \(cluster.apiScheme)://\(address.host):\(port) (data \(data), sync \(syncPolicy.rawValue))\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             },
             logger: logger)

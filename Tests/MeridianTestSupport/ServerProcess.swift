@@ -51,10 +51,10 @@ public final class ServerProcess {
             let chunk = output.fileHandleForReading.availableData
             guard !chunk.isEmpty else { break }
             buffered += String(decoding: chunk, as: UTF8.self)
-            if let range = buffered.range(of: #"serving API on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+            if let range = buffered.range(of: #"serving API on https?://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
                 let match = buffered[range]
                 port = Int(match[match.index(after: match.lastIndex(of: ":")!)...])!
-                baseURL = "http://127.0.0.1:\(port)"
+                baseURL = (match.contains("https://") ? "https" : "http") + "://127.0.0.1:\(port)"
                 return
             }
         }

@@ -1,0 +1,78 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MeridianCore
+import NIOCore
+
+/// Checks every request's bearer token against the cluster's `AccessControl`, and records
+/// every admin request (granted or refused) in the audit log.
+///
+/// - No token, or one the cluster does not know: 401 `unauthenticated` with
+///   `WWW-Authenticate: Bearer`; nothing runs.
+/// - A token whose role is below what the request needs: 403 `forbidden`; nothing runs.
+/// - Without access control (no `secrets_file`), every request runs as `anonymous`.
+struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
+    let accessControl: AccessControl?
+    let auditLog: AuditLog?
+    let region: RegionID
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        let method = request.method.rawValue
+        let authorization = request.headers[.authorization]
+        guard let accessControl else {
+            return try await audited(request, principal: .anonymous, needs: AccessControl.role(method: method, path: path)) {
+                try await Principal.$current.withValue((.anonymous, authorization)) { try await next(request, context) }
+            }
+        }
+        guard let needed = accessControl.requiredRole(method: method, path: path) else {
+            return try await next(request, context)
+        }
+        guard let token = Self.bearerToken(authorization), let principal = accessControl.principal(token: token) else {
+            let message = authorization == nil
+                ? "this request needs a bearer token: send 'Authorization: Bearer <token>' (meridian dev writes one to <data>/token)"
+                : "the bearer token is not one this cluster knows"
+            return try Self.refusal(.unauthorized, code: "unauthenticated", message, headers: [.wwwAuthenticate: #"Bearer realm="meridian""#])
+        }
+        return try await audited(request, principal: principal, needs: needed) {
+            guard principal.role >= needed else {
+                return try Self.refusal(.forbidden, code: "forbidden",
+                    "token '\(principal.name)' has role \(principal.role.rawValue); \(method) \(path.prefix(200)) needs \(needed.rawValue)")
+            }
+            return try await Principal.$current.withValue((principal, authorization)) { try await next(request, context) }
+        }
+    }
+
+    /// Runs `work` and, for a request that needs `admin`, appends what happened to the audit log.
+    private func audited(_ request: Request, principal: Principal, needs: Role, _ work: () async throws -> Response) async throws -> Response {
+        let isAdminAction = needs == .admin && request.method != .get && request.method != .head
+        guard isAdminAction, let auditLog else { return try await work() }
+        do {
+            let response = try await work()
+            auditLog.append(AuditRecord(who: principal.name, role: principal.role, method: request.method.rawValue,
+                                        path: request.uri.path, status: response.status.code, region: region.name))
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            auditLog.append(AuditRecord(who: principal.name, role: principal.role, method: request.method.rawValue,
+                                        path: request.uri.path, status: status, region: region.name))
+            throw error
+        }
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header.
+    static func bearerToken(_ header: String?) -> String? {
+        guard let header else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The project's JSON error object with `status`.
+    static func refusal(_ status: HTTPResponse.Status, code: String, _ message: String, headers extra: HTTPFields = [:]) throws -> Response {
+        var headers = extra
+        headers[.contentType] = "application/json"
+        let body = ["error": ["code": code, "message": message]]
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try JSONBodies.encode(body))))
+    }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import MeridianCore
+import MeridianTestSupport
+import Testing
+
+/// A secured two-region cluster of real processes: tokens end to end (forwarding
+/// included), peers authenticated with the peer secret, and `/metrics` after conflicts.
+@Suite(.serialized)
+struct OperationsTests {
+    static let names = ["us-east", "eu-west"]
+    static let adminToken = "integration-admin-token-0123456789"
+    static let readToken = "integration-read-token-0123456789"
+
+    /// Writes a cluster file with a secrets file and a peer secret, starts both regions.
+    static func startSecuredCluster(oneWayMilliseconds: Double, tls certificates: URL? = nil) throws -> (TemporaryDirectory, [String: ServerProcess]) {
+        let directory = try TemporaryDirectory()
+        let clusterFile = directory.url.appendingPathComponent("cluster.json")
+        let latency = ["us-east": ["eu-west": oneWayMilliseconds], "eu-west": ["us-east": oneWayMilliseconds]]
+        try writeClusterFile(to: clusterFile, regions: names, ports: try freePorts(2 * names.count), latencyMilliseconds: latency)
+        // Add the security fields to the file the helper wrote.
+        guard case .object(var fields) = try JSONValue.parse(Array(try Data(contentsOf: clusterFile)), bytesMax: .max) else {
+            throw MeridianError.invalid("test", "cluster file is not an object")
+        }
+        fields["secrets_file"] = .string("secrets.json")
+        fields["peer_secret"] = .string(String(repeating: "5", count: 64))
+        if let certificates {
+            fields["tls"] = .object([
+                "ca": .string(certificates.appendingPathComponent("cluster-ca.pem").path),
+                "certificate": .string(certificates.appendingPathComponent("node.pem").path),
+                "key": .string(certificates.appendingPathComponent("node.key").path),
+                "client_api": .bool(true), "peers": .bool(true),
+            ])
+        }
+        try Data(JSONValue.object(fields).canonicalBytes).write(to: clusterFile)
+        let secrets = """
+            {"tokens": [{"name": "ops", "role": "admin", "sha256": "\(sha256Hex(adminToken))"},
+                        {"name": "dashboard", "role": "read", "sha256": "\(sha256Hex(readToken))"}],
+             "open_paths": ["/v1/health", "/metrics"]}
+            """
+        try Data(secrets.utf8).write(to: directory.url.appendingPathComponent("secrets.json"))
+        var servers: [String: ServerProcess] = [:]
+        for name in names {
+            servers[name] = try ServerProcess(directory: directory.url, clusterFile: clusterFile, region: name)
+        }
+        return (directory, servers)
+    }
+
+    static func bearer(_ token: String) -> [String: String] { ["Authorization": "Bearer \(token)"] }
+
+    @Test func tokensAreCheckedInEveryRegionAndForwardedRequestsCarryThem() async throws {
+        let (directory, servers) = try Self.startSecuredCluster(oneWayMilliseconds: 5)
+        defer { for server in servers.values { _ = server.terminate() }; directory.remove() }
+        let east = servers["us-east"]!.baseURL, west = servers["eu-west"]!.baseURL
+        let refused = try await send("PUT", "\(east)/v1/tables/notes", body: #"{"regions": ["us-east"]}"#)
+        #expect(refused.status == 401)
+        #expect(refused.headers["www-authenticate"]?.hasPrefix("Bearer") == true)
+        let listed = try await send("GET", "\(east)/v1/tables", headers: Self.bearer(Self.readToken))
+        #expect(try listed.json()["tables"] == .array([]), "the refused request created nothing")
+        #expect(try await send("PUT", "\(east)/v1/tables/notes", body: #"{"regions": ["us-east"]}"#, headers: Self.bearer(Self.adminToken)).status == 201)
+        // eu-west may not store 'notes': it forwards to us-east, with the caller's token.
+        let forwarded = try await eventuallyAnswer { try await send("PUT", "\(west)/v1/tables/notes/items/a", body: "1", headers: Self.bearer(Self.adminToken)) }
+        #expect(forwarded.status == 200)
+        #expect(forwarded.headers["meridian-forwarded-by"] == "eu-west")
+        let forbidden = try await send("PUT", "\(west)/v1/tables/notes/items/b", body: "1", headers: Self.bearer(Self.readToken))
+        #expect(forbidden.status == 403)
+        #expect(try await send("GET", "\(east)/v1/health").status == 200)
+    }
+
+    @Test func metricsShowReplicationLagAndConflictsAfterConcurrentWrites() async throws {
+        // A long injected delay makes the two writes below concurrent for certain.
+        let (directory, servers) = try Self.startSecuredCluster(oneWayMilliseconds: 400)
+        defer { for server in servers.values { _ = server.terminate() }; directory.remove() }
+        let east = servers["us-east"]!.baseURL, west = servers["eu-west"]!.baseURL
+        #expect(try await send("PUT", "\(east)/v1/tables/notes", body: #"{"conflict": "lww"}"#, headers: Self.bearer(Self.adminToken)).status == 201)
+        _ = try await eventuallyAnswer { try await send("GET", "\(west)/v1/tables/notes", headers: Self.bearer(Self.readToken)) }
+        for round in 0..<3 {
+            async let eastWrite = send("PUT", "\(east)/v1/tables/notes/items/k\(round)", body: #"{"from": "east"}"#, headers: Self.bearer(Self.adminToken))
+            async let westWrite = send("PUT", "\(west)/v1/tables/notes/items/k\(round)", body: #"{"from": "west"}"#, headers: Self.bearer(Self.adminToken))
+            #expect(try await eastWrite.status == 200)
+            #expect(try await westWrite.status == 200)
+        }
+        var text = ""
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            text = String(decoding: try await send("GET", "\(east)/metrics").body, as: UTF8.self)
+            if metric(text, "meridian_conflicts_total", labels: #"policy="lww""#) ?? 0 > 0,
+               metric(text, "meridian_replication_lag_seconds", labels: #"origin="eu-west""#) ?? 0 > 0 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect((metric(text, "meridian_conflicts_total", labels: #"table="notes""#) ?? 0) > 0, "\(text)")
+        #expect((metric(text, "meridian_conflict_ledger_entries", labels: #"table="notes""#) ?? 0) > 0)
+        // The injected one-way delay is 400 ms: an applied write was at least that old.
+        #expect((metric(text, "meridian_replication_lag_seconds", labels: #"origin="eu-west""#) ?? 0) >= 0.4)
+        #expect((metric(text, "meridian_http_requests_total", labels: #"route="/v1/tables/{table}/items/{key}""#) ?? 0) >= 3)
+        #expect(text.contains("meridian_http_request_duration_seconds_bucket"))
+        #expect(metric(text, "meridian_peer_send_queue_bytes", labels: #"peer="eu-west""#) != nil)
+        #expect(metric(text, "meridian_peer_up", labels: #"peer="eu-west""#) == 1, "the peers authenticated each other with the peer secret")
+    }
+}
+
+extension OperationsTests {
+    @Test func tokensAddStoresOnlyTheHashAndRefusesADuplicateName() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let secrets = directory.url.appendingPathComponent("secrets.json").path
+        let added = try runCLI(["tokens", "add", "ops", "--role", "admin", "--secrets", secrets])
+        #expect(added.status == 0, "\(added.error)")
+        let token = added.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let stored = try String(contentsOfFile: secrets, encoding: .utf8)
+        #expect(token.count == 64 && !stored.contains(token))
+        #expect(stored.contains(sha256Hex(token)))
+        #expect(try runCLI(["tokens", "add", "ops", "--secrets", secrets]).status != 0)
+        #expect(try runCLI(["tokens", "list", "--secrets", secrets]).output.contains("ops\tadmin"))
+    }
+
+    @Test func aRegionWithAnotherPeerSecretIsRefusedAndReplicatesNothing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let ports = try freePorts(4)
+        var servers: [String: ServerProcess] = [:]
+        defer { for server in servers.values { _ = server.terminate() } }
+        // Two cluster files that differ only in the peer secret.
+        for (name, secret) in [("us-east", "1"), ("eu-west", "2")] {
+            let file = directory.url.appendingPathComponent("cluster-\(name).json")
+            try writeClusterFile(to: file, regions: Self.names, ports: ports, latencyMilliseconds: [:])
+            guard case .object(var fields) = try JSONValue.parse(Array(try Data(contentsOf: file)), bytesMax: .max) else { return }
+            fields["peer_secret"] = .string(String(repeating: secret, count: 64))
+            try Data(JSONValue.object(fields).canonicalBytes).write(to: file)
+            servers[name] = try ServerProcess(directory: directory.url, clusterFile: file, region: name)
+        }
+        let east = servers["us-east"]!.baseURL, west = servers["eu-west"]!.baseURL
+        #expect(try await send("PUT", "\(east)/v1/tables/notes", body: "{}").status == 201)
+        #expect(try await send("PUT", "\(east)/v1/tables/notes/items/a", body: "1").status == 200)
+        // us-east dials eu-west: the refusal is logged on both sides; wait for it in eu-west's log.
+        let deadline = Date().addingTimeInterval(15)
+        var refused = false
+        while !refused && Date() < deadline {
+            let logs = try FileManager.default.contentsOfDirectory(atPath: directory.url.path).filter { $0.hasPrefix("serve-eu-west") }
+            refused = try logs.contains { try String(contentsOf: directory.url.appendingPathComponent($0), encoding: .utf8).contains("authentication failed") }
+            if !refused { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(refused, "eu-west logged the refused authentication")
+        #expect(try await send("GET", "\(west)/v1/tables/notes").status == 404, "nothing from us-east was applied in eu-west")
+        let view = try await send("GET", "\(west)/v1/cluster").json()
+        guard case .array(let regions)? = view["regions"] else { Issue.record("no regions"); return }
+        let eastRow = regions.first { if case .object(let row) = $0 { row["name"] == .string("us-east") } else { false } }
+        if case .object(let row)? = eastRow { #expect(row["reachable"] == .bool(false)) }
+    }
+
+    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    static let hasOpenSSL = FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")
+
+    @Test(.enabled(if: hasOpenSSL || isCI, "openssl or curl is not installed: TLS cluster test skipped (.ci/run installs them)"))
+    func aClusterServesHTTPSAndItsRegionsTalkOverMutualTLS() async throws {
+        let certificates = try #require(makeTestCertificates(), "openssl could not make the test certificates")
+        let (directory, servers) = try Self.startSecuredCluster(oneWayMilliseconds: 5, tls: certificates)
+        defer { for server in servers.values { _ = server.terminate() }; directory.remove() }
+        let east = servers["us-east"]!.baseURL, west = servers["eu-west"]!.baseURL
+        #expect(east.hasPrefix("https://") && west.hasPrefix("https://"))
+        let ca = certificates.appendingPathComponent("cluster-ca.pem").path
+        let admin = "Authorization: Bearer \(Self.adminToken)"
+        #expect(try curl(["--cacert", ca, "\(east)/v1/health"]).status == 200)
+        // A client that trusts another CA refuses the node's certificate.
+        #expect(try curl(["--cacert", certificates.appendingPathComponent("other-ca.pem").path, "\(east)/v1/health"]).exit != 0)
+        #expect(try curl(["--cacert", ca, "-X", "PUT", "-H", admin, "-d", #"{"regions": ["us-east"]}"#, "\(east)/v1/tables/notes"]).status == 201)
+        // eu-west forwards to us-east over HTTPS, trusting only the cluster's CA.
+        var forwarded = (status: 0, exit: Int32(0), body: "")
+        let deadline = Date().addingTimeInterval(10)
+        repeat {
+            forwarded = try curl(["--cacert", ca, "-X", "PUT", "-H", admin, "-d", "1", "\(west)/v1/tables/notes/items/a"])
+            if forwarded.status != 404 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        } while Date() < deadline
+        #expect(forwarded.status == 200, "\(forwarded.body)")
+        // The command line reaches an HTTPS cluster through its cluster file (scheme and CA from there).
+        let listed = try runCLI(["tables", "list", "--cluster", directory.url.appendingPathComponent("cluster.json").path,
+                                 "--from", "eu-west", "--token", Self.readToken])
+        #expect(listed.status == 0, "\(listed.error)")
+        #expect(listed.output.contains(#""name":"notes""#))
+        // The peers connected over mutual TLS (and proved the peer secret).
+        var peerUp: Double? = nil
+        for _ in 0..<50 where peerUp != 1 {
+            peerUp = metric(try curl(["--cacert", ca, "\(east)/metrics"]).body, "meridian_peer_up", labels: #"peer="eu-west""#)
+            if peerUp != 1 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(peerUp == 1)
+    }
+}
+
+/// Runs curl; returns the HTTP status, curl's exit code and the body.
+func curl(_ arguments: [String]) throws -> (status: Int, exit: Int32, body: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10"] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    var lines = String(decoding: data, as: UTF8.self).components(separatedBy: "\n")
+    let status = Int(lines.popLast() ?? "") ?? 0
+    return (status, process.terminationStatus, lines.joined(separator: "\n"))
+}
+
+/// The test certificates: `MERIDIAN_TEST_CERTIFICATES`, else made now by `.ci/make-test-certificates.sh`.
+func makeTestCertificates() -> URL? {
+    if let folder = ProcessInfo.processInfo.environment["MERIDIAN_TEST_CERTIFICATES"] { return URL(fileURLWithPath: folder) }
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".ci/make-test-certificates.sh")
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-certificates-\(getpid())")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = [script.path, folder.path]
+    process.standardOutput = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return nil }
+    process.waitUntilExit()
+    return process.terminationStatus == 0 ? folder : nil
+}
+
+/// The first sample of `name` whose labels contain `labels`, from Prometheus text.
+func metric(_ text: String, _ name: String, labels: String) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix(name + "{") && line.contains(labels) {
+        if let value = line.split(separator: " ").last.flatMap({ Double($0) }) { return value }
+    }
+    return nil
+}
+
+/// Retries `request` until it answers something other than 404 (a table definition still
+/// on its way), for up to ten seconds.
+func eventuallyAnswer(_ request: () async throws -> HTTPExchange) async throws -> HTTPExchange {
+    let deadline = Date().addingTimeInterval(10)
+    var answer = try await request()
+    while answer.status == 404 && Date() < deadline {
+        try await Task.sleep(for: .milliseconds(50))
+        answer = try await request()
+    }
+    return answer
+}
+
+/// Lower-case hex SHA-256, computed with the system's sha256sum (the test target links no crypto).
+func sha256Hex(_ text: String) -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+    let input = Pipe(), output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try? process.run()
+    input.fileHandleForWriting.write(Data(text.utf8))
+    try? input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(String(decoding: data, as: UTF8.self).prefix(64))
+}
