@@ -29,6 +29,9 @@ final class SimulatedNode {
     /// When the step in progress finishes (its commit and sync), in virtual milliseconds:
     /// inputs that arrive earlier wait and run together in the next step (group commit).
     var busyUntil: UInt64 = 0
+    /// Calls on consensus tables the running region answered `.pending`, by ticket: their
+    /// results come in a later step's completions; a crash leaves their outcome unknown.
+    var pendingCalls: [UInt64: ClientRequest] = [:]
     /// What region processes that have died counted, so totals survive restarts.
     var countersOfEarlierProcesses = ProcessTotals()
 

@@ -25,6 +25,13 @@ public final class SimulatedStorage: RegionStorage {
         public var item: StoredItem
     }
 
+    /// Raft entries a committed transaction persisted for one group, for the checker of
+    /// committed entries.
+    public struct RaftWrite: Sendable, Equatable {
+        public var group: String
+        public var entries: [StoredRaftEntry]
+    }
+
     public let syncPolicy: SyncPolicy
     /// The `skip-ledger` mutation: conflict rows are silently dropped. Set only by the
     /// simulator for a run that checks its checkers.
@@ -39,6 +46,8 @@ public final class SimulatedStorage: RegionStorage {
     public private(set) var durableCommitCount: UInt64 = 0
     /// Items put by commits not yet taken by `takeItemWrites()`, in commit order.
     private var pendingItemWrites: [ItemWrite] = []
+    /// Raft entries persisted by commits not yet taken by `takeRaftWrites()`, in commit order.
+    private var pendingRaftWrites: [RaftWrite] = []
 
     /// Makes empty storage with a sync policy.
     public init(syncPolicy: SyncPolicy) {
@@ -57,14 +66,17 @@ public final class SimulatedStorage: RegionStorage {
 
     public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
         var itemWrites: [ItemWrite] = []
+        var raftWrites: [RaftWrite] = []
         let result = try memory.write { writer in
             let recording = RecordingWriter(writer, dropsConflictRows: dropsConflictRows)
             let result = try body(recording)
             itemWrites = recording.itemWrites
+            raftWrites = recording.raftWrites
             return result
         }
         commitCount += 1
         pendingItemWrites += itemWrites
+        pendingRaftWrites += raftWrites
         if syncPolicy == .full { sync() }
         return result
     }
@@ -82,6 +94,7 @@ public final class SimulatedStorage: RegionStorage {
         let lost = commitCount - durableCommitCount
         memory.image = durable
         pendingItemWrites = []
+        pendingRaftWrites = []
         return lost
     }
 
@@ -91,6 +104,12 @@ public final class SimulatedStorage: RegionStorage {
         return pendingItemWrites
     }
 
+    /// The Raft entries committed transactions persisted since the last call, in commit order.
+    public func takeRaftWrites() -> [RaftWrite] {
+        defer { pendingRaftWrites = [] }
+        return pendingRaftWrites
+    }
+
     private func sync() {
         durable = memory.image
         durableCommitCount = commitCount
@@ -98,12 +117,13 @@ public final class SimulatedStorage: RegionStorage {
 }
 
 extension SimulatedStorage {
-    /// The in-memory transaction, passed through: it records the items put and, under the
+    /// The in-memory transaction, passed through: it records the items and Raft entries put and, under the
     /// `skip-ledger` mutation, drops conflict rows.
     final class RecordingWriter: StorageWriter {
         let base: any StorageWriter
         let dropsConflictRows: Bool
         private(set) var itemWrites: [ItemWrite] = []
+        private(set) var raftWrites: [RaftWrite] = []
 
         init(_ base: any StorageWriter, dropsConflictRows: Bool) {
             self.base = base
@@ -163,7 +183,10 @@ extension SimulatedStorage {
             try base.divergence(table: table, afterID: afterID, limit: limit)
         }
 
-        func putRaftEntries(group: String, _ entries: [StoredRaftEntry]) throws { try base.putRaftEntries(group: group, entries) }
+        func putRaftEntries(group: String, _ entries: [StoredRaftEntry]) throws {
+            try base.putRaftEntries(group: group, entries)
+            raftWrites.append(RaftWrite(group: group, entries: entries))
+        }
 
         func deleteRaftEntries(group: String, through index: UInt64) throws { try base.deleteRaftEntries(group: group, through: index) }
 

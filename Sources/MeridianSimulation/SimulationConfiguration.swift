@@ -1,8 +1,14 @@
 import MeridianCore
+import MeridianRaft
 
 /// A bug planted on purpose inside the simulated world, to prove that the checkers catch
-/// what they claim to. Mutations exist only in the simulator's own types (its storage and
-/// its network): production code has no switch for them.
+/// what they claim to.
+///
+/// The first three live only in the simulator's own types (its storage and its network):
+/// production code has no switch for them. The four Raft mutations are planted inside
+/// MeridianRaft behind `RaftConfiguration.fault`, which only the simulator sets (through
+/// `RegionConfiguration.raft.fault`, for every region of the run): no cluster-file field
+/// or command-line flag of `meridian serve` reaches it.
 public enum Mutation: String, Sendable, CaseIterable, CustomStringConvertible {
     /// The simulated storage silently drops every conflict-ledger row: a value a concurrent
     /// write overwrote is lost without a trace.
@@ -13,8 +19,28 @@ public enum Mutation: String, Sendable, CaseIterable, CustomStringConvertible {
     /// The simulated network ships one full entry of a confined table to a region outside
     /// the table's `regions` list (the receiving region then refuses it, but it was sent).
     case leakResidency = "leak-residency"
+    /// `RaftFault.voteTwice`: a region grants its vote to a second candidate in a term.
+    case voteTwice = "vote-twice"
+    /// `RaftFault.commitEarly`: a leader commits its whole log without a majority.
+    case commitEarly = "commit-early"
+    /// `RaftFault.skipReadConfirmation`: a leader answers strong reads without confirming
+    /// that it still leads, so a deposed leader serves stale values.
+    case staleRead = "stale-read"
+    /// `RaftFault.ignoreLogRecency`: votes are granted to candidates whose log is behind.
+    case ignoreLogRecency = "ignore-log-recency"
 
     public var description: String { rawValue }
+
+    /// The Raft fault the mutation plants in every region; `nil` for the simulator's own.
+    public var raftFault: RaftFault? {
+        switch self {
+        case .skipLedger, .dropRelay, .leakResidency: return nil
+        case .voteTwice: return .voteTwice
+        case .commitEarly: return .commitEarly
+        case .staleRead: return .skipReadConfirmation
+        case .ignoreLogRecency: return .ignoreLogRecency
+        }
+    }
 }
 
 /// The kinds of fault the injector chooses from.

@@ -7,6 +7,14 @@ public struct SimulationCounters: Sendable, Equatable {
     /// Acknowledged writes a power loss took back before they were synced (`SyncPolicy.normal`).
     public var writesLostToPowerLoss = 0
     public var readsServed = 0
+    /// Writes to the consensus tables acknowledged (puts, deletes, successful compare-and-set).
+    public var consensusWritesAcknowledged = 0
+    /// Strong reads of the consensus tables answered (final reads included).
+    public var strongReadsServed = 0
+    /// Calls on the consensus tables whose outcome the client never learned.
+    public var consensusOutcomesUnknown = 0
+    /// Calls a region refused with `not_leader` and forwarded to the leader it named.
+    public var consensusRedirects = 0
     /// Requests a region answered with an error (failed preconditions, missing items...).
     public var requestsRefused = 0
     /// Requests that found their region down.
@@ -72,7 +80,9 @@ public struct SimulationReport: Sendable {
         return "seed \(configuration.seed): \(outcome); \(steps) steps, \(Self.seconds(simulatedMilliseconds)) s simulated; "
             + "writes acknowledged \(counters.writesAcknowledged)"
             + (counters.writesLostToPowerLoss > 0 ? " (\(counters.writesLostToPowerLoss) lost to power loss)" : "")
-            + ", conflicts recorded \(counters.conflictsRecorded); faults \(faultsTotal)"
+            + ", conflicts recorded \(counters.conflictsRecorded)"
+            + "; consensus writes \(counters.consensusWritesAcknowledged), strong reads \(counters.strongReadsServed), unknown \(counters.consensusOutcomesUnknown), redirects \(counters.consensusRedirects)"
+            + "; faults \(faultsTotal)"
             + (faults.isEmpty ? "" : " (\(faults.joined(separator: ", ")))")
             + "; messages \(counters.messagesSent), lost \(counters.messagesLost), reset \(counters.messagesReset), duplicated \(counters.messagesDuplicated)"
             + "; snapshots \(counters.snapshotsInstalled), skew rejections \(counters.clockSkewRejections), invalid \(counters.invalidRecords), refused \(counters.residencyRefusals)"

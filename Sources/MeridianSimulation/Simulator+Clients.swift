@@ -58,13 +58,14 @@ extension Simulator {
 
     /// Records the outcome of one client request.
     func handle(_ reply: Result<RegionReply, MeridianError>, to client: ClientRequest, in node: SimulatedNode, localWrites: LocalWrites) {
+        guard let policy = client.table.policy else { return handleConsensus(reply, to: client, in: node) }
         let described = "\(node.id) \(client.operation.rawValue) \(client.table.name)/\(client.key)"
         switch reply {
         case .success(.written(_, let version, let context)):
             guard let vector = context, let write = localWrites.byVersion[version] else {
                 preconditionFailure("a multi-primary write returns its vector and commits its item")
             }
-            acknowledge(client, in: node, version: version, vector: vector, replaced: write.replaced)
+            acknowledge(client, policy: policy, in: node, version: version, vector: vector, replaced: write.replaced)
             workload.remember(region: node.id, table: client.table.name, key: client.key, version: version, vector: vector)
             record("\(described) \(client.value.map(Self.text) ?? "") -> \(version.token) \(vector.token)")
         case .success(.deleted(_, let version)):
@@ -72,7 +73,7 @@ extension Simulator {
             guard let write = localWrites.byVersion[version], let vector = write.vector else {
                 preconditionFailure("a delete commits a tombstone with a record")
             }
-            acknowledge(client, in: node, version: version, vector: vector, replaced: write.replaced)
+            acknowledge(client, policy: policy, in: node, version: version, vector: vector, replaced: write.replaced)
             record("\(described) -> tombstone \(version.token) \(vector.token)")
         case .success(.item(let item, _)):
             counters.readsServed += 1
@@ -86,9 +87,9 @@ extension Simulator {
         }
     }
 
-    private func acknowledge(_ client: ClientRequest, in node: SimulatedNode, version: ItemVersion, vector: VersionVector, replaced: ItemVersion?) {
+    private func acknowledge(_ client: ClientRequest, policy: ConflictPolicy, in node: SimulatedNode, version: ItemVersion, vector: VersionVector, replaced: ItemVersion?) {
         counters.writesAcknowledged += 1
-        acknowledgedWrites.append(AcknowledgedWrite(region: node.id, table: client.table.name, policy: client.table.policy, key: client.key,
+        acknowledgedWrites.append(AcknowledgedWrite(region: node.id, table: client.table.name, policy: policy, key: client.key,
                                                     value: client.value, version: version, vector: vector, replaced: replaced))
         acknowledgedCommits.append(node.storage.commitCount)
         if let violation = timestampChecker.observe(region: node.id, version: version) { fail(violation) }

@@ -22,7 +22,7 @@ extension Simulator {
         case .client(let region):
             guard clientsActive else { return }
             let count = 1 + random.weightedIndex(Self.requestsPerClientEventWeights)
-            for _ in 0..<count { enqueue(.client(workload.nextRequest(in: region, random: &random)), for: node(region)) }
+            for _ in 0..<count { enqueue(.client(workload.nextRequest(in: region, now: now, random: &random)), for: node(region)) }
             queue.schedule(.client(region), at: now + random.uniform(in: Self.clientPauseMilliseconds))
         case .tick(let region):
             enqueue(.input(.tick), for: node(region))
@@ -47,6 +47,8 @@ extension Simulator {
             queue.schedule(.injectFault, at: now + random.uniform(in: configuration.faults.decisionIntervalMilliseconds))
         case .heal(let faultID):
             heal(faultID: faultID)
+        case .resend(let client, let region):
+            enqueue(.client(client), for: node(region))
         }
     }
 
@@ -89,6 +91,8 @@ extension Simulator {
         let writes = node.storage.takeItemWrites()
         observe(writes, in: node)
         record(batch, output: output, writes: writes, requested: requested, in: node)
+        handleCompletions(output.completions, in: node)
+        observeRaft(node)
         node.busyUntil = now + random.uniform(in: Self.stepMilliseconds)
         for (peer, message) in output.messages { send(message, from: node.id, to: peer, at: node.busyUntil) }
         if !node.inbox.isEmpty {
@@ -172,7 +176,7 @@ extension Simulator {
     private func recordTableCreation(_ table: WorkloadTable, _ reply: Result<RegionReply, MeridianError>, in node: SimulatedNode) {
         switch reply {
         case .success(.tableCreated(_, let created)):
-            record("\(node.id) create table \(table.name) (\(table.policy.rawValue)) -> \(created ? "created" : "exists")")
+            record("\(node.id) create table \(table.name) (\(table.kindName)) -> \(created ? "created" : "exists")")
         case .success(let reply):
             preconditionFailure("createTable answered \(reply)")
         case .failure(let error):
@@ -217,6 +221,7 @@ extension Simulator {
     func crash(_ node: SimulatedNode, powerLoss: Bool) {
         guard let region = node.region else { return }
         node.countersOfEarlierProcesses.add(region.counters)
+        abandonPendingCalls(of: node)
         node.region = nil
         counters.requestsUnavailable += node.inbox.filter { if case .client = $0 { return true } else { return false } }.count
         node.inbox = []
@@ -238,6 +243,7 @@ extension Simulator {
         counters.writesLostToPowerLoss += writesLost
         vectorChecker.forget(region: node.id)
         timestampChecker.forget(region: node.id)
+        committedEntryChecker.forget(region: node.id)
         record("\(node.id) lost \(lost) unsynced commits (\(writesLost) acknowledged writes)")
     }
 

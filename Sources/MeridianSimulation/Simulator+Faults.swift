@@ -1,4 +1,5 @@
 import MeridianCore
+import MeridianRaft
 
 /// The fault injector: which fault starts when, and how each one heals.
 extension Simulator {
@@ -28,7 +29,7 @@ extension Simulator {
         case .oneWay:
             effect = .network(.oneWay(randomLink()))
         case .isolation:
-            effect = .network(.isolation(random.element(of: regions)))
+            effect = .network(.isolation(victimRegion(among: regions)))
         case .lossyLink:
             effect = .network(.lossyLink(randomLink(), percent: random.integer(in: profile.lossPercent)))
         case .noise:
@@ -39,7 +40,7 @@ extension Simulator {
             let down = nodes.filter { !$0.isAlive }.count
             let candidates = nodes.filter(\.isAlive)
             guard down + 1 <= (regions.count - 1) / 2, !candidates.isEmpty else { return }
-            let victim = random.element(of: candidates)
+            let victim = node(victimRegion(among: candidates.map(\.id)))
             effect = .crash(victim.id)
             record("FAULT #\(id) \(kind) \(victim.id)")
             crash(victim, powerLoss: kind == .powerLoss)
@@ -89,6 +90,17 @@ extension Simulator {
             heal(faultID: fault.id)
         }
         precondition(activeFaults.isEmpty, "every fault healed")
+    }
+
+    /// A region for a fault that takes one region away: in `leaderVictimPercent` of cases
+    /// the leader of a consensus table's group (when one of `candidates` leads one), since
+    /// losing a leader is what elections, stale leaders and lost commits are made of.
+    private func victimRegion(among candidates: [RegionID]) -> RegionID {
+        let leaders = nodes.filter { node in
+            candidates.contains(node.id) && node.region?.raftStatuses.values.contains { $0.role == RaftRole.leader.rawValue } == true
+        }
+        guard !leaders.isEmpty, random.chance(percent: Self.leaderVictimPercent) else { return random.element(of: candidates) }
+        return random.element(of: leaders).id
     }
 
     private func randomLink() -> Link {

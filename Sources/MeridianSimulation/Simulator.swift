@@ -37,6 +37,9 @@ enum SimulationEvent {
     case injectFault
     /// A fault ends.
     case heal(faultID: Int)
+    /// A call on a consensus table refused by one region reaches another (its leader, or
+    /// the client's own region again).
+    case resend(ClientRequest, to: RegionID)
 }
 
 /// Runs one simulated cluster from one seed.
@@ -45,10 +48,12 @@ enum SimulationEvent {
 /// 1. *writing*: `configuration.steps` events while clients write and faults come and go;
 /// 2. *relay*: every fault heals except one cut link between two regions; each end writes
 ///    once more, and the cluster must converge through the third region;
-/// 3. *final*: the last link heals; the cluster must converge, and the end-of-run
-///    checkers run over every region's storage.
-/// Checkers that watch each change (vectors, timestamps, residency) run throughout. The
-/// run stops at the first violation.
+/// 3. *final*: the last link heals; the cluster must converge (the `primary` and `strong`
+///    tables' Raft groups too), the end-of-run checkers run over every region's storage,
+///    and one strong read per key of the consensus tables ends their history, which must
+///    be linearizable.
+/// Checkers that watch each change (vectors, timestamps, residency, one Raft leader per
+/// term, committed Raft entries) run throughout. The run stops at the first violation.
 ///
 /// Usage: `let report = Simulator(configuration: SimulationConfiguration(seed: 7)).run()`.
 public final class Simulator {
@@ -91,6 +96,9 @@ public final class Simulator {
     /// The relative chances that one client event sends one, two or three requests at once
     /// (concurrent clients, whose requests may share a step).
     static let requestsPerClientEventWeights = [60, 25, 15]
+    /// How often a fault that takes one region away (isolation, crash) picks a region that
+    /// leads a consensus table, in percent.
+    static let leaderVictimPercent = 60
     /// The most events a healing phase may process, on top of its virtual-time bound.
     static let healingEventsMax = 2_000_000
 
@@ -124,6 +132,13 @@ public final class Simulator {
     var timestampChecker = TimestampChecker()
     let residencyChecker: ResidencyChecker
     var originLogChecker = OriginLogChecker()
+    var leaderChecker = LeaderChecker()
+    var committedEntryChecker = CommittedEntryChecker()
+    /// Every call on the consensus tables, for the linearizability check.
+    var consensusHistory: [HistoryEvent] = []
+    /// The final strong reads not answered yet, by call, and the keys of those that failed.
+    var finalReadsOutstanding: Set<Int> = []
+    var finalReadsFailed: [String] = []
     var counters = SimulationCounters()
     var trace: TraceRecorder
     var failure: SimulationFailure?
@@ -134,9 +149,14 @@ public final class Simulator {
         let regions = configuration.regions
         // Small retention in some runs, so that regions cut off for long catch up from snapshots.
         let retained: UInt64 = random.chance(percent: 40) ? random.uniform(in: 10...40) : 100_000
+        let raftSeed = random.next()
         nodes = regions.map { id in
             var regionConfiguration = RegionConfiguration(id: id, clusterRegions: regions, clockSkewMillisecondsMax: configuration.clockSkewMillisecondsMax)
             regionConfiguration.replication.originLogEntriesRetainedMax = retained
+            // The groups' election timeouts come from the run's seed (each region mixes in
+            // its name and the table's); a Raft mutation is planted in every region.
+            regionConfiguration.raft.randomSeed = raftSeed
+            regionConfiguration.raft.fault = configuration.mutation?.raftFault
             let storage = SimulatedStorage(syncPolicy: configuration.syncPolicy, dropsConflictRows: configuration.mutation == .skipLedger)
             return SimulatedNode(id: id, configuration: regionConfiguration, storage: storage,
                                  clock: SimulatedClock(boundMilliseconds: configuration.clockOffsetMillisecondsMax, random: &random))
@@ -224,7 +244,9 @@ public final class Simulator {
                     for: node(end))
         }
         guard waitForQuiescence(what: "with the link \(pair) cut, through relay") else { return }
-        checkConvergence()
+        // A Raft group's follower cut off from its leader stays behind: the consensus tables
+        // converge only once the last link heals.
+        checkConvergence(includesConsensusTables: false)
     }
 
     /// Heals the last link; checks convergence and every end-of-run property.
@@ -234,9 +256,10 @@ public final class Simulator {
         record("final: every link heals")
         reconcileConnections()
         guard waitForQuiescence(what: "after every fault healed") else { return }
-        guard let images = checkConvergence() else { return }
+        guard let images = checkConvergence(includesConsensusTables: true) else { return }
         if let violation = AcknowledgedWriteChecker.check(acknowledgedWrites, images: images) { return fail(violation) }
         if let violation = residencyChecker.check(images) { return fail(violation) }
+        checkConsensusHistory()
     }
 
     /// A pair whose link can be cut while the others carry everything between its ends: some
@@ -264,7 +287,8 @@ public final class Simulator {
             guard failure == nil else { return false }
             guard now < deadline, events < Self.healingEventsMax, processNextEvent() else {
                 let diagnosis = unreachableEntries().map { "; \($0)" } ?? ""
-                fail(Violation(.convergence, "the cluster did not converge \(what) within \(configuration.quiesceMillisecondsMax) ms: \(positionsDescription)\(diagnosis)"))
+                let groups = phase == .final ? "; Raft groups: \(raftDescription)" : ""
+                fail(Violation(.convergence, "the cluster did not converge \(what) within \(configuration.quiesceMillisecondsMax) ms: \(positionsDescription)\(diagnosis)\(groups)"))
                 return false
             }
             events += 1
@@ -273,8 +297,9 @@ public final class Simulator {
         return failure == nil
     }
 
-    /// Whether every region is up, every connection that may be up is up, and every region
-    /// has applied every origin's log through its end.
+    /// Whether every region is up, every connection that may be up is up, every region
+    /// has applied every origin's log through its end, and (in the final phase) the
+    /// consensus tables' groups agree everywhere.
     var isQuiescent: Bool {
         guard nodes.allSatisfy(\.isAlive) else { return false }
         for pair in pairs where pair != relayCut && !network.connection(pair).isUp { return false }
@@ -282,7 +307,7 @@ public final class Simulator {
             guard let head = origin.region?.appliedPositions[origin.id] else { return false }
             for node in nodes where (node.region?.appliedPositions[origin.id] ?? 0) < head { return false }
         }
-        return true
+        return phase != .final || consensusIsQuiescent
     }
 
     /// Why the cluster cannot quiesce, when the logs explain it: an origin's next entry that
@@ -308,7 +333,7 @@ public final class Simulator {
 
     /// Reads every region's image and checks that they converged; returns the images.
     @discardableResult
-    private func checkConvergence() -> [RegionImage]? {
+    private func checkConvergence(includesConsensusTables: Bool) -> [RegionImage]? {
         let images: [RegionImage]
         do {
             images = try nodes.map { node in
@@ -317,7 +342,9 @@ public final class Simulator {
         } catch {
             preconditionFailure("simulated storage failed a read: \(error)")
         }
-        if let violation = ConvergenceChecker.check(images, holders: residencyChecker.regionsByTable) {
+        let consensusTables = Set(workload.tables.filter(\.isConsensus).map(\.name))
+        let holders = residencyChecker.regionsByTable.filter { includesConsensusTables || !consensusTables.contains($0.key) }
+        if let violation = ConvergenceChecker.check(images, holders: holders) {
             fail(violation)
             return nil
         }

@@ -9,10 +9,12 @@ struct Sim: ParsableCommand {
         abstract: "Run whole simulated clusters, each in one thread from one seed, with faults, and check their properties.",
         discussion: """
             Each seed drives one run: three regions over simulated storage and network, clients writing to a few keys of \
-            lww, merge, siblings and resident tables, faults (partitions, one-way cuts, isolation, lossy links, \
+            lww, merge, siblings and resident tables and of a strong and a primary table (Raft: strong reads, \
+            compare-and-set, redirects to the leader), faults (partitions, one-way cuts, isolation, lossy links, \
             duplication and reordering, crashes, power loss, clock jumps and excursions), then healing and the checks \
-            (convergence, acknowledged writes survive, vectors grow, timestamps increase, residency). A failure prints the \
-            seed, the step, the property and the last events; the same command replays it exactly. See docs/simulation.md.
+            (convergence, acknowledged writes survive, vectors grow, timestamps increase, residency, one Raft leader per \
+            term, committed entries never change, linearizability of the Raft tables). A failure prints the seed, the \
+            step, the property and the last events; the same command replays it exactly. See docs/simulation.md.
             """)
 
     /// The most seeds one invocation runs.

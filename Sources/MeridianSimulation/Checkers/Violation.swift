@@ -3,10 +3,10 @@
 // value over plain data (acknowledged writes, region images, observed vectors), so a test
 // can feed it a broken history and expect a violation.
 //
-// The Raft issue adds its properties here the same way: a case in `Property`, a checker
-// type over the observations it needs (leaders per term, the strong-table history for the
-// Wing–Gong–Lowe linearizability check), and a call from `Simulator` where the
-// observation is made.
+// The Raft tables' properties follow the same pattern: one leader per term (from every
+// region's group statuses after each step), committed entries that never change (from each
+// region's stored Raft log), and linearizability of the `primary` and `strong` tables'
+// history (Wing–Gong–Lowe, at the end of the run).
 
 /// A property the simulator checks.
 public enum Property: String, Sendable, CaseIterable, CustomStringConvertible {
@@ -26,6 +26,13 @@ public enum Property: String, Sendable, CaseIterable, CustomStringConvertible {
     case residency
     /// An origin never ships two different entries under one sequence number.
     case originLogsImmutable = "origin-logs-immutable"
+    /// A `primary` or `strong` table's Raft group has at most one leader per term.
+    case oneLeaderPerTerm = "one-leader-per-term"
+    /// A committed Raft entry is the same in every region that commits its index, and is
+    /// never replaced.
+    case committedEntriesImmutable = "committed-entries-immutable"
+    /// Every key of a `primary` or `strong` table behaves as one linearizable register.
+    case linearizability
 
     public var description: String { rawValue }
 }
