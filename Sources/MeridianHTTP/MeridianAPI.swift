@@ -141,7 +141,8 @@ public struct MeridianAPI: Sendable {
     }
 
     @Sendable func deleteTable(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        guard case .tableDeleted = try await perform(.deleteTable(try tableName(context))) else { return unexpectedReply() }
+        let reply = try await perform(.deleteTable(try tableName(context)))
+        guard case .tableDeleted = reply else { return unexpectedReply(reply) }
         return Response(status: .noContent)
     }
 
