@@ -388,6 +388,9 @@ struct RegionState: Sendable {
 
     /// Raft groups of the `primary` and `strong` tables this region holds.
     var groups: [TableName: RaftGroup] = [:]
+    /// Whether the catalog changed since the groups were last matched to it (set when a
+    /// region opens, and by every catalog change).
+    var catalogChangedSinceSync = true
     var raftCounters = RaftCounters()
     /// When Raft last ticked, in wall milliseconds.
     var lastRaftTickMilliseconds: UInt64 = 0

@@ -179,14 +179,15 @@ extension Step {
 
     /// Fails requests whose deadline passed: their outcome is unknown.
     mutating func expirePending() {
-        for (ticket, proposal) in state.pendingProposals where proposal.deadlineMilliseconds <= wallMilliseconds {
+        // In ticket order: the order of a step's completions must not depend on hashing.
+        for (ticket, proposal) in state.pendingProposals.sorted(by: { $0.key < $1.key }) where proposal.deadlineMilliseconds <= wallMilliseconds {
             state.pendingProposals[ticket] = nil
             state.proposalTickets[proposal.table]?[proposal.index] = nil
             state.raftCounters.proposalTimeouts += 1
             state.completions.append((ticket, .failure(MeridianError(.unavailable, code: "commit_timeout",
                 "the write to table '\(proposal.table)' was not committed within \(region.configuration.raft.proposalTimeoutMilliseconds) ms; it may still be applied later"))))
         }
-        for (ticket, read) in state.pendingReads where read.deadlineMilliseconds <= wallMilliseconds {
+        for (ticket, read) in state.pendingReads.sorted(by: { $0.key < $1.key }) where read.deadlineMilliseconds <= wallMilliseconds {
             state.pendingReads[ticket] = nil
             state.completions.append((ticket, .failure(MeridianError(.unavailable, code: "read_timeout",
                 "the leader of table '\(read.table)' could not confirm its leadership in time; retry"))))
@@ -198,6 +199,8 @@ extension Step {
     /// Starts a group for every `primary` or `strong` table this region holds, and ends the
     /// groups of tables that were deleted or re-created.
     mutating func syncRaftGroups(writer: any StorageWriter) throws {
+        guard state.catalogChangedSinceSync else { return }
+        state.catalogChangedSinceSync = false
         for (table, group) in state.groups.sorted(by: { $0.key < $1.key }) {
             let record = state.catalog[table]
             if record?.definition == nil || record?.deletedBefore != group.incarnation || record?.definition?.regions.contains(local) != true {
@@ -239,11 +242,11 @@ extension Step {
             }
         }
         let gone = MeridianError.tableNotFound(table)
-        for (ticket, proposal) in state.pendingProposals where proposal.table == table {
+        for (ticket, proposal) in state.pendingProposals.sorted(by: { $0.key < $1.key }) where proposal.table == table {
             state.pendingProposals[ticket] = nil
             state.completions.append((ticket, .failure(gone)))
         }
-        for (ticket, read) in state.pendingReads where read.table == table {
+        for (ticket, read) in state.pendingReads.sorted(by: { $0.key < $1.key }) where read.table == table {
             state.pendingReads[ticket] = nil
             state.completions.append((ticket, .failure(gone)))
         }
@@ -392,6 +395,14 @@ extension Step {
         if (status.role == .preCandidate || status.role == .candidate) && group.lastRole != status.role {
             state.raftCounters.campaigns += 1
             group.campaigns += 1
+        }
+        if group.lastRole == .leader && status.role != .leader {
+            // Reads waiting for this leader's confirmation will never get it: answer them
+            // now, naming the new leader when known, instead of at their deadline.
+            for (ticket, read) in state.pendingReads.sorted(by: { $0.key < $1.key }) where read.table == table {
+                state.pendingReads[ticket] = nil
+                state.completions.append((ticket, .failure(notLeader(table, status))))
+            }
         }
         group.lastLeader = status.leader
         group.lastRole = status.role

@@ -56,6 +56,7 @@ struct Step {
         let merged = existing.map { $0.merged(with: incoming) } ?? incoming
         guard merged != existing else { return merged }
         try writer.putCatalogRecord(merged)
+        state.catalogChangedSinceSync = true
         if merged.deletedBefore > (existing?.deletedBefore ?? .zero) {
             // A deletion ends the incarnation: all its items go, whenever they were written
             // (a write another region made before it learned of the deletion included).

@@ -72,11 +72,11 @@ struct SimulationRunTests {
 
     @Test func everyFaultKindIsInjectedAcrossTheSeedRange() {
         var injected: [FaultKind: Int] = [:]
-        for seed in 1...10 as ClosedRange<UInt64> {
+        for seed in 1...20 as ClosedRange<UInt64> {
             injected.merge(Self.run(seed: seed).faultsInjected, uniquingKeysWith: +)
         }
         for kind in FaultKind.allCases {
-            #expect((injected[kind] ?? 0) > 0, "no \(kind) fault in seeds 1...10")
+            #expect((injected[kind] ?? 0) > 0, "no \(kind) fault in seeds 1...20")
         }
     }
 
