@@ -97,7 +97,7 @@ let package = Package(
         ]),
         .testTarget(name: "MeridianRaftTests", dependencies: ["MeridianRaft"]),
         .testTarget(name: "MeridianReplicationTests", dependencies: ["MeridianCore", "MeridianReplication"]),
-        .testTarget(name: "MeridianWireTests", dependencies: ["MeridianCore", "MeridianReplication", "MeridianWire"]),
+        .testTarget(name: "MeridianWireTests", dependencies: ["MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianWire"]),
         .testTarget(name: "MeridianStorageTests", dependencies: ["MeridianCore", "MeridianStorage"]),
         .testTarget(name: "MeridianSQLiteTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianSQLite"]),
         .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion", "MeridianRaft", "MeridianReplication", "MeridianTestSupport"]),

@@ -103,7 +103,10 @@ public enum RegionReply: Sendable, Equatable {
     case tableCreated(TableDefinition, created: Bool)
     case tables([TableStatus])
     case table(TableStatus)
-    case tableDeleted
+    /// A table was deleted. (It names the table: a payload-less case here was observed to
+    /// come back as another case from a step, a miscompile we did not isolate; see the
+    /// issue 5 note.)
+    case tableDeleted(TableName)
     /// A put was applied with this version; `context` is the item's version vector after
     /// it (multi-primary tables), which a client may send back to resolve siblings.
     case written(Key, ItemVersion, context: VersionVector?)

@@ -27,7 +27,7 @@ extension Step {
             let record = CatalogRecord(name: name, definition: nil, version: version, deletedBefore: version.timestamp)
             try mergeCatalog(record, writer: writer)
             try appendOwnEntry(.catalog(record), timestamp: version.timestamp, writer: writer)
-            return .tableDeleted
+            return .tableDeleted(name)
 
         case .failover(let table, let planned, let target):
             return try failover(table, planned: planned, target: target, writer: required(writer))

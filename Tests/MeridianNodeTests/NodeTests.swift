@@ -38,7 +38,7 @@ struct NodeTests {
     @Test func concurrentRequestsAllGetTheirOwnResults() async throws {
         let node = try Node(cluster: Self.cluster, region: Self.region, storage: InMemoryStorage())
         let table = try TableName("t")
-        #expect(try await node.perform(.createTable(table, definition: .object([:]))).get() != .tableDeleted)
+        #expect(try await node.perform(.createTable(table, definition: .object([:]))).get() != .tableDeleted(table))
         let versions = try await withThrowingTaskGroup(of: (Int, ItemVersion).self) { group in
             for index in 0..<400 {
                 group.addTask {

@@ -47,7 +47,7 @@ struct RegionTableTests {
         let fixture = try Fixture()
         try fixture.createTable()
         _ = try fixture.putVersion("k", .integer(1))
-        #expect(try fixture.region.execute(.deleteTable(Fixture.table), wallMilliseconds: 1_000).get() == .tableDeleted)
+        #expect(try fixture.region.execute(.deleteTable(Fixture.table), wallMilliseconds: 1_000).get() == .tableDeleted(Fixture.table))
         #expect(try fixture.tableNames() == [])
         try fixture.createTable()
         #expect(fixture.get("k").error?.code == "item_not_found")

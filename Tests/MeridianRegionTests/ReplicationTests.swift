@@ -180,7 +180,7 @@ struct ReplicationTests {
         // Written before the deletion, delivered after it.
         _ = try put(cluster, "us-east", "late", .string("old incarnation"))
         cluster.wallMilliseconds += 10
-        #expect(try cluster.request("eu-west", .deleteTable(Self.table)).get() == .tableDeleted)
+        #expect(try cluster.request("eu-west", .deleteTable(Self.table)).get() == .tableDeleted(Self.table))
         cluster.settle(roundsMax: 20)
         _ = try cluster.request("eu-west", .createTable(Self.table, definition: .object([:]))).get()
         cluster.healAll()

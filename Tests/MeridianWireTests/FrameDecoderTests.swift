@@ -84,12 +84,12 @@ struct FrameDecoderTests {
         #expect(throws: WireError.invalidPayload) { try Samples.decodeAll([0, 0, 0, 0]) }
     }
 
-    @Test(arguments: [UInt8(0), 8, 200, 255])
+    @Test(arguments: [UInt8(0), 9, 200, 255])
     func anUnknownKindIsRefused(kind: UInt8) {
         #expect(throws: WireError.unknownKind) { try Samples.decodeAll([0, 0, 0, 1, kind]) }
     }
 
-    @Test(arguments: [UInt16(0), Wire.protocolVersion + 1, UInt16.max])
+    @Test(arguments: [UInt16(0), 1, Wire.protocolVersion + 1, UInt16.max])
     func aHelloOfAnUnsupportedVersionIsRefused(version: UInt16) {
         let bytes = encode(.hello(Hello(protocolVersion: version, clusterID: "dev", region: Samples.usEast)))
         #expect(throws: WireError.unsupportedVersion) { try Samples.decodeAll(bytes) }

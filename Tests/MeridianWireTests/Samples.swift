@@ -1,4 +1,5 @@
 import MeridianCore
+import MeridianRaft
 import MeridianReplication
 @testable import MeridianWire
 
@@ -103,6 +104,21 @@ enum Samples {
         .message(.snapshot(snapshot)),
         .message(.snapshot(SnapshotChunk(transfer: UInt64.max, index: UInt64.max, positions: Positions(), catalog: [], items: [], isFinal: true))),
         .message(.copyRequest(try! TableName("orders"))),
+        .message(.raft([])),
+        .message(.raft(raftEnvelopes)),
+    ]
+
+    /// Raft messages of two groups: an append with entries, a snapshot, a heartbeat with a round.
+    static let raftEnvelopes: [RaftEnvelope] = [
+        RaftEnvelope(table: table, incarnation: timestamp(1_700_000_000_000, 3), message: RaftMessage(
+            kind: .append, from: "us-east", to: "eu-west", term: 7, logTerm: 6, index: 41,
+            entries: [RaftEntry(term: 7, index: 42, kind: .empty), RaftEntry(term: 7, index: 43, data: Array("{\"op\":\"put\"}".utf8))],
+            commit: 40)),
+        RaftEnvelope(table: try! TableName("accounts"), incarnation: .zero, message: RaftMessage(
+            kind: .snapshot, from: "ap-south", to: "us-east", term: UInt64.max, commit: 3,
+            snapshot: RaftSnapshot(index: 3, term: 2, voters: ["ap-south", "eu-west", "us-east"], data: [0, 1, 255]))),
+        RaftEnvelope(table: table, incarnation: .zero, message: RaftMessage(
+            kind: .heartbeatResponse, from: "eu-west", to: "us-east", term: 1, reject: true, rejectHint: 9, context: [1, 0, 0, 0, 0, 0, 0, 0])),
     ]
 
     /// Short frames of every kind: the fuzzer's seeds (small, so that a million mutations stay fast).
