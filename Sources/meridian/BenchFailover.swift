@@ -1,0 +1,113 @@
+import Foundation
+
+extension BenchSession {
+    /// Clients writing to the primary while it is killed.
+    static let failoverWriters = 4
+    /// How long the writers run before the kill, in milliseconds.
+    static let failoverWritesBeforeKillMilliseconds = 1000
+    /// The longest wait for a standby to accept a write after the kill, in milliseconds.
+    static let rtoMillisecondsMax = 30_000
+    /// The pause between write attempts at the standby, in milliseconds.
+    static let rtoPollMilliseconds = 5
+    /// The primary region of the failover tables.
+    static let failoverPrimary = "us-east"
+    /// The standby that takes the writes after the kill (nearest to the primary).
+    static let failoverStandby = "eu-west"
+
+    /// One trial's measurements for one table.
+    struct FailoverTrial {
+        var rtoMilliseconds: Double
+        var acknowledged: Int
+        var divergenceRows: Int
+    }
+
+    /// Kills the leader region's process under writes, `trials` times, for a `primary`
+    /// table with commit quorum and one with commit local (both in each trial): time to
+    /// the first write the new leader accepts (RTO), and acknowledged writes that went to
+    /// the divergence ledger once the old leader rejoined (RPO).
+    func failover(againstPostgres: Bool) async throws {
+        let cluster = try await withLatency()
+        var trials: [String: [FailoverTrial]] = ["quorum": [], "local": []]
+        for trial in 0..<settings.trials {
+            let tables = ["quorum": "bench_fo_quorum_\(trial)", "local": "bench_fo_local_\(trial)"]
+            for (commit, table) in tables {
+                try await cluster.createTable(table, #"{"mode": "primary", "primary": "\#(Self.failoverPrimary)", "commit": "\#(commit)"}"#, in: Self.failoverPrimary)
+            }
+            for table in tables.values { _ = try await cluster.waitForLeader(of: table, regions: cluster.regions, expected: Self.failoverPrimary) }
+            let acknowledged = try await writeUntilKilled(cluster, tables: Array(tables.values))
+            let killed = ContinuousClock.now
+            cluster.kill9(Self.failoverPrimary)
+            let rtos = try await withThrowingTaskGroup(of: (String, Double).self) { group in
+                for (commit, table) in tables {
+                    group.addTask { [self] in (commit, try await firstAcceptedWrite(cluster, table: table, since: killed)) }
+                }
+                return try await group.reduce(into: [String: Double]()) { $0[$1.0] = $1.1 }
+            }
+            try cluster.launch(Self.failoverPrimary)
+            try await cluster.waitHealthy(Self.failoverPrimary)
+            for (commit, table) in tables {
+                _ = try await cluster.waitForLeader(of: table, regions: cluster.regions, expected: Self.failoverPrimary)
+                let ledger = try await http.expect(.GET, cluster.url(Self.failoverStandby) + "/v1/tables/\(table)/divergence")
+                // Count keys, not rows: more than one region may record the same replaced write.
+                let rows = Set((ledger["rows"] as? [[String: Any]] ?? []).compactMap { $0["key"] as? String }).count
+                trials[commit]?.append(FailoverTrial(rtoMilliseconds: rtos[commit] ?? -1, acknowledged: acknowledged[table] ?? 0, divergenceRows: rows))
+                print("  trial \(trial + 1), commit \(commit): RTO \(ms(rtos[commit])) ms, \(acknowledged[table] ?? 0) writes acknowledged by the primary before the kill, \(rows) in the divergence ledger")
+            }
+        }
+        print("scenario failover: primary tables (primary \(Self.failoverPrimary)), \(Self.failoverWriters) clients writing at the primary; SIGKILL of its process;")
+        print("RTO = from the kill to the first write accepted through \(Self.failoverStandby) (detection and election included); RPO = acknowledged writes in the divergence ledger")
+        print("commit   trials   RTO min ms   RTO median ms   RTO max ms   acknowledged   in divergence ledger (RPO)")
+        var medians: [String: Double] = [:]
+        for commit in ["quorum", "local"] {
+            let list = trials[commit] ?? []
+            let rtos = list.map(\.rtoMilliseconds).sorted()
+            let median = rtos.isEmpty ? nil : rtos[rtos.count / 2]
+            medians[commit] = median
+            print(column(commit, 8) + " " + column("\(list.count)", 8) + " " + column(ms(rtos.first), 12) + " " + column(ms(median), 15) + " "
+                  + column(ms(rtos.last), 12) + " " + column("\(list.map(\.acknowledged).reduce(0, +))", 14) + " " + "\(list.map(\.divergenceRows).reduce(0, +))")
+        }
+        let electionTimeoutMinimumMilliseconds = 300.0
+        var parts = [
+            "RTO median quorum / local \(BenchMath.format(BenchMath.ratio(medians["quorum"], medians["local"])))",
+            "RTO median quorum / minimum election timeout (\(Int(electionTimeoutMinimumMilliseconds)) ms) \(BenchMath.format(BenchMath.ratio(medians["quorum"], electionTimeoutMinimumMilliseconds)))",
+            "divergence rows / acknowledged, local \(BenchMath.format(BenchMath.ratio(Double(trials["local"]?.map(\.divergenceRows).reduce(0, +) ?? 0), Double(trials["local"]?.map(\.acknowledged).reduce(0, +) ?? 0))))",
+        ]
+        if againstPostgres { parts += try await postgresFailover(meridianMedianRTO: medians) }
+        ratios("failover", parts)
+    }
+
+    /// Writers at the primary until the kill; returns how many writes each table acknowledged.
+    private func writeUntilKilled(_ cluster: BenchCluster, tables: [String]) async throws -> [String: Int] {
+        let deadline = ContinuousClock.now + .milliseconds(Self.failoverWritesBeforeKillMilliseconds)
+        return try await withThrowingTaskGroup(of: [String: Int].self) { group in
+            for writer in 0..<Self.failoverWriters {
+                group.addTask { [self] in
+                    var acknowledged: [String: Int] = [:]
+                    var sequence = 0
+                    while ContinuousClock.now < deadline {
+                        let table = tables[sequence % tables.count]
+                        try await put(cluster, Self.failoverPrimary, table: table, key: "w\(writer)-\(sequence)")
+                        acknowledged[table, default: 0] += 1
+                        sequence += 1
+                    }
+                    return acknowledged
+                }
+            }
+            return try await group.reduce(into: [:]) { total, part in total.merge(part, uniquingKeysWith: +) }
+        }
+    }
+
+    /// Tries writes through the standby until one is accepted; the milliseconds since `since`.
+    private func firstAcceptedWrite(_ cluster: BenchCluster, table: String, since: ContinuousClock.Instant) async throws -> Double {
+        var attempt = 0
+        while (ContinuousClock.now - since).milliseconds < Double(Self.rtoMillisecondsMax) {
+            if let answer = try? await http.send(.PUT, cluster.url(Self.failoverStandby) + "/v1/tables/\(table)/items/after-\(attempt)", body: Array(settings.payload.utf8)),
+               answer.status == 200 {
+                return (ContinuousClock.now - since).milliseconds
+            }
+            attempt += 1
+            try await Task.sleep(for: .milliseconds(Self.rtoPollMilliseconds))
+        }
+        throw BenchError("no write to \(table) was accepted through \(Self.failoverStandby) within \(Self.rtoMillisecondsMax) ms of the kill")
+    }
+}
