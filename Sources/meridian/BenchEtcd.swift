@@ -157,7 +157,8 @@ final class EtcdCluster: @unchecked Sendable {
         guard let current = try await leader(), current != region, let target = members.first(where: { $0.region == region })?.id else {
             return try await leader()
         }
-        _ = try? await http.expect(.POST, url(current) + "/v3/maintenance/transfer-leadership", body: #"{"targetID": "\#(target)"}"#)
+        let answer = try await http.send(.POST, url(current) + "/v3/maintenance/transfer-leadership", body: Array(#"{"targetID": "\#(target)"}"#.utf8))
+        guard answer.status == 200 else { return current }
         let deadline = ContinuousClock.now + .milliseconds(Self.startupMillisecondsMax)
         while ContinuousClock.now < deadline {
             if try await leader() == region { return region }

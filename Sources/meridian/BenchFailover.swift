@@ -27,6 +27,8 @@ extension BenchSession {
     /// the divergence ledger once the old leader rejoined (RPO).
     func failover(againstPostgres: Bool) async throws {
         let cluster = try await withLatency()
+        print("scenario failover: primary tables (primary \(Self.failoverPrimary)), \(Self.failoverWriters) clients per table writing at the primary; SIGKILL of its process while they write;")
+        print("RTO = from the kill to the first write accepted through \(Self.failoverStandby) (detection and election included); RPO = acknowledged writes in the divergence ledger")
         var trials: [String: [FailoverTrial]] = ["quorum": [], "local": []]
         for trial in 0..<settings.trials {
             let tables = ["quorum": "bench_fo_quorum_\(trial)", "local": "bench_fo_local_\(trial)"]
@@ -34,9 +36,7 @@ extension BenchSession {
                 try await cluster.createTable(table, #"{"mode": "primary", "primary": "\#(Self.failoverPrimary)", "commit": "\#(commit)"}"#, in: Self.failoverPrimary)
             }
             for table in tables.values { _ = try await cluster.waitForLeader(of: table, regions: cluster.regions, expected: Self.failoverPrimary) }
-            let acknowledged = try await writeUntilKilled(cluster, tables: Array(tables.values))
-            let killed = ContinuousClock.now
-            cluster.kill9(Self.failoverPrimary)
+            let (acknowledged, killed) = try await writeAndKill(cluster, tables: Array(tables.values))
             let rtos = try await withThrowingTaskGroup(of: (String, Double).self) { group in
                 for (commit, table) in tables {
                     group.addTask { [self] in (commit, try await firstAcceptedWrite(cluster, table: table, since: killed)) }
@@ -54,8 +54,6 @@ extension BenchSession {
                 print("  trial \(trial + 1), commit \(commit): RTO \(ms(rtos[commit])) ms, \(acknowledged[table] ?? 0) writes acknowledged by the primary before the kill, \(rows) in the divergence ledger")
             }
         }
-        print("scenario failover: primary tables (primary \(Self.failoverPrimary)), \(Self.failoverWriters) clients writing at the primary; SIGKILL of its process;")
-        print("RTO = from the kill to the first write accepted through \(Self.failoverStandby) (detection and election included); RPO = acknowledged writes in the divergence ledger")
         print("commit   trials   RTO min ms   RTO median ms   RTO max ms   acknowledged   in divergence ledger (RPO)")
         var medians: [String: Double] = [:]
         for commit in ["quorum", "local"] {
@@ -76,25 +74,33 @@ extension BenchSession {
         ratios("failover", parts)
     }
 
-    /// Writers at the primary until the kill; returns how many writes each table acknowledged.
-    private func writeUntilKilled(_ cluster: BenchCluster, tables: [String]) async throws -> [String: Int] {
-        let deadline = ContinuousClock.now + .milliseconds(Self.failoverWritesBeforeKillMilliseconds)
-        return try await withThrowingTaskGroup(of: [String: Int].self) { group in
-            for writer in 0..<Self.failoverWriters {
-                group.addTask { [self] in
-                    var acknowledged: [String: Int] = [:]
-                    var sequence = 0
-                    while ContinuousClock.now < deadline {
-                        let table = tables[sequence % tables.count]
-                        try await put(cluster, Self.failoverPrimary, table: table, key: "w\(writer)-\(sequence)")
-                        acknowledged[table, default: 0] += 1
-                        sequence += 1
+    /// Writers at the primary (`failoverWriters` per table) for
+    /// `failoverWritesBeforeKillMilliseconds`, then SIGKILL of the primary while they are
+    /// still writing; returns how many writes each table acknowledged (answered 200).
+    private func writeAndKill(_ cluster: BenchCluster, tables: [String]) async throws -> (acknowledged: [String: Int], killed: ContinuousClock.Instant) {
+        let stop = StopFlag()
+        let writers = Task {
+            await withTaskGroup(of: (String, Int).self) { group in
+                for table in tables {
+                    for writer in 0..<Self.failoverWriters {
+                        group.addTask { [self] in
+                            var acknowledged = 0
+                            // A writer stops at its first failure: the primary is gone.
+                            while !stop.isRaised, (try? await put(cluster, Self.failoverPrimary, table: table, key: "w\(writer)-\(acknowledged)")) != nil {
+                                acknowledged += 1
+                            }
+                            return (table, acknowledged)
+                        }
                     }
-                    return acknowledged
                 }
+                return await group.reduce(into: [String: Int]()) { $0[$1.0, default: 0] += $1.1 }
             }
-            return try await group.reduce(into: [:]) { total, part in total.merge(part, uniquingKeysWith: +) }
         }
+        try await Task.sleep(for: .milliseconds(Self.failoverWritesBeforeKillMilliseconds))
+        let killed = ContinuousClock.now
+        cluster.kill9(Self.failoverPrimary)
+        stop.raise()
+        return (await writers.value, killed)
     }
 
     /// Tries writes through the standby until one is accepted; the milliseconds since `since`.

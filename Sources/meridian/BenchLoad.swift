@@ -175,6 +175,16 @@ final class LoadCounters: @unchecked Sendable {
     var counts: (completed: Int, failed: Int) { lock.withLock { (completedCount, failedCount) } }
 }
 
+/// A flag one task raises and others read.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    private var raised = false
+
+    func raise() { lock.withLock { raised = true } }
+    var isRaised: Bool { lock.withLock { raised } }
+}
+
 extension Duration {
     /// The duration in seconds, as a `Double`.
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }

@@ -87,10 +87,25 @@ final class PostgresPair: @unchecked Sendable {
         return text.split(separator: "\n").first.flatMap { pid_t($0) }
     }
 
-    /// Kills the primary's postmaster with SIGKILL (a crash).
+    /// Kills the primary's postmaster and every process it started (backends, WAL
+    /// sender, writers) with SIGKILL at once: a crash of the machine, not only of the
+    /// postmaster (whose children would otherwise go on sending WAL for a moment).
     func killPrimary() {
-        guard let pid = postmasterPID(primaryData) else { return }
-        kill(pid, SIGKILL)
+        guard let postmaster = postmasterPID(primaryData) else { return }
+        for pid in Self.children(of: postmaster) { kill(pid, SIGKILL) }
+        kill(postmaster, SIGKILL)
+    }
+
+    /// The processes whose parent is `parent`, from /proc.
+    static func children(of parent: pid_t) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            // After "pid (name)": state, then the parent's pid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && pid_t(fields[1]) == parent ? pid : nil
+        }
     }
 
     /// Promotes the standby (`pg_ctl promote`, waiting until it is done).
