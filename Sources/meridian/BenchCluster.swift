@@ -100,7 +100,7 @@ final class BenchCluster: @unchecked Sendable {
         }
         for process in running where process.isRunning { kill(process.processIdentifier, SIGTERM) }
         let deadline = Date().addingTimeInterval(Double(BenchChildren.terminateGraceMilliseconds) / 1000)
-        while Date() < deadline, running.contains(where: \.isRunning) { usleep(20_000) }
+        while Date() < deadline, running.contains(where: \.isRunning) { usleep(useconds_t(BenchChildren.exitPollMilliseconds * 1000)) }
         for process in running where process.isRunning { kill(process.processIdentifier, SIGKILL) }
         for process in running {
             process.waitUntilExit()

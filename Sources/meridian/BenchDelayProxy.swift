@@ -21,6 +21,8 @@ final class DelayProxy: @unchecked Sendable {
     static let bufferedBytesMax = 8 << 20
     /// The most connections one proxy carries at once.
     static let connectionsMax = 256
+    /// The listening socket's backlog of connections not yet accepted.
+    static let acceptBacklogMax: Int32 = 64
 
     /// One connection's one-way delays.
     struct Delays: Sendable, Equatable {
@@ -56,7 +58,7 @@ final class DelayProxy: @unchecked Sendable {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let listening = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(descriptor, pointer, length) == 0, listen(descriptor, 64) == 0 else { return -1 }
+                guard bind(descriptor, pointer, length) == 0, listen(descriptor, Self.acceptBacklogMax) == 0 else { return -1 }
                 return getsockname(descriptor, pointer, &length)
             }
         }

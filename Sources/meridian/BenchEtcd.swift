@@ -173,7 +173,7 @@ final class EtcdCluster: @unchecked Sendable {
             if let process = member.process, process.isRunning { kill(process.processIdentifier, SIGTERM) }
         }
         let deadline = Date().addingTimeInterval(Double(BenchChildren.terminateGraceMilliseconds) / 1000)
-        while Date() < deadline, members.contains(where: { $0.process?.isRunning == true }) { usleep(20_000) }
+        while Date() < deadline, members.contains(where: { $0.process?.isRunning == true }) { usleep(useconds_t(BenchChildren.exitPollMilliseconds * 1000)) }
         for member in members {
             guard let process = member.process else { continue }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }

@@ -13,6 +13,9 @@ extension BenchSession {
     static let failoverPrimary = "us-east"
     /// The standby that takes the writes after the kill (nearest to the primary).
     static let failoverStandby = "eu-west"
+    /// The shortest election timeout of a Raft group, in milliseconds: `RaftSettings`'
+    /// 6 ticks of 50 ms (docs/consensus.md, Timing); a failover cannot be faster.
+    static let electionTimeoutMinimumMilliseconds = 300.0
 
     /// One trial's measurements for one table.
     struct FailoverTrial {
@@ -64,11 +67,10 @@ extension BenchSession {
             print(column(commit, 8) + " " + column("\(list.count)", 8) + " " + column(ms(rtos.first), 12) + " " + column(ms(median), 15) + " "
                   + column(ms(rtos.last), 12) + " " + column("\(list.map(\.acknowledged).reduce(0, +))", 14) + " " + "\(list.map(\.divergenceRows).reduce(0, +))")
         }
-        let electionTimeoutMinimumMilliseconds = 300.0
         var parts = [
             "RTO median quorum / local \(BenchMath.format(BenchMath.ratio(medians["quorum"], medians["local"])))",
-            "RTO median quorum / minimum election timeout (\(Int(electionTimeoutMinimumMilliseconds)) ms) \(BenchMath.format(BenchMath.ratio(medians["quorum"], electionTimeoutMinimumMilliseconds)))",
-            "divergence rows / acknowledged, local \(BenchMath.format(BenchMath.ratio(Double(trials["local"]?.map(\.divergenceRows).reduce(0, +) ?? 0), Double(trials["local"]?.map(\.acknowledged).reduce(0, +) ?? 0))))",
+            "RTO median quorum / minimum election timeout (\(Int(Self.electionTimeoutMinimumMilliseconds)) ms) \(BenchMath.format(BenchMath.ratio(medians["quorum"], Self.electionTimeoutMinimumMilliseconds)))",
+            "divergence keys / acknowledged (RPO), local \(BenchMath.format(BenchMath.ratio(Double(trials["local"]?.map(\.divergenceRows).reduce(0, +) ?? 0), Double(trials["local"]?.map(\.acknowledged).reduce(0, +) ?? 0))))",
         ]
         if againstPostgres { parts += try await postgresFailover(meridianMedianRTO: medians) }
         ratios("failover", parts)

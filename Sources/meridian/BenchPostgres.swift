@@ -14,6 +14,8 @@ final class PostgresPair: @unchecked Sendable {
     static let startupMillisecondsMax = 60_000
     /// How often a starting server is probed, in milliseconds.
     static let pollMilliseconds = 50
+    /// How long `pg_ctl promote` may wait for the promotion, in seconds.
+    static let promoteSecondsMax = 60
 
     let folder: URL
     let primaryPort: Int
@@ -110,7 +112,7 @@ final class PostgresPair: @unchecked Sendable {
 
     /// Promotes the standby (`pg_ctl promote`, waiting until it is done).
     func promoteStandby() throws {
-        try asServer("pg_ctl", ["promote", "-D", standbyData.path, "-w", "-t", "60"])
+        try asServer("pg_ctl", ["promote", "-D", standbyData.path, "-w", "-t", "\(Self.promoteSecondsMax)"])
     }
 
     /// Stops both servers (immediate shutdown) and the proxy, and removes the data.
@@ -119,7 +121,7 @@ final class PostgresPair: @unchecked Sendable {
             if let pid = postmasterPID(data) { kill(pid, SIGQUIT) }
         }
         let deadline = Date().addingTimeInterval(Double(BenchChildren.terminateGraceMilliseconds) / 1000)
-        while Date() < deadline, servers.contains(where: \.isRunning) { usleep(20_000) }
+        while Date() < deadline, servers.contains(where: \.isRunning) { usleep(useconds_t(BenchChildren.exitPollMilliseconds * 1000)) }
         for data in [primaryData, standbyData] {
             if let pid = postmasterPID(data), kill(pid, 0) == 0 { kill(pid, SIGKILL) }
         }
@@ -190,6 +192,10 @@ extension BenchSession {
     static let postgresStandbyRegion = "eu-west"
     /// The most visibility polls per write before the sample is given up.
     static let visibilityPollsMax = 100_000
+    /// Keys of the synchronous-commit phase start here, after the asynchronous phase's.
+    static let synchronousKeysFirst = 1_000_000_000
+    /// Keys written at the promoted standby start here, after the primary's.
+    static let promotedKeysFirst = 1_000_000
 
     /// PostgreSQL next to Meridian's primary tables: write latency with asynchronous and
     /// synchronous commit, and the delay from acknowledgement at the primary to visibility
@@ -229,7 +235,7 @@ extension BenchSession {
                 let writer = try PsqlSession(pair: pair, port: pair.primaryPort, synchronousCommit: commit, log: pair.folder.appendingPathComponent("psql-\(commit).log"))
                 let reader = try PsqlSession(pair: pair, port: pair.standbyPort, synchronousCommit: "local", log: pair.folder.appendingPathComponent("psql-standby.log"))
                 defer { writer.close(); reader.close() }
-                let base = commit == "on" ? 1_000_000_000 : 0
+                let base = commit == "on" ? Self.synchronousKeysFirst : 0
                 var writes = LatencyHistogram(), lag = LatencyHistogram()
                 let warmUpEnd = ContinuousClock.now + .milliseconds(Int64(settings.warmUpSeconds * 1000))
                 let deadline = warmUpEnd + .milliseconds(Int64(settings.measureSeconds * 1000))
@@ -305,7 +311,7 @@ extension BenchSession {
                 var rto: Double?
                 var attempt = 0
                 while rto == nil && (ContinuousClock.now - killed).milliseconds < Double(Self.rtoMillisecondsMax) {
-                    if try standby.run("INSERT INTO bench VALUES (\(1_000_000 + attempt), 'after') RETURNING k;") == ["\(1_000_000 + attempt)"] {
+                    if try standby.run("INSERT INTO bench VALUES (\(Self.promotedKeysFirst + attempt), 'after') RETURNING k;") == ["\(Self.promotedKeysFirst + attempt)"] {
                         rto = (ContinuousClock.now - killed).milliseconds
                     }
                     attempt += 1
