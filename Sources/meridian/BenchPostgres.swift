@@ -203,7 +203,7 @@ extension BenchSession {
     func postgresReplication(_ cluster: BenchCluster) async throws -> [String] {
         let oneWay = cluster.oneWay(Self.postgresPrimaryRegion, Self.postgresStandbyRegion)
         let payload = String(repeating: "x", count: settings.valueBytes)
-        var meridian: [String: (writes: LoadResult, lag: LatencyHistogram)] = [:]
+        var meridian: [String: (writes: LoadResult, lag: LatencyHistogram, failed: Int)] = [:]
         for commit in ["local", "quorum"] {
             let table = "bench_pg_\(commit)"
             try await cluster.createTable(table, #"{"mode": "primary", "primary": "\#(Self.postgresPrimaryRegion)", "commit": "\#(commit)"}"#, in: Self.postgresPrimaryRegion)
@@ -213,9 +213,17 @@ extension BenchSession {
             }
             var lag = LatencyHistogram()
             let deadline = ContinuousClock.now + .milliseconds(Int64(settings.measureSeconds * 1000))
-            var sequence = 0
+            var sequence = 0, failed = 0
             while ContinuousClock.now < deadline {
-                try await put(cluster, Self.postgresPrimaryRegion, table: table, key: "lag-\(sequence)")
+                // A write Meridian refuses (such as 503 commit_timeout) is counted and reported, not fatal.
+                do {
+                    try await put(cluster, Self.postgresPrimaryRegion, table: table, key: "lag-\(sequence)")
+                } catch {
+                    failed += 1
+                    FileHandle.standardError.write(Data("  meridian commit \(commit): lag write \(sequence) failed: \(error)\n".utf8))
+                    sequence += 1
+                    continue
+                }
                 let acknowledged = ContinuousClock.now
                 for _ in 0..<Self.visibilityPollsMax {
                     if try await http.send(.GET, cluster.url(Self.postgresStandbyRegion) + "/v1/tables/\(table)/items/lag-\(sequence)").status == 200 {
@@ -225,7 +233,7 @@ extension BenchSession {
                 }
                 sequence += 1
             }
-            meridian[commit] = (writes, lag)
+            meridian[commit] = (writes, lag, failed)
         }
 
         let pair = try PostgresPair(oneWayMilliseconds: oneWay)
@@ -272,6 +280,10 @@ extension BenchSession {
         ]
         for (label, writes, lag) in rows {
             print(column(label, 41) + " " + column(ms(writes?.p50), 13) + " " + column(ms(writes?.p99), 13) + " " + column(ms(lag?.p50), 11) + " " + ms(lag?.p99))
+        }
+        for commit in ["local", "quorum"] {
+            let errors = (meridian[commit]?.writes.errors ?? 0) + (meridian[commit]?.failed ?? 0)
+            if errors > 0 { print("meridian primary, commit \(commit): \(errors) writes failed (see standard error); they are not in the latencies above") }
         }
         return [
             "write p50 meridian local / postgres async \(BenchMath.format(BenchMath.ratio(meridian["local"]?.writes.latencies.p50, postgres["local"]?.writes.p50)))",
