@@ -22,9 +22,6 @@ struct RaftGroup: Sendable {
     /// The role and leader at the end of the last step, to count leader changes.
     var lastRole: RaftRole
     var lastLeader: RaftNodeID?
-    /// When this region last saw the table's preferred region as caught up, for moving
-    /// leadership back to it.
-    var preferredReturnPending = false
     /// Elections this region started in the group, and leader changes it saw.
     var campaigns = 0
     var leaderChanges = 0
@@ -174,6 +171,15 @@ enum RaftCodec {
         var fields: [String: JSONValue] = ["key": .string(item.key.string), "ts": .string(String(item.version.timestamp.rawValue)), "origin": .string(item.version.origin.name)]
         if let value = item.value { fields["value"] = value }
         return [1] + JSONValue.object(fields).canonicalBytes
+    }
+
+    /// The point a log was compacted through (or a snapshot installed at): index and term.
+    static func encodeMark(index: UInt64, term: UInt64) -> [UInt8] { index.bigEndianBytes + term.bigEndianBytes }
+
+    static func decodeMark(_ bytes: [UInt8]?) -> (index: UInt64, term: UInt64)? {
+        guard let bytes, bytes.count == 16, let index = UInt64(bigEndianBytes: Array(bytes[0..<8])),
+              let term = UInt64(bigEndianBytes: Array(bytes[8..<16])) else { return nil }
+        return (index, term)
     }
 
     static func decodeUndo(_ bytes: [UInt8]) -> StoredItem?? {

@@ -35,8 +35,6 @@ public struct RegionConfiguration: Sendable {
         replication = ReplicationConfiguration(local: id, peers: clusterRegions.filter { $0 != id })
     }
 
-    /// Whether other regions exist to replicate with.
-    public var isMultiRegion: Bool { clusterRegions.count > 1 }
 }
 
 /// A client request, already parsed and validated at the edge.
@@ -225,9 +223,8 @@ public final class Region {
         let entries = try reader.raftEntries(group: RaftMetadata.group(table), from: 0, limit: Int.max).map { try RaftCodec.decodeEntry($0.bytes) }
         // The log starts after the point it was compacted through (or a snapshot installed).
         var snapshot: RaftSnapshot?
-        if let meta = try reader.metadata(RaftMetadata.snapshot(table)), meta.count == 16,
-           let index = UInt64(bigEndianBytes: Array(meta[0..<8])), let term = UInt64(bigEndianBytes: Array(meta[8..<16])) {
-            snapshot = RaftSnapshot(index: index, term: term, voters: definition.regions.map(\.name), data: [])
+        if let mark = RaftCodec.decodeMark(try reader.metadata(RaftMetadata.snapshot(table))) {
+            snapshot = RaftSnapshot(index: mark.index, term: mark.term, voters: definition.regions.map(\.name), data: [])
         }
         let applied = try reader.metadata(RaftMetadata.applied(table)).flatMap(UInt64.init(bigEndianBytes:)) ?? 0
         let speculative = try reader.metadata(RaftMetadata.speculative(table)).flatMap(UInt64.init(bigEndianBytes:)) ?? 0

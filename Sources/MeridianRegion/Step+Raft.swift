@@ -26,7 +26,7 @@ extension Step {
         let speculative = group.commitsLocally && group.appliedIndex == status.lastIndex
         if speculative {
             // A failed condition appends nothing.
-            let outcome = try applyCommand(command, table: table, reader: reader, writer: writer, recordingUndo: nil)
+            let outcome = try applyCommand(command, table: table, reader: reader, writer: writer)
             guard case .success = outcome else { return try outcome.get() }
         }
         let index: UInt64
@@ -97,7 +97,10 @@ extension Step {
         if planned {
             guard status.role == .leader else { throw notLeader(table, status) }
             let others = definition.regions.filter { $0 != local }
-            target = requested ?? others.max { (status.match[$0.name] ?? 0, $1) < (status.match[$1.name] ?? 0, $0) }!
+            // The most caught-up other region (the first in name order among equals).
+            target = requested ?? others.reduce(others[0]) { best, region in
+                (status.match[region.name] ?? 0) > (status.match[best.name] ?? 0) ? region : best
+            }
             guard target != local else { return .failover(target: local, planned: true) }
             group.node.transferLeadership(to: target.name)
         } else {
@@ -331,12 +334,12 @@ extension Step {
             return nil
         }
         state.counters.entriesApplied += 1
-        return try applyCommand(command, table: table, reader: writer, writer: writer, recordingUndo: nil)
+        return try applyCommand(command, table: table, reader: writer, writer: writer)
     }
 
     /// Runs a command against the items: its condition, then the put or delete.
-    mutating func applyCommand(_ command: RaftCommand, table: TableName, reader: any StorageReader, writer: any StorageWriter,
-                               recordingUndo: UInt64?) throws -> Result<RegionReply, MeridianError> {
+    mutating func applyCommand(_ command: RaftCommand, table: TableName, reader: any StorageReader,
+                               writer: any StorageWriter) throws -> Result<RegionReply, MeridianError> {
         state.clock.advance(past: command.version.timestamp)
         let current = try reader.item(table: table, key: command.key)
         do {
@@ -456,7 +459,7 @@ extension Step {
         group.persistedLastIndex = snapshot.index
         try writer.setMetadata(RaftMetadata.applied(table), snapshot.index.bigEndianBytes)
         try writer.setMetadata(RaftMetadata.speculative(table), [])
-        try writer.setMetadata(RaftMetadata.snapshot(table), snapshot.index.bigEndianBytes + snapshot.term.bigEndianBytes)
+        try writer.setMetadata(RaftMetadata.snapshot(table), RaftCodec.encodeMark(index: snapshot.index, term: snapshot.term))
         state.counters.snapshotsInstalled += 1
     }
 
@@ -477,12 +480,21 @@ extension Step {
             through = min(through, max(slowest, hardBound))
         }
         guard through >= status.firstIndex else { return }
-        guard let stored = try writer.raftEntries(group: RaftMetadata.group(table), from: through, limit: 1).first, stored.index == through else { return }
-        let term = try RaftCodec.decodeEntry(stored.bytes).term
+        guard let term = try storedTerm(table, at: through, reader: writer) else { return }
         group.node.compact(through: through, snapshotData: [])
         try writer.deleteRaftEntries(group: RaftMetadata.group(table), through: through)
-        try writer.setMetadata(RaftMetadata.snapshot(table), through.bigEndianBytes + term.bigEndianBytes)
+        try writer.setMetadata(RaftMetadata.snapshot(table), RaftCodec.encodeMark(index: through, term: term))
         state.groups[table] = group
+    }
+
+    /// The term of the entry at `index` of a table's log: from the stored log, or from the
+    /// point it was compacted through; `nil` when neither has it.
+    func storedTerm(_ table: TableName, at index: UInt64, reader: any StorageReader) throws -> UInt64? {
+        if let stored = try reader.raftEntries(group: RaftMetadata.group(table), from: index, limit: 1).first, stored.index == index {
+            return try RaftCodec.decodeEntry(stored.bytes).term
+        }
+        guard let mark = RaftCodec.decodeMark(try reader.metadata(RaftMetadata.snapshot(table))), mark.index == index else { return nil }
+        return mark.term
     }
 
     /// A leader's snapshot message for a region that needs entries it compacted: the
@@ -494,15 +506,7 @@ extension Step {
         let status = group.node.status
         guard group.speculativeThrough == 0, group.appliedIndex <= status.commit, group.appliedIndex > 0 else { return nil }
         let index = group.appliedIndex
-        let term: UInt64
-        if let stored = try writer.raftEntries(group: RaftMetadata.group(table), from: index, limit: 1).first, stored.index == index {
-            term = try RaftCodec.decodeEntry(stored.bytes).term
-        } else if let meta = try writer.metadata(RaftMetadata.snapshot(table)), meta.count == 16, UInt64(bigEndianBytes: Array(meta[0..<8])) == index,
-                  let snapshotTerm = UInt64(bigEndianBytes: Array(meta[8..<16])) {
-            term = snapshotTerm
-        } else {
-            return nil
-        }
+        guard let term = try storedTerm(table, at: index, reader: writer) else { return nil }
         let items = try writer.scan(table: table, range: ScanRange(limit: RaftSettings.snapshotItemsMax + 1, includeTombstones: true))
         let data = RaftCodec.encodeSnapshotItems(items)
         guard items.count <= RaftSettings.snapshotItemsMax, data.count <= RaftSettings.snapshotBytesMax else {
@@ -556,7 +560,7 @@ extension RaftCodec {
         command.key.bytes.count + (command.value?.canonicalBytes.count ?? 0) + 128
     }
 
-    /// A snapshot's data: the table's items as a JSON array of undo-style records.
+    /// A snapshot's data: the table's items, each as an undo record behind its 8-byte length.
     static func encodeSnapshotItems(_ items: [StoredItem]) -> [UInt8] {
         var bytes: [UInt8] = []
         for item in items {
