@@ -276,6 +276,8 @@ struct PlacementBody: Codable {
         verified = true
         if residue.isEmpty {
             statement = "\(region) holds no item, origin-log entry or ledger row of this table (checked in its own storage)"
+        } else if residue.items == 0 && residue.logEntries == 0 && residue.conflicts == 0 {
+            statement = "\(region) has deleted every row of this table; their bytes remain in its write-ahead log until the checkpoint that erases them succeeds (retried every step)"
         } else {
             statement = "\(region) holds \(residue.items) items (\(residue.bytes) bytes), \(residue.logEntries) log entries and \(residue.conflicts) ledger rows of this table"
         }

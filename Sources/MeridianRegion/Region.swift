@@ -305,8 +305,9 @@ public final class Region {
         state = working
         if state.reclaimNeeded {
             // A table left this region: make its deleted bytes unrecoverable from the files.
-            try? storage.reclaimSpace()
-            state.reclaimNeeded = false
+            // A failed attempt (a busy database) stays pending and is tried again next step;
+            // until then placement reports the table's bytes as still held here.
+            if (try? storage.reclaimSpace()) != nil { state.reclaimNeeded = false }
         }
         var messages = state.takeOutbox()
         let ticked = inputs.contains { if case .tick = $0 { return true } else { return false } }
@@ -376,7 +377,8 @@ struct RegionState: Sendable {
     var truncated = Positions()
     /// Tables this region was added to and whose copy it still waits for, with when it last asked.
     var copiesWanted: [TableName: UInt64] = [:]
-    /// Whether a table left this region in this step (its space is reclaimed after the commit).
+    /// Whether a table left this region and its space is still to be reclaimed (tried after
+    /// each step's commit until storage reports success).
     var reclaimNeeded = false
     /// How long a region waits for a table copy before asking again, in milliseconds.
     static let copyRetryMilliseconds: UInt64 = 2_000

@@ -83,7 +83,9 @@ extension Step {
 
         case .placement(let name):
             guard let definition = state.definition(name) else { throw MeridianError.tableNotFound(name) }
-            return .placement(try reader.residue(table: name), listed: definition.regions.contains(local))
+            var residue = try reader.residue(table: name)
+            residue.reclaimPending = state.reclaimNeeded && !definition.regions.contains(local)
+            return .placement(residue, listed: definition.regions.contains(local))
         }
     }
 

@@ -29,6 +29,9 @@ final class Checkpointer: @unchecked Sendable {
     private let queue: DatabaseQueue
     private let condition = NSCondition()
     private var stopped = false
+    /// Held around each background checkpoint, and by `exclusively`, so that a truncating
+    /// checkpoint never finds this one running (SQLite would answer it `SQLITE_BUSY`).
+    private let checkpointLock = NSLock()
 
     init(path: String, syncPolicy: SyncPolicy) throws {
         var configuration = Configuration()
@@ -41,11 +44,18 @@ final class Checkpointer: @unchecked Sendable {
         let thread = Thread { [weak self] in
             while let self, self.waitForNextRound() {
                 // A passive checkpoint never blocks writers; a busy database is tried again next round.
-                try? self.queue.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+                self.checkpointLock.withLock {
+                    try? self.queue.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+                }
             }
         }
         thread.name = "meridian-checkpoint"
         thread.start()
+    }
+
+    /// Runs `body` while no background checkpoint runs.
+    func exclusively<T>(_ body: () throws -> T) rethrows -> T {
+        try checkpointLock.withLock(body)
     }
 
     /// Sleeps one interval; false once stopped.
@@ -175,8 +185,12 @@ public final class SQLiteStorage: RegionStorage {
         try pool.write { db in try body(Connection(db: db)) }
     }
 
+    /// Throws `SQLITE_BUSY` when a reader still holds an older snapshot; the region keeps
+    /// the reclaim pending and tries again in its next step.
     public func reclaimSpace() throws {
-        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        try checkpointer.exclusively {
+            try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        }
     }
 }
 

@@ -108,16 +108,20 @@ public struct TableResidue: Sendable, Equatable {
     public var logEntries: Int
     /// Conflict-ledger and divergence-ledger rows.
     public var conflicts: Int
+    /// Deleted rows whose bytes may still sit in the storage's files (SQLite: in the WAL)
+    /// until a reclaim succeeds. Set by the region, not by storage.
+    public var reclaimPending: Bool
 
-    public init(items: Int, bytes: Int, logEntries: Int, conflicts: Int) {
+    public init(items: Int, bytes: Int, logEntries: Int, conflicts: Int, reclaimPending: Bool = false) {
         self.items = items
         self.bytes = bytes
         self.logEntries = logEntries
         self.conflicts = conflicts
+        self.reclaimPending = reclaimPending
     }
 
     /// Whether nothing of the table is held.
-    public var isEmpty: Bool { items == 0 && logEntries == 0 && conflicts == 0 }
+    public var isEmpty: Bool { items == 0 && logEntries == 0 && conflicts == 0 && !reclaimPending }
 }
 
 /// Changes inside one atomic write transaction.

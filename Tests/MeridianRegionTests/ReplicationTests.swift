@@ -249,6 +249,30 @@ struct RegionsChangeTests {
         #expect(try cluster.items("eu-west", Self.table).isEmpty)
     }
 
+    @Test func aReclaimThatFindsTheDatabaseBusyStaysPendingAndPlacementSaysSo() throws {
+        let storage = BusyReclaimStorage(busyReclaimsLeft: 2)
+        let fixture = try Fixture(storage: storage)
+        try fixture.createTable(Fixture.table, ["regions": .array([.string("us-east"), .string("eu-west")])])
+        _ = try fixture.putVersion("k", .string("secret"))
+        _ = try fixture.region.execute(.changeRegions(Fixture.table, [Fixture.euWest, Fixture.apSouth]), wallMilliseconds: 2_000).get()
+        // The rows are gone but the first reclaim failed: the bytes may still be in the files.
+        guard case .placement(let pending, let listed) = try fixture.region.execute(.placement(Fixture.table), wallMilliseconds: 2_000).get() else {
+            Issue.record("no placement"); return
+        }
+        #expect(!listed)
+        #expect(pending.items == 0 && pending.reclaimPending && !pending.isEmpty)
+        #expect(storage.reclaims == 0)
+        // The placement step tried again and failed again; the next step succeeds.
+        _ = fixture.region.step([.tick], wallMilliseconds: 2_050)
+        #expect(storage.reclaims == 1 && storage.busyReclaimsLeft == 0)
+        guard case .placement(let done, _) = try fixture.region.execute(.placement(Fixture.table), wallMilliseconds: 2_100).get() else {
+            Issue.record("no placement"); return
+        }
+        #expect(done.isEmpty, "\(done)")
+        _ = fixture.region.step([.tick], wallMilliseconds: 2_150)
+        #expect(storage.reclaims == 1, "a finished reclaim is not repeated")
+    }
+
     @Test func aRequestForATableElsewhereIsMisdirectedAndPlacementAnswersEverywhere() throws {
         let helper = ReplicationTests()
         let cluster = try helper.makeCluster(regions: ["us-east"])

@@ -95,3 +95,26 @@ final class FailingWriteStorage: RegionStorage {
 
     func reclaimSpace() throws {}
 }
+
+/// In-memory storage whose first `busyReclaimsLeft` reclaims fail, as SQLite's truncating
+/// checkpoint does while a reader holds an older snapshot.
+final class BusyReclaimStorage: RegionStorage {
+    struct Busy: Error {}
+
+    let inner = InMemoryStorage()
+    var busyReclaimsLeft: Int
+    private(set) var reclaims = 0
+
+    init(busyReclaimsLeft: Int) { self.busyReclaimsLeft = busyReclaimsLeft }
+
+    func read<T>(_ body: (any StorageReader) throws -> T) throws -> T { try inner.read(body) }
+    func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T { try inner.write(body) }
+
+    func reclaimSpace() throws {
+        if busyReclaimsLeft > 0 {
+            busyReclaimsLeft -= 1
+            throw Busy()
+        }
+        reclaims += 1
+    }
+}
