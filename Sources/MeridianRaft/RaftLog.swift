@@ -11,8 +11,9 @@ struct RaftLog: Sendable {
     private(set) var snapshot: RaftSnapshot?
     private(set) var snapshotIndex: UInt64
     private(set) var snapshotTerm: UInt64
-    /// The entries after the snapshot.
-    private(set) var entries: [RaftEntry]
+    /// The entries after the snapshot, in chunks: the region copies the whole state every
+    /// step (its rollback copy), and a flat array would be copied whole by the first append.
+    private(set) var entries: RaftEntryChunks
     /// The first index not yet acknowledged as persisted.
     private(set) var unstableFrom: UInt64
     /// A snapshot received from the leader that the caller has not yet persisted.
@@ -28,10 +29,11 @@ struct RaftLog: Sendable {
         snapshotIndex = snapshot?.index ?? 0
         snapshotTerm = snapshot?.term ?? 0
         let base = snapshotIndex
-        entries = restored.filter { $0.index > base }
-        for (offset, entry) in entries.enumerated() {
+        let kept = restored.filter { $0.index > base }
+        for (offset, entry) in kept.enumerated() {
             precondition(entry.index == base + 1 + UInt64(offset), "restored log: entry \(entry.index) out of place after index \(base)")
         }
+        entries = RaftEntryChunks(kept)
         unstableFrom = base + 1 + UInt64(entries.count)
         pendingSnapshot = nil
         self.committed = max(committed, base)
@@ -74,7 +76,7 @@ struct RaftLog: Sendable {
             if end > start && bytes > bytesMax { break }
             end += 1
         }
-        return Array(entries[start..<end])
+        return entries.slice(start..<end)
     }
 
     /// Appends entries that continue the log at `lastIndex + 1`, as a leader does.
@@ -120,7 +122,7 @@ struct RaftLog: Sendable {
         snapshot = newSnapshot
         snapshotIndex = newSnapshot.index
         snapshotTerm = newSnapshot.term
-        entries = []
+        entries = RaftEntryChunks()
         unstableFrom = newSnapshot.index + 1
         pendingSnapshot = newSnapshot
         committed = newSnapshot.index
@@ -138,14 +140,14 @@ struct RaftLog: Sendable {
 
     /// The entries the caller has not yet acknowledged as persisted.
     var unstableEntries: [RaftEntry] {
-        Array(entries[Int(unstableFrom - snapshotIndex - 1)...])
+        entries.slice(Int(unstableFrom - snapshotIndex - 1)..<entries.count)
     }
 
     /// The committed entries not yet handed out to apply.
     var committedEntriesToApply: [RaftEntry] {
         let from = max(applying, snapshotIndex) + 1
         guard committed >= from else { return [] }
-        return Array(entries[Int(from - snapshotIndex - 1)...Int(committed - snapshotIndex - 1)])
+        return entries.slice(Int(from - snapshotIndex - 1)..<Int(committed - snapshotIndex))
     }
 
     var hasWork: Bool {

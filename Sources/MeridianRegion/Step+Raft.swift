@@ -10,7 +10,10 @@ extension Step {
     /// A put or delete of a `primary` or `strong` table, at the group's leader.
     mutating func raftWrite(_ table: TableName, _ key: Key, value: JSONValue?, isDelete: Bool, precondition: WritePrecondition,
                             reader: any StorageReader, writer: any StorageWriter) throws -> RegionReply {
-        guard var group = state.groups[table] else { throw Self.groupMissing(table) }
+        // Taken out of the dictionary while it changes (and put back on every exit): a copy
+        // left there would share the group's log, and the append would copy it whole.
+        guard var group = state.groups.removeValue(forKey: table) else { throw Self.groupMissing(table) }
+        defer { state.groups[table] = group }
         let status = group.node.status
         guard status.role == .leader else { throw notLeader(table, status) }
         let current = try reader.item(table: table, key: key)
@@ -24,10 +27,9 @@ extension Step {
         // at once; that needs everything before it applied, which holds except just after
         // an election (then the write waits for its commit like a quorum write).
         let speculative = group.commitsLocally && group.appliedIndex == status.lastIndex
-        if speculative {
+        if speculative, let refusal = refusal(of: command, on: current) {
             // A failed condition appends nothing.
-            let outcome = try applyCommand(command, table: table, reader: reader, writer: writer)
-            guard case .success = outcome else { return try outcome.get() }
+            throw refusal
         }
         let index: UInt64
         do {
@@ -37,15 +39,15 @@ extension Step {
                 "the leader of table '\(table)' cannot take writes now (\(error)); retry shortly")
         }
         if speculative {
+            // Applied only once the entry is in the log: a refused proposal changes no item.
+            _ = try applyCommand(command, table: table, reader: reader, writer: writer).get()
             try writer.setMetadata(RaftMetadata.undo(table, index), RaftCodec.encodeUndo(current))
             group.appliedIndex = index
             group.speculativeThrough = index
             try writer.setMetadata(RaftMetadata.applied(table), index.bigEndianBytes)
             try writer.setMetadata(RaftMetadata.speculative(table), index.bigEndianBytes)
-            state.groups[table] = group
             return isDelete ? .deleted(key, version) : .written(key, version, context: nil)
         }
-        state.groups[table] = group
         let ticket = state.issueTicket()
         state.pendingProposals[ticket] = PendingProposal(table: table, index: index, term: status.term,
                                                          deadlineMilliseconds: wallMilliseconds + region.configuration.raft.proposalTimeoutMilliseconds)
@@ -60,7 +62,8 @@ extension Step {
             guard let item = try reader.item(table: table, key: key), !item.isTombstone else { throw MeridianError.itemNotFound }
             return .item(item, servedAt: .eventual)
         }
-        guard var group = state.groups[table] else { throw Self.groupMissing(table) }
+        guard var group = state.groups.removeValue(forKey: table) else { throw Self.groupMissing(table) }
+        defer { state.groups[table] = group }
         let status = group.node.status
         guard status.role == .leader else { throw notLeader(table, status) }
         guard state.pendingReads.count < RegionState.pendingReadsMax else {
@@ -72,7 +75,6 @@ extension Step {
         } catch {
             throw MeridianError(.unavailable, code: "not_accepting_reads", "the leader of table '\(table)' cannot serve a strong read now (\(error)); retry shortly")
         }
-        state.groups[table] = group
         state.pendingReads[ticket] = PendingRead(table: table, key: key, consistency: consistency, readIndex: nil,
                                                  deadlineMilliseconds: wallMilliseconds + region.configuration.raft.proposalTimeoutMilliseconds)
         return .pending(ticket: ticket)
@@ -141,11 +143,10 @@ extension Step {
     mutating func receiveRaft(_ envelopes: [RaftEnvelope], from peer: RegionID, writer: any StorageWriter) throws {
         try syncRaftGroups(writer: writer)
         for envelope in envelopes {
-            guard var group = state.groups[envelope.table], group.incarnation == envelope.incarnation,
+            guard state.groups[envelope.table]?.incarnation == envelope.incarnation,
                   envelope.message.from == peer.name, envelope.message.to == local.name
             else { continue }
-            group.node.step(envelope.message)
-            state.groups[envelope.table] = group
+            state.groups[envelope.table]!.node.step(envelope.message)  // in place: no copy of the log
         }
     }
 
@@ -161,7 +162,7 @@ extension Step {
         let ticks = min(elapsed, RaftSettings.ticksPerStepMax)
         state.lastRaftTickMilliseconds = ticks == elapsed ? state.lastRaftTickMilliseconds + elapsed * tick : wallMilliseconds
         for table in state.groups.keys.sorted() {
-            guard var group = state.groups[table] else { continue }
+            guard var group = state.groups.removeValue(forKey: table) else { continue }
             for _ in 0..<ticks { group.node.tick() }
             returnLeadershipToPreferred(&group)
             state.groups[table] = group
@@ -212,9 +213,8 @@ extension Step {
         }
         for record in state.catalog.values.sorted(by: { $0.name < $1.name }) {
             guard let definition = record.definition, definition.mode != .multiPrimary, definition.regions.contains(local) else { continue }
-            if var group = state.groups[record.name] {
-                group.definition = definition
-                state.groups[record.name] = group
+            if state.groups[record.name] != nil {
+                state.groups[record.name]!.definition = definition
                 continue
             }
             try startGroup(record, definition: definition, writer: writer)
@@ -275,7 +275,8 @@ extension Step {
     }
 
     mutating func processReady(_ table: TableName, writer: any StorageWriter) throws {
-        guard var group = state.groups[table] else { return }
+        guard var group = state.groups.removeValue(forKey: table) else { return }
+        defer { state.groups[table] = group }
         let ready = group.node.ready()
         let logName = RaftMetadata.group(table)
         if let snapshot = ready.snapshot {
@@ -323,7 +324,6 @@ extension Step {
             state.raftOutbox[peer, default: []].append(RaftEnvelope(table: table, incarnation: group.incarnation, message: message))
         }
         group.node.advance(ready)
-        state.groups[table] = group
     }
 
     /// Applies one committed entry to the items; returns the outcome for its proposer.
@@ -342,18 +342,25 @@ extension Step {
                                writer: any StorageWriter) throws -> Result<RegionReply, MeridianError> {
         state.clock.advance(past: command.version.timestamp)
         let current = try reader.item(table: table, key: command.key)
-        do {
-            try check(command.precondition, on: current)
-        } catch {
-            return .failure(error)
-        }
+        if let refusal = refusal(of: command, on: current) { return .failure(refusal) }
         if command.isDelete {
-            guard let current, !current.isTombstone else { return .failure(MeridianError.itemNotFound) }
             try writer.putItem(table: table, StoredItem(key: command.key, value: nil, version: command.version))
             return .success(.deleted(command.key, command.version))
         }
         try writer.putItem(table: table, StoredItem(key: command.key, value: command.value, version: command.version))
         return .success(.written(command.key, command.version, context: nil))
+    }
+
+    /// Why a command leaves the items as they are (its condition fails, or it deletes an
+    /// item that does not exist); nil when it applies.
+    func refusal(of command: RaftCommand, on current: StoredItem?) -> MeridianError? {
+        do {
+            try check(command.precondition, on: current)
+        } catch {
+            return error
+        }
+        if command.isDelete, current?.isTombstone ?? true { return MeridianError.itemNotFound }
+        return nil
     }
 
     mutating func completeProposal(table: TableName, entry: RaftEntry, outcome: Result<RegionReply, MeridianError>?) {
@@ -469,7 +476,8 @@ extension Step {
     /// `logEntriesRetainedMax`. A leader keeps what a live follower still needs, up to
     /// `logEntriesRetainedHardMax` entries; a region further behind gets a snapshot.
     mutating func compactIfNeeded(_ table: TableName, writer: any StorageWriter) throws {
-        guard var group = state.groups[table] else { return }
+        guard var group = state.groups.removeValue(forKey: table) else { return }
+        defer { state.groups[table] = group }
         let settings = region.configuration.raft
         let status = group.node.status
         guard status.lastIndex >= status.firstIndex, status.lastIndex - status.firstIndex + 1 > UInt64(settings.logEntriesRetainedMax) else { return }
@@ -484,7 +492,6 @@ extension Step {
         group.node.compact(through: through, snapshotData: [])
         try writer.deleteRaftEntries(group: RaftMetadata.group(table), through: through)
         try writer.setMetadata(RaftMetadata.snapshot(table), RaftCodec.encodeMark(index: through, term: term))
-        state.groups[table] = group
     }
 
     /// The term of the entry at `index` of a table's log: from the stored log, or from the
