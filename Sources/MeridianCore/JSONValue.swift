@@ -37,11 +37,14 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// Decodes a value this module encoded (storage reads); corruption is reported, not trapped.
+    /// Read directly from the bytes (`read(_:depthMax:)`), not through JSONDecoder: this runs
+    /// for every stored value read and every Raft entry applied.
     public static func decodeCanonical(_ bytes: some Collection<UInt8>) throws(MeridianError) -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            // One level above the value limit: a Raft command wraps its value in an object.
+            return try read(Array(bytes), depthMax: Limits.jsonDepthMax + 1)
         } catch {
-            throw MeridianError(.internalError, code: "corrupt_value", "a stored value could not be decoded")
+            throw MeridianError(.internalError, code: "corrupt_value", "a stored value could not be decoded (\(error.reason) at byte \(error.offset))")
         }
     }
 

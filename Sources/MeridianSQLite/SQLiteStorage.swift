@@ -200,11 +200,11 @@ extension SQLiteStorage {
         let db: Database
 
         func catalog() throws -> [CatalogRecord] {
-            try Data.fetchAll(db, sql: "SELECT record FROM catalog ORDER BY name").map { try Self.decode(CatalogRecord.self, $0) }
+            try Data.fetchAll(db.cachedStatement(sql: "SELECT record FROM catalog ORDER BY name")).map { try Self.decode(CatalogRecord.self, $0) }
         }
 
         func item(table: TableName, key: Key) throws -> StoredItem? {
-            try Row.fetchOne(db, sql: "SELECT key, value, hlc, origin, record FROM items WHERE table_name = ? AND key = ?",
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT key, value, hlc, origin, record FROM items WHERE table_name = ? AND key = ?"),
                              arguments: [table.name, Data(key.bytes)]).map(Self.item(from:))
         }
 
@@ -226,7 +226,7 @@ extension SQLiteStorage {
             if !range.includeTombstones { conditions.append("value IS NOT NULL") }
             arguments += [range.limit]
             let sql = "SELECT key, value, hlc, origin, record FROM items WHERE \(conditions.joined(separator: " AND ")) ORDER BY key LIMIT ?"
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.item(from:))
+            return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(Self.item(from:))
         }
 
         func tableSize(table: TableName) throws -> (items: Int, bytes: Int) {
@@ -238,24 +238,24 @@ extension SQLiteStorage {
         }
 
         func metadata(_ name: String) throws -> [UInt8]? {
-            try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = ?", arguments: [name]).map { Array($0) }
+            try Data.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE name = ?"), arguments: [name]).map { Array($0) }
         }
 
         func appliedPositions() throws -> Positions {
             var positions = Positions()
-            for row in try Row.fetchAll(db, sql: "SELECT origin, sequence FROM applied") {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT origin, sequence FROM applied")) {
                 positions[try RegionID(row["origin"])] = UInt64(bitPattern: row["sequence"])
             }
             return positions
         }
 
         func logEntries(origin: RegionID, after: UInt64, limit: Int) throws -> [LogEntry] {
-            try Data.fetchAll(db, sql: "SELECT entry FROM origin_log WHERE origin = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+            try Data.fetchAll(db.cachedStatement(sql: "SELECT entry FROM origin_log WHERE origin = ? AND sequence > ? ORDER BY sequence LIMIT ?"),
                               arguments: [origin.name, Int64(bitPattern: after), limit]).map { try Self.decode(LogEntry.self, $0) }
         }
 
         func conflicts(table: TableName, afterID: Int64, limit: Int) throws -> [ConflictEntry] {
-            try Row.fetchAll(db, sql: "SELECT id, entry FROM conflicts WHERE table_name = ? AND id > ? ORDER BY id LIMIT ?",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT id, entry FROM conflicts WHERE table_name = ? AND id > ? ORDER BY id LIMIT ?"),
                              arguments: [table.name, afterID, limit]).map { row in
                 var entry = try Self.decode(ConflictEntry.self, row["entry"])
                 entry.id = row["id"]
@@ -264,23 +264,23 @@ extension SQLiteStorage {
         }
 
         func putCatalogRecord(_ record: CatalogRecord) throws {
-            try db.execute(sql: "INSERT OR REPLACE INTO catalog (name, record) VALUES (?, ?)", arguments: [record.name.name, try Self.encode(record)])
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO catalog (name, record) VALUES (?, ?)").execute(arguments: [record.name.name, try Self.encode(record)])
         }
 
         func deleteItems(table: TableName, writtenBefore timestamp: HLCTimestamp) throws {
             let bound = Int64(bitPattern: timestamp.rawValue)
-            try db.execute(sql: "DELETE FROM items WHERE table_name = ? AND hlc < ?", arguments: [table.name, bound])
-            try db.execute(sql: "DELETE FROM conflicts WHERE table_name = ? AND hlc < ?", arguments: [table.name, bound])
-            try db.execute(sql: "DELETE FROM divergence WHERE table_name = ? AND hlc < ?", arguments: [table.name, bound])
+            try db.cachedStatement(sql: "DELETE FROM items WHERE table_name = ? AND hlc < ?").execute(arguments: [table.name, bound])
+            try db.cachedStatement(sql: "DELETE FROM conflicts WHERE table_name = ? AND hlc < ?").execute(arguments: [table.name, bound])
+            try db.cachedStatement(sql: "DELETE FROM divergence WHERE table_name = ? AND hlc < ?").execute(arguments: [table.name, bound])
         }
 
         func setApplied(origin: RegionID, sequence: UInt64) throws {
-            try db.execute(sql: "INSERT OR REPLACE INTO applied (origin, sequence) VALUES (?, ?)", arguments: [origin.name, Int64(bitPattern: sequence)])
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO applied (origin, sequence) VALUES (?, ?)").execute(arguments: [origin.name, Int64(bitPattern: sequence)])
         }
 
         func appendLog(_ entry: LogEntry) throws {
             let (table, holdsData) = Self.tableAndData(of: entry)
-            try db.execute(sql: "INSERT OR IGNORE INTO origin_log (origin, sequence, table_name, holds_data, entry) VALUES (?, ?, ?, ?, ?)",
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO origin_log (origin, sequence, table_name, holds_data, entry) VALUES (?, ?, ?, ?, ?)").execute(
                            arguments: [entry.origin.name, Int64(bitPattern: entry.sequence), table?.name, holdsData, try Self.encode(entry)])
         }
 
@@ -298,15 +298,15 @@ extension SQLiteStorage {
                 SELECT count(*) AS items, coalesce(sum(length(key) + coalesce(length(value), 0)), 0) AS bytes
                 FROM items WHERE table_name = ?
                 """, arguments: [table.name])
-            let logEntries = try Int.fetchOne(db, sql: "SELECT count(*) FROM origin_log WHERE table_name = ? AND holds_data = 1", arguments: [table.name]) ?? 0
-            let raftEntries = try Int.fetchOne(db, sql: "SELECT count(*) FROM raft_log WHERE group_name = ?", arguments: [table.name]) ?? 0
-            let conflicts = try Int.fetchOne(db, sql: "SELECT count(*) FROM conflicts WHERE table_name = ?", arguments: [table.name]) ?? 0
-            let divergence = try Int.fetchOne(db, sql: "SELECT count(*) FROM divergence WHERE table_name = ?", arguments: [table.name]) ?? 0
+            let logEntries = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM origin_log WHERE table_name = ? AND holds_data = 1"), arguments: [table.name]) ?? 0
+            let raftEntries = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM raft_log WHERE group_name = ?"), arguments: [table.name]) ?? 0
+            let conflicts = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM conflicts WHERE table_name = ?"), arguments: [table.name]) ?? 0
+            let divergence = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM divergence WHERE table_name = ?"), arguments: [table.name]) ?? 0
             return TableResidue(items: items?["items"] ?? 0, bytes: items?["bytes"] ?? 0, logEntries: logEntries + raftEntries, conflicts: conflicts + divergence)
         }
 
         func raftEntries(group: String, from index: UInt64, limit: Int) throws -> [StoredRaftEntry] {
-            try Row.fetchAll(db, sql: "SELECT log_index, entry FROM raft_log WHERE group_name = ? AND log_index >= ? ORDER BY log_index LIMIT ?",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT log_index, entry FROM raft_log WHERE group_name = ? AND log_index >= ? ORDER BY log_index LIMIT ?"),
                              arguments: [group, Int64(bitPattern: index), limit]).map { row in
                 let stored: Int64 = row["log_index"]
                 let bytes: Data = row["entry"]
@@ -315,7 +315,7 @@ extension SQLiteStorage {
         }
 
         func divergence(table: TableName, afterID: Int64, limit: Int) throws -> [DivergenceEntry] {
-            try Row.fetchAll(db, sql: "SELECT id, entry FROM divergence WHERE table_name = ? AND id > ? ORDER BY id LIMIT ?",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT id, entry FROM divergence WHERE table_name = ? AND id > ? ORDER BY id LIMIT ?"),
                              arguments: [table.name, afterID, limit]).map { row in
                 var entry = try Self.decode(DivergenceEntry.self, row["entry"])
                 entry.id = row["id"]
@@ -325,7 +325,7 @@ extension SQLiteStorage {
 
         func putRaftEntries(group: String, _ entries: [StoredRaftEntry]) throws {
             guard let first = entries.first else { return }
-            try db.execute(sql: "DELETE FROM raft_log WHERE group_name = ? AND log_index >= ?", arguments: [group, Int64(bitPattern: first.index)])
+            try db.cachedStatement(sql: "DELETE FROM raft_log WHERE group_name = ? AND log_index >= ?").execute(arguments: [group, Int64(bitPattern: first.index)])
             let statement = try db.cachedStatement(sql: "INSERT INTO raft_log (group_name, log_index, entry) VALUES (?, ?, ?)")
             for (offset, entry) in entries.enumerated() {
                 precondition(entry.index == first.index + UInt64(offset), "Raft entries are stored consecutively")
@@ -335,48 +335,48 @@ extension SQLiteStorage {
 
         func deleteRaftEntries(group: String, through index: UInt64) throws {
             if index == .max {
-                try db.execute(sql: "DELETE FROM raft_log WHERE group_name = ?", arguments: [group])
+                try db.cachedStatement(sql: "DELETE FROM raft_log WHERE group_name = ?").execute(arguments: [group])
             } else {
-                try db.execute(sql: "DELETE FROM raft_log WHERE group_name = ? AND log_index <= ?", arguments: [group, Int64(bitPattern: index)])
+                try db.cachedStatement(sql: "DELETE FROM raft_log WHERE group_name = ? AND log_index <= ?").execute(arguments: [group, Int64(bitPattern: index)])
             }
         }
 
         func appendDivergence(table: TableName, _ entry: DivergenceEntry) throws {
-            try db.execute(sql: "INSERT INTO divergence (table_name, hlc, entry) VALUES (?, ?, ?)",
+            try db.cachedStatement(sql: "INSERT INTO divergence (table_name, hlc, entry) VALUES (?, ?, ?)").execute(
                            arguments: [table.name, Int64(bitPattern: entry.version.timestamp.rawValue), try Self.encode(entry)])
         }
 
         func purgeTable(_ table: TableName) throws {
-            try db.execute(sql: "DELETE FROM items WHERE table_name = ?", arguments: [table.name])
-            try db.execute(sql: "DELETE FROM divergence WHERE table_name = ?", arguments: [table.name])
-            try db.execute(sql: "DELETE FROM conflicts WHERE table_name = ?", arguments: [table.name])
-            let rows = try Row.fetchAll(db, sql: "SELECT entry FROM origin_log WHERE table_name = ? AND holds_data = 1", arguments: [table.name])
+            try db.cachedStatement(sql: "DELETE FROM items WHERE table_name = ?").execute(arguments: [table.name])
+            try db.cachedStatement(sql: "DELETE FROM divergence WHERE table_name = ?").execute(arguments: [table.name])
+            try db.cachedStatement(sql: "DELETE FROM conflicts WHERE table_name = ?").execute(arguments: [table.name])
+            let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT entry FROM origin_log WHERE table_name = ? AND holds_data = 1"), arguments: [table.name])
             for row in rows {
                 var entry = try Self.decode(LogEntry.self, row["entry"])
                 entry.payload = .withheld(table: table)
-                try db.execute(sql: "UPDATE origin_log SET holds_data = 0, entry = ? WHERE origin = ? AND sequence = ?",
+                try db.cachedStatement(sql: "UPDATE origin_log SET holds_data = 0, entry = ? WHERE origin = ? AND sequence = ?").execute(
                                arguments: [try Self.encode(entry), entry.origin.name, Int64(bitPattern: entry.sequence)])
             }
         }
 
         func truncateLog(origin: RegionID, through sequence: UInt64) throws {
-            try db.execute(sql: "DELETE FROM origin_log WHERE origin = ? AND sequence <= ?", arguments: [origin.name, Int64(bitPattern: sequence)])
+            try db.cachedStatement(sql: "DELETE FROM origin_log WHERE origin = ? AND sequence <= ?").execute(arguments: [origin.name, Int64(bitPattern: sequence)])
         }
 
         func appendConflict(table: TableName, _ entry: ConflictEntry) throws {
-            try db.execute(sql: "INSERT INTO conflicts (table_name, hlc, entry) VALUES (?, ?, ?)",
+            try db.cachedStatement(sql: "INSERT INTO conflicts (table_name, hlc, entry) VALUES (?, ?, ?)").execute(
                            arguments: [table.name, Int64(bitPattern: entry.overwritten.winner.timestamp.rawValue), try Self.encode(entry)])
         }
 
         func putItem(table: TableName, _ item: StoredItem) throws {
-            try db.execute(sql: "INSERT OR REPLACE INTO items (table_name, key, value, hlc, origin, record) VALUES (?, ?, ?, ?, ?, ?)",
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO items (table_name, key, value, hlc, origin, record) VALUES (?, ?, ?, ?, ?, ?)").execute(
                            arguments: [table.name, Data(item.key.bytes), item.value.map { Data($0.canonicalBytes) },
                                        Int64(bitPattern: item.version.timestamp.rawValue), item.version.origin.name,
                                        try item.record.map { try Self.encode($0) }])
         }
 
         func setMetadata(_ name: String, _ value: [UInt8]) throws {
-            try db.execute(sql: "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", arguments: [name, Data(value)])
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)").execute(arguments: [name, Data(value)])
         }
 
         static func item(from row: Row) throws -> StoredItem {

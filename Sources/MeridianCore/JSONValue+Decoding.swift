@@ -1,0 +1,301 @@
+// A direct JSON reader for the values Meridian stored itself (item values, Raft commands).
+// Foundation's JSONDecoder goes through Codable containers and was a tenth of the Raft
+// write path's CPU; this reads the bytes straight into a JSONValue, with the same
+// classification of numbers as the Codable path (`JSONValue.init(from:)`).
+
+extension JSONValue {
+    /// Reads one JSON value that fills `bytes` (RFC 8259, whitespace around it allowed).
+    ///
+    /// Numbers are classified as `JSONValue.init(from:)` classifies them through
+    /// JSONDecoder: a number whose value is an exact `Int64` (`1`, `1.0`, `1e2`, `-0`)
+    /// is an integer; any other finite number is a double; one that overflows a double
+    /// is an error.
+    ///
+    /// - Throws: `JSONReadError` with the offset of the first byte that is not valid JSON,
+    ///   or when nesting passes `depthMax`.
+    static func read(_ bytes: [UInt8], depthMax: Int) throws(JSONReadError) -> JSONValue {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(JSONReadError) -> JSONValue in
+            var reader = JSONByteReader(bytes: buffer, depthMax: depthMax)
+            reader.skipWhitespace()
+            let value = try reader.value(depth: 0)
+            reader.skipWhitespace()
+            guard reader.offset == buffer.count else { throw JSONReadError(offset: reader.offset, reason: "bytes after the value") }
+            return value
+        }
+    }
+}
+
+/// Where and why bytes are not a JSON value.
+struct JSONReadError: Error, Equatable {
+    let offset: Int
+    let reason: String
+}
+
+/// A cursor over JSON bytes.
+private struct JSONByteReader {
+    let bytes: UnsafeBufferPointer<UInt8>
+    let depthMax: Int
+    var offset = 0
+
+    init(bytes: UnsafeBufferPointer<UInt8>, depthMax: Int) {
+        self.bytes = bytes
+        self.depthMax = depthMax
+    }
+
+    func fail(_ reason: String) -> JSONReadError { JSONReadError(offset: offset, reason: reason) }
+
+    mutating func skipWhitespace() {
+        while offset < bytes.count {
+            switch bytes[offset] {
+            case 0x20, 0x09, 0x0A, 0x0D: offset += 1
+            default: return
+            }
+        }
+    }
+
+    mutating func expect(_ literal: StaticString) throws(JSONReadError) {
+        let count = literal.utf8CodeUnitCount
+        guard offset + count <= bytes.count else { throw fail("truncated literal") }
+        for index in 0..<count where bytes[offset + index] != literal.utf8Start[index] { throw fail("unknown literal") }
+        offset += count
+    }
+
+    mutating func value(depth: Int) throws(JSONReadError) -> JSONValue {
+        guard offset < bytes.count else { throw fail("a value was expected") }
+        switch bytes[offset] {
+        case UInt8(ascii: "{"): return try object(depth: depth + 1)
+        case UInt8(ascii: "["): return try array(depth: depth + 1)
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try expect("true"); return .bool(true)
+        case UInt8(ascii: "f"): try expect("false"); return .bool(false)
+        case UInt8(ascii: "n"): try expect("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
+        default: throw fail("a value was expected")
+        }
+    }
+
+    mutating func array(depth: Int) throws(JSONReadError) -> JSONValue {
+        guard depth <= depthMax else { throw fail("nested deeper than \(depthMax)") }
+        offset += 1
+        var elements: [JSONValue] = []
+        skipWhitespace()
+        if offset < bytes.count, bytes[offset] == UInt8(ascii: "]") {
+            offset += 1
+            return .array(elements)
+        }
+        while true {
+            skipWhitespace()
+            elements.append(try value(depth: depth))
+            skipWhitespace()
+            guard offset < bytes.count else { throw fail("unterminated array") }
+            let byte = bytes[offset]
+            offset += 1
+            if byte == UInt8(ascii: "]") { return .array(elements) }
+            guard byte == UInt8(ascii: ",") else { offset -= 1; throw fail("',' or ']' was expected") }
+        }
+    }
+
+    mutating func object(depth: Int) throws(JSONReadError) -> JSONValue {
+        guard depth <= depthMax else { throw fail("nested deeper than \(depthMax)") }
+        offset += 1
+        var fields: [String: JSONValue] = [:]
+        skipWhitespace()
+        if offset < bytes.count, bytes[offset] == UInt8(ascii: "}") {
+            offset += 1
+            return .object(fields)
+        }
+        while true {
+            skipWhitespace()
+            guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { throw fail("a member name was expected") }
+            let name = try string()
+            skipWhitespace()
+            guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw fail("':' was expected") }
+            offset += 1
+            skipWhitespace()
+            fields[name] = try value(depth: depth)
+            skipWhitespace()
+            guard offset < bytes.count else { throw fail("unterminated object") }
+            let byte = bytes[offset]
+            offset += 1
+            if byte == UInt8(ascii: "}") { return .object(fields) }
+            guard byte == UInt8(ascii: ",") else { offset -= 1; throw fail("',' or '}' was expected") }
+        }
+    }
+
+    /// A string token; the cursor is at its opening quote.
+    mutating func string() throws(JSONReadError) -> String {
+        offset += 1
+        let start = offset
+        // The common case: no escape, so the bytes between the quotes are the string.
+        while offset < bytes.count {
+            let byte = bytes[offset]
+            if byte == UInt8(ascii: "\"") {
+                let slice = UnsafeBufferPointer(rebasing: bytes[start..<offset])
+                offset += 1
+                guard let text = String(validating: slice, as: UTF8.self) else { throw JSONReadError(offset: start, reason: "invalid UTF-8 in a string") }
+                return text
+            }
+            if byte == UInt8(ascii: "\\") { break }
+            guard byte >= 0x20 else { throw fail("control character in a string") }
+            offset += 1
+        }
+        var scalars = Array(bytes[start..<offset])
+        while offset < bytes.count {
+            let byte = bytes[offset]
+            switch byte {
+            case UInt8(ascii: "\""):
+                offset += 1
+                guard let text = String(validating: scalars, as: UTF8.self) else { throw JSONReadError(offset: start, reason: "invalid UTF-8 in a string") }
+                return text
+            case UInt8(ascii: "\\"):
+                offset += 1
+                guard offset < bytes.count else { throw fail("unterminated escape") }
+                let escaped = bytes[offset]
+                offset += 1
+                switch escaped {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scalars.append(escaped)
+                case UInt8(ascii: "b"): scalars.append(0x08)
+                case UInt8(ascii: "f"): scalars.append(0x0C)
+                case UInt8(ascii: "n"): scalars.append(0x0A)
+                case UInt8(ascii: "r"): scalars.append(0x0D)
+                case UInt8(ascii: "t"): scalars.append(0x09)
+                case UInt8(ascii: "u"):
+                    var code = UInt32(try hex4())
+                    if (0xD800...0xDBFF).contains(code) {
+                        guard offset + 1 < bytes.count, bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u") else {
+                            throw fail("unpaired surrogate")
+                        }
+                        offset += 2
+                        let low = UInt32(try hex4())
+                        guard (0xDC00...0xDFFF).contains(low) else { throw fail("unpaired surrogate") }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    } else if (0xDC00...0xDFFF).contains(code) {
+                        throw fail("unpaired surrogate")
+                    }
+                    guard let scalar = Unicode.Scalar(code) else { throw fail("invalid escape") }
+                    scalars.append(contentsOf: UTF8.encode(scalar)!)
+                default:
+                    throw fail("invalid escape")
+                }
+            default:
+                guard byte >= 0x20 else { throw fail("control character in a string") }
+                scalars.append(byte)
+                offset += 1
+            }
+        }
+        throw fail("unterminated string")
+    }
+
+    mutating func hex4() throws(JSONReadError) -> UInt16 {
+        guard offset + 4 <= bytes.count else { throw fail("truncated \\u escape") }
+        var value: UInt16 = 0
+        for _ in 0..<4 {
+            let byte = bytes[offset]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw fail("invalid \\u escape")
+            }
+            value = value << 4 | UInt16(digit)
+            offset += 1
+        }
+        return value
+    }
+
+    func isDigit(_ position: Int) -> Bool {
+        position < bytes.count && bytes[position] >= UInt8(ascii: "0") && bytes[position] <= UInt8(ascii: "9")
+    }
+
+    /// A number token, checked against the JSON grammar, then classified.
+    mutating func number() throws(JSONReadError) -> JSONValue {
+        let start = offset
+        var negative = false
+        if bytes[offset] == UInt8(ascii: "-") {
+            negative = true
+            offset += 1
+        }
+        guard isDigit(offset) else { throw fail("a digit was expected") }
+        if bytes[offset] == UInt8(ascii: "0") {
+            offset += 1
+            if isDigit(offset) { throw fail("a number has a leading zero") }
+        } else {
+            while isDigit(offset) { offset += 1 }
+        }
+        if offset < bytes.count, bytes[offset] == UInt8(ascii: ".") {
+            offset += 1
+            guard isDigit(offset) else { throw fail("a digit was expected after '.'") }
+            while isDigit(offset) { offset += 1 }
+        }
+        if offset < bytes.count, bytes[offset] == UInt8(ascii: "e") || bytes[offset] == UInt8(ascii: "E") {
+            offset += 1
+            if offset < bytes.count, bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-") { offset += 1 }
+            guard isDigit(offset) else { throw fail("a digit was expected in the exponent") }
+            while isDigit(offset) { offset += 1 }
+        }
+        if let exact = exactInteger(start..<offset, negative: negative) { return .integer(exact) }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)
+        guard let double = Double(text), double.isFinite else { throw JSONReadError(offset: start, reason: "a number out of range") }
+        return .double(double)
+    }
+
+    /// The number token at `range` as an `Int64` when its decimal value is an integer in
+    /// range (`1.0`, `1e2`, `5.13924626699475e+18`), as JSONDecoder reads an `Int64`:
+    /// from the decimal digits, not through a double.
+    func exactInteger(_ range: Range<Int>, negative: Bool) -> Int64? {
+        var digits: [UInt8] = []
+        var exponent = 0
+        var position = negative ? range.lowerBound + 1 : range.lowerBound
+        var seenPoint = false
+        while position < range.upperBound {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: ".") {
+                seenPoint = true
+            } else if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+                break
+            } else {
+                if seenPoint { exponent -= 1 }
+                // Leading zeros add nothing to digits × 10^exponent.
+                let digit = byte - UInt8(ascii: "0")
+                if !(digits.isEmpty && digit == 0) { digits.append(digit) }
+            }
+            position += 1
+        }
+        if position < range.upperBound {
+            // The exponent, saturated: anything past a few hundred decides nothing more.
+            position += 1
+            var exponentNegative = false
+            if bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+                exponentNegative = bytes[position] == UInt8(ascii: "-")
+                position += 1
+            }
+            var written = 0
+            while position < range.upperBound {
+                written = min(written * 10 + Int(bytes[position] - UInt8(ascii: "0")), 100_000)
+                position += 1
+            }
+            exponent += exponentNegative ? -written : written
+        }
+        if digits.isEmpty { return 0 }
+        // value = digits × 10^exponent: an integer only if the digits dropped by a negative
+        // exponent are all zeros.
+        while exponent < 0 {
+            guard digits.last == 0 else { return nil }
+            digits.removeLast()
+            exponent += 1
+            if digits.isEmpty { return 0 }
+        }
+        guard digits.count + exponent <= 19 else { return nil }
+        // Accumulated as a negative number, which has room for Int64.min.
+        var value: Int64 = 0
+        for digit in digits + [UInt8](repeating: 0, count: exponent) {
+            let (times10, overflowed) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflowedAgain) = times10.subtractingReportingOverflow(Int64(digit))
+            if overflowed || overflowedAgain { return nil }
+            value = next
+        }
+        if negative { return value }
+        return value == .min ? nil : -value
+    }
+}
