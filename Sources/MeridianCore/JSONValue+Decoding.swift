@@ -29,6 +29,8 @@ extension JSONValue {
 struct JSONReadError: Error, Equatable {
     let offset: Int
     let reason: String
+    /// Whether the bytes were refused for nesting past the limit (they may be valid JSON).
+    var isTooDeep = false
 }
 
 /// A cursor over JSON bytes.
@@ -75,7 +77,7 @@ private struct JSONByteReader {
     }
 
     mutating func array(depth: Int) throws(JSONReadError) -> JSONValue {
-        guard depth <= depthMax else { throw fail("nested deeper than \(depthMax)") }
+        guard depth <= depthMax else { throw JSONReadError(offset: offset, reason: "nested deeper than \(depthMax)", isTooDeep: true) }
         offset += 1
         var elements: [JSONValue] = []
         skipWhitespace()
@@ -96,7 +98,7 @@ private struct JSONByteReader {
     }
 
     mutating func object(depth: Int) throws(JSONReadError) -> JSONValue {
-        guard depth <= depthMax else { throw fail("nested deeper than \(depthMax)") }
+        guard depth <= depthMax else { throw JSONReadError(offset: offset, reason: "nested deeper than \(depthMax)", isTooDeep: true) }
         offset += 1
         var fields: [String: JSONValue] = [:]
         skipWhitespace()

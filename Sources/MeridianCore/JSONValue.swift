@@ -24,16 +24,14 @@ public enum JSONValue: Sendable, Hashable {
         guard !bytes.isEmpty else {
             throw .invalid("invalid_json", "the body is empty; send a JSON value")
         }
-        let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            return try read(Array(bytes), depthMax: Limits.jsonDepthMax)
         } catch {
-            throw .invalid("invalid_json", "the body is not valid JSON")
+            if error.isTooDeep {
+                throw .invalid("invalid_json", "the value nests deeper than \(Limits.jsonDepthMax) levels")
+            }
+            throw .invalid("invalid_json", "the body is not valid JSON: \(error.reason) at byte \(error.offset)")
         }
-        guard value.depth <= Limits.jsonDepthMax else {
-            throw .invalid("invalid_json", "the value nests deeper than \(Limits.jsonDepthMax) levels")
-        }
-        return value
     }
 
     /// Decodes a value this module encoded (storage reads); corruption is reported, not trapped.
@@ -48,15 +46,12 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
-    /// The canonical encoding: compact UTF-8 with object keys sorted.
+    /// The canonical encoding: compact UTF-8 with object keys sorted (the bytes JSONEncoder
+    /// writes with `.sortedKeys` and `.withoutEscapingSlashes`).
     public var canonicalBytes: [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding a JSONValue cannot fail: every case maps to a JSON token and doubles are finite.
-        guard let data = try? encoder.encode(self) else {
-            preconditionFailure("canonical encoding of a JSONValue failed")
-        }
-        return Array(data)
+        var bytes: [UInt8] = []
+        writeCanonical(into: &bytes)
+        return bytes
     }
 
     /// The nesting depth: 0 for scalars, 1 for a flat array or object.

@@ -105,3 +105,34 @@ struct JSONValueReadingTests {
         }
     }
 }
+
+/// `canonicalBytes` writes directly; JSONEncoder with sorted keys is the reference, byte
+/// for byte, so regions on either side of this change store the same bytes for a value.
+@Suite("JSONValue direct writing")
+struct JSONValueWritingTests {
+    static func reference(_ value: JSONValue) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(value))
+    }
+
+    @Test(arguments: [
+        JSONValue.null, .bool(true), .bool(false), .integer(0), .integer(.min), .integer(.max), .double(1.0), .double(-0.0), .double(0.1),
+        .double(1e15), .double(1e16), .double(123456789012345.6), .double(0.30000000000000004), .double(-1.5e-10), .double(1e-5),
+        .double(.greatestFiniteMagnitude), .double(.leastNonzeroMagnitude), .string("\u{0}\u{8}\u{c}\u{1f}\u{7f}\u{80}\u{2028}<>&'/\"\\\n\r\t"),
+        .string("é😀"), .array([]), .object([:]),
+        .object(["B": .integer(1), "a": .null, "é": .bool(true), "10": .integer(2), "9": .integer(3), "😀": .array([.string("x")]), "": .object(["k2": .null, "k10": .null])]),
+    ])
+    func writesWhatJSONEncoderWrites(value: JSONValue) throws {
+        #expect(value.canonicalBytes == (try Self.reference(value)), "\(value)")
+    }
+
+    @Test(arguments: [5, 6, 7, 8] as [UInt64])
+    func randomValuesAreWrittenAsJSONEncoderWritesThem(seed: UInt64) throws {
+        var random = JSONValueReadingTests.Seeded(state: seed)
+        for round in 0..<300 {
+            let value = JSONValueReadingTests.randomValue(depth: 0, using: &random)
+            #expect(value.canonicalBytes == (try Self.reference(value)), "seed \(seed) round \(round): \(value)")
+        }
+    }
+}
