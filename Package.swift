@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "MeridianStorage", dependencies: ["MeridianCore"]),
         // The SQLite implementation: the only target that links SQLite.
         .target(name: "MeridianSQLite", dependencies: [
-            "MeridianCore", "MeridianStorage",
+            "MeridianCore", "MeridianStorage", "MeridianWire",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // One region's synchronous heart: catalog and request execution over the storage protocol.
@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "MeridianReplicationTests", dependencies: ["MeridianCore", "MeridianReplication"]),
         .testTarget(name: "MeridianWireTests", dependencies: ["MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianWire"]),
         .testTarget(name: "MeridianStorageTests", dependencies: ["MeridianCore", "MeridianStorage"]),
-        .testTarget(name: "MeridianSQLiteTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianSQLite"]),
+        .testTarget(name: "MeridianSQLiteTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianSQLite", "MeridianWire", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion", "MeridianRaft", "MeridianReplication", "MeridianTestSupport"]),
         .testTarget(name: "MeridianSimulationTests", dependencies: ["MeridianCore", "MeridianSimulation", "MeridianRegion", "MeridianStorage", "MeridianReplication"]),
         .testTarget(name: "MeridianNodeTests", dependencies: [

@@ -6,6 +6,7 @@ import Foundation
 import GRDB
 import MeridianCore
 import MeridianStorage
+import MeridianWire
 
 /// When SQLite syncs the write-ahead log to the disk, and so what a committed write survives.
 ///
@@ -251,7 +252,7 @@ extension SQLiteStorage {
 
         func logEntries(origin: RegionID, after: UInt64, limit: Int) throws -> [LogEntry] {
             try Data.fetchAll(db.cachedStatement(sql: "SELECT entry FROM origin_log WHERE origin = ? AND sequence > ? ORDER BY sequence LIMIT ?"),
-                              arguments: [origin.name, Int64(bitPattern: after), limit]).map { try Self.decode(LogEntry.self, $0) }
+                              arguments: [origin.name, Int64(bitPattern: after), limit]).map { try Self.decodeLogEntry($0) }
         }
 
         func conflicts(table: TableName, afterID: Int64, limit: Int) throws -> [ConflictEntry] {
@@ -281,7 +282,7 @@ extension SQLiteStorage {
         func appendLog(_ entry: LogEntry) throws {
             let (table, holdsData) = Self.tableAndData(of: entry)
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO origin_log (origin, sequence, table_name, holds_data, entry) VALUES (?, ?, ?, ?, ?)").execute(
-                           arguments: [entry.origin.name, Int64(bitPattern: entry.sequence), table?.name, holdsData, try Self.encode(entry)])
+                           arguments: [entry.origin.name, Int64(bitPattern: entry.sequence), table?.name, holdsData, Data(StoredRecords.encode(entry))])
         }
 
         /// The table an entry belongs to, and whether it carries that table's keys and values.
@@ -352,10 +353,10 @@ extension SQLiteStorage {
             try db.cachedStatement(sql: "DELETE FROM conflicts WHERE table_name = ?").execute(arguments: [table.name])
             let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT entry FROM origin_log WHERE table_name = ? AND holds_data = 1"), arguments: [table.name])
             for row in rows {
-                var entry = try Self.decode(LogEntry.self, row["entry"])
+                var entry = try Self.decodeLogEntry(row["entry"])
                 entry.payload = .withheld(table: table)
                 try db.cachedStatement(sql: "UPDATE origin_log SET holds_data = 0, entry = ? WHERE origin = ? AND sequence = ?").execute(
-                               arguments: [try Self.encode(entry), entry.origin.name, Int64(bitPattern: entry.sequence)])
+                               arguments: [Data(StoredRecords.encode(entry)), entry.origin.name, Int64(bitPattern: entry.sequence)])
             }
         }
 
@@ -372,7 +373,7 @@ extension SQLiteStorage {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO items (table_name, key, value, hlc, origin, record) VALUES (?, ?, ?, ?, ?, ?)").execute(
                            arguments: [table.name, Data(item.key.bytes), item.value.map { Data($0.canonicalBytes) },
                                        Int64(bitPattern: item.version.timestamp.rawValue), item.version.origin.name,
-                                       try item.record.map { try Self.encode($0) }])
+                                       item.record.map { Data(StoredRecords.encode($0)) }])
         }
 
         func setMetadata(_ name: String, _ value: [UInt8]) throws {
@@ -389,11 +390,30 @@ extension SQLiteStorage {
                 key: try Key(utf8: Array(keyData)),
                 value: try valueData.map { try JSONValue.decodeCanonical($0) },
                 version: ItemVersion(timestamp: HLCTimestamp(rawValue: UInt64(bitPattern: hlc)), origin: try RegionID(origin)),
-                record: try recordData.map { try decode(ItemRecord.self, $0) })
+                record: try recordData.map { try decodeItemRecord($0) })
         }
 
-        /// Records are stored as JSON: readable with the sqlite3 shell, and versioned by
-        /// the schema. Corrupt rows are reported as errors, never trapped.
+        /// Origin-log entries and item records, written on every write, are stored in the
+        /// wire's binary encoding behind a tag byte (`StoredRecords`): JSON through Codable was
+        /// the largest cost of a multi-primary write. Rows an earlier build wrote as JSON
+        /// (they start with `{`) still read. Catalog records and ledger rows stay JSON:
+        /// readable with the sqlite3 shell. Corrupt rows are reported as errors, never trapped.
+        static func decodeLogEntry(_ data: Data) throws -> LogEntry {
+            if data.first == UInt8(ascii: "{") { return try decode(LogEntry.self, data) }
+            guard let entry = StoredRecords.decodeLogEntry(Array(data)) else {
+                throw MeridianError(.internalError, code: "corrupt_row", "a stored LogEntry could not be decoded")
+            }
+            return entry
+        }
+
+        static func decodeItemRecord(_ data: Data) throws -> ItemRecord {
+            if data.first == UInt8(ascii: "{") { return try decode(ItemRecord.self, data) }
+            guard let record = StoredRecords.decodeItemRecord(Array(data)) else {
+                throw MeridianError(.internalError, code: "corrupt_row", "a stored ItemRecord could not be decoded")
+            }
+            return record
+        }
+
         static func encode(_ value: some Encodable) throws -> Data {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys

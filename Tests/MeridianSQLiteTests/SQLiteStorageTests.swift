@@ -2,6 +2,8 @@ import Foundation
 import MeridianCore
 import MeridianSQLite
 import MeridianStorage
+import MeridianWire
+import GRDB
 import Testing
 
 /// A fresh temporary directory, removed by `remove()`.
@@ -104,5 +106,73 @@ struct SQLiteStorageTests {
 
         let error = #expect(throws: MeridianError.self) { try SQLiteStorage(path: path) }
         #expect(error?.code == "schema_too_new")
+    }
+}
+
+/// Origin-log entries and item records are stored binary; rows an earlier build wrote as
+/// JSON must still read.
+@Suite("SQLiteStorage record formats")
+struct SQLiteRecordFormatTests {
+    static let record = ItemRecord(vector: VersionVector([SQLiteStorageTests.region: 2]), version: SQLiteStorageTests.item.version,
+                                   root: .object(["total": .integer(42), "note": .string("é\n")]))
+    static let entry = LogEntry(origin: SQLiteStorageTests.region, sequence: 1, timestamp: SQLiteStorageTests.item.version.timestamp,
+                                payload: .item(table: SQLiteStorageTests.definition, key: SQLiteStorageTests.key, record: record))
+
+    static func write(_ storage: SQLiteStorage) throws {
+        try storage.write { writer in
+            try writer.putCatalogRecord(SQLiteStorageTests.definition)
+            try writer.putItem(table: SQLiteStorageTests.table, StoredItem(key: SQLiteStorageTests.key, record: record))
+            try writer.appendLog(entry)
+        }
+    }
+
+    static func expectReadsBack(_ storage: SQLiteStorage) throws {
+        let item = try storage.read { try $0.item(table: SQLiteStorageTests.table, key: SQLiteStorageTests.key) }
+        #expect(item?.record == record)
+        #expect(item?.value == record.root)
+        #expect(try storage.read { try $0.logEntries(origin: SQLiteStorageTests.region, after: 0, limit: 10) } == [entry])
+    }
+
+    @Test func newRowsAreBinaryAndReadBack() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path("region.sqlite")
+        do { try Self.write(try SQLiteStorage(path: path)) }
+        let queue = try DatabaseQueue(path: path)
+        let firstBytes = try queue.read { db in
+            [try Data.fetchOne(db, sql: "SELECT record FROM items")?.first, try Data.fetchOne(db, sql: "SELECT entry FROM origin_log")?.first]
+        }
+        #expect(firstBytes == [StoredRecords.binaryTag, StoredRecords.binaryTag])
+        try queue.close()
+        try Self.expectReadsBack(try SQLiteStorage(path: path))
+    }
+
+    @Test func rowsWrittenAsJSONByAnEarlierBuildStillRead() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path("region.sqlite")
+        do { try Self.write(try SQLiteStorage(path: path)) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "UPDATE items SET record = ?", arguments: [try encoder.encode(Self.record)])
+            try db.execute(sql: "UPDATE origin_log SET entry = ?", arguments: [try encoder.encode(Self.entry)])
+        }
+        try queue.close()
+        try Self.expectReadsBack(try SQLiteStorage(path: path))
+    }
+
+    @Test func aCorruptBinaryRowIsAnErrorNotATrap() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path("region.sqlite")
+        do { try Self.write(try SQLiteStorage(path: path)) }
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: "UPDATE items SET record = ?", arguments: [Data([StoredRecords.binaryTag, 0xFF, 0x00])]) }
+        try queue.close()
+        let storage = try SQLiteStorage(path: path)
+        let error = #expect(throws: MeridianError.self) { try storage.read { try $0.item(table: SQLiteStorageTests.table, key: SQLiteStorageTests.key) } }
+        #expect(error?.code == "corrupt_row")
     }
 }
