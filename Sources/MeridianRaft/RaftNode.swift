@@ -45,6 +45,9 @@ public struct RaftNode: Sendable {
     var electionElapsed = 0
     var heartbeatElapsed = 0
     var randomizedElectionTicks = 0
+    /// Pre-candidate only: ticks until an unanswered pre-vote round is asked again, drawn in
+    /// `[2, 2 + electionTicks / 2)` when the round starts.
+    var preVoteRetryTicks = 0
     /// Ticks since the current leadership transfer started.
     var transferElapsed = 0
     /// Every tick this node has seen since it started; progress stamps are taken from it.

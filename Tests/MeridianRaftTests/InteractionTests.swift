@@ -64,6 +64,84 @@ struct InteractionTests {
         )
     }
 
+    /// The leader is lost; b times out while c, which heard the leader later, is still in
+    /// the leader's lease and ignores b's pre-votes. b asks again every few ticks (2 to 6
+    /// here), so it wins within a few ticks of c's lease ending, instead of a whole
+    /// election timeout (10 to 19 ticks) after its first round.
+    @Test func anIgnoredPreVoteRoundIsAskedAgainSoon() {
+        check(
+            """
+            campaign a
+            stabilize
+            partition a
+            tick b 20
+            stabilize
+            tick c 10
+            stabilize
+            tick b 6
+            stabilize
+            status
+            """,
+            nodes: 3, configure: { _ in },
+            expected: """
+            > campaign a
+            a becomes preCandidate at term 0
+            > stabilize
+            a->b preVote term=1 log=0/0
+            a->c preVote term=1 log=0/0
+            b->a preVoteResponse term=1
+            c->a preVoteResponse term=1
+            a becomes candidate at term 1
+            a->b vote term=1 log=0/0
+            a->c vote term=1 log=0/0
+            b becomes follower at term 1
+            c becomes follower at term 1
+            b->a voteResponse term=1
+            c->a voteResponse term=1
+            a becomes leader at term 1
+            a->b append term=1 log=0/0 commit=0 entries=[1/1:empty]
+            a->c append term=1 log=0/0 commit=0 entries=[1/1:empty]
+            b->a appendResponse term=1 index=1
+            c->a appendResponse term=1 index=1
+            a->b append term=1 log=1/1 commit=1 entries=[]
+            a->c append term=1 log=1/1 commit=1 entries=[]
+            b->a appendResponse term=1 index=1
+            c->a appendResponse term=1 index=1
+            > partition a
+            > tick b 20
+            b becomes preCandidate at term 1
+            > stabilize
+            b->a preVote term=2 log=1/1 (dropped)
+            b->c preVote term=2 log=1/1
+            > tick c 10
+            > stabilize
+            > tick b 6
+            > stabilize
+            b->a preVote term=2 log=1/1 (dropped)
+            b->c preVote term=2 log=1/1
+            b->a preVote term=2 log=1/1 (dropped)
+            b->c preVote term=2 log=1/1
+            c->b preVoteResponse term=2
+            c->b preVoteResponse term=2
+            b becomes candidate at term 2
+            b->a vote term=2 log=1/1 (dropped)
+            b->c vote term=2 log=1/1
+            c becomes follower at term 2
+            c->b voteResponse term=2
+            b becomes leader at term 2
+            b->a append term=2 log=1/1 commit=1 entries=[2/2:empty] (dropped)
+            b->c append term=2 log=1/1 commit=1 entries=[2/2:empty]
+            c->b appendResponse term=2 index=2
+            b->c append term=2 log=2/2 commit=2 entries=[]
+            c->b appendResponse term=2 index=2
+            > status
+            a: leader term=1 leader=a commit=1 applied=1 last=1 first=1
+            b: leader term=2 leader=b commit=2 applied=2 last=2 first=1
+            c: follower term=2 leader=b commit=2 applied=2 last=2 first=1
+            """
+        )
+    }
+
     @Test func preVoteKeepsAPartitionedNodeFromDisruptingTheGroup() {
         check(
             """
@@ -114,6 +192,16 @@ struct InteractionTests {
             > heal
             > tick c 20
             > stabilize
+            c->a preVote term=2 log=1/1
+            c->b preVote term=2 log=1/1
+            c->a preVote term=2 log=1/1
+            c->b preVote term=2 log=1/1
+            c->a preVote term=2 log=1/1
+            c->b preVote term=2 log=1/1
+            c->a preVote term=2 log=1/1
+            c->b preVote term=2 log=1/1
+            c->a preVote term=2 log=1/1
+            c->b preVote term=2 log=1/1
             c->a preVote term=2 log=1/1
             c->b preVote term=2 log=1/1
             > status

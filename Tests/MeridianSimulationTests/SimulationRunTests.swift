@@ -60,13 +60,21 @@ struct SimulationRunTests {
         // Under `SyncPolicy.normal` a region ships entries a power loss can still take back,
         // and then reuses their sequences. `meridian serve` refuses
         // `--sync normal` in a cluster of several regions for that reason; the region logic
-        // itself is not fixed yet (see docs/durability.md), hence the known issue. (Seed 4
-        // reproduced it before the consensus tables joined the workload; seed 2 does now.)
-        var configuration = SimulationConfiguration(seed: 2, syncPolicy: .normal)
-        configuration.traceTailLines = 0
-        let report = Simulator(configuration: configuration).run()
+        // itself is not fixed yet (see docs/durability.md), hence the known issue. Which seeds
+        // reproduce it moves with the workload and the election timing (seed 4, then 2, now
+        // 8, 9, 10, 14 and 19 of 1...20), so the test looks for the first one.
+        var reproduced: SimulationReport?
+        for seed in 1...20 as ClosedRange<UInt64> {
+            var configuration = SimulationConfiguration(seed: seed, syncPolicy: .normal)
+            configuration.traceTailLines = 0
+            let report = Simulator(configuration: configuration).run()
+            if report.failure?.violation.property == .originLogsImmutable {
+                reproduced = report
+                break
+            }
+        }
         withKnownIssue("a region ships entries that sync=normal does not make durable") {
-            #expect(report.failure?.violation.property != .originLogsImmutable, Comment(rawValue: report.failure?.violation.detail ?? ""))
+            #expect(reproduced == nil, Comment(rawValue: reproduced?.failure?.violation.detail ?? ""))
         }
     }
 
@@ -99,10 +107,13 @@ struct SimulationRunTests {
     }
 
     /// The property each mutation must break.
-    static let expectedProperty: [Mutation: Property] = [
-        .skipLedger: .acknowledgedWritesSurvive, .dropRelay: .convergence, .leakResidency: .residency,
-        .voteTwice: .oneLeaderPerTerm, .commitEarly: .committedEntriesImmutable, .staleRead: .linearizability,
-        .ignoreLogRecency: .committedEntriesImmutable,
+    /// `ignore-log-recency` shows either way: an entry committed and then replaced, or a
+    /// leader without the committed entries that can never bring its followers to its log
+    /// (the group does not converge); see docs/simulation.md.
+    static let expectedProperties: [Mutation: Set<Property>] = [
+        .skipLedger: [.acknowledgedWritesSurvive], .dropRelay: [.convergence], .leakResidency: [.residency],
+        .voteTwice: [.oneLeaderPerTerm], .commitEarly: [.committedEntriesImmutable], .staleRead: [.linearizability],
+        .ignoreLogRecency: [.committedEntriesImmutable, .convergence],
     ]
 
     /// Where each mutation is caught: the fault profile and the seeds (`.ci/run` uses the same).
@@ -110,7 +121,7 @@ struct SimulationRunTests {
     /// meet, and a leader with a stale log to be elected needs overlapping faults: heavy.
     static let catchingRuns: [Mutation: (faults: FaultProfile, seeds: ClosedRange<UInt64>)] = [
         .skipLedger: (.standard, 1...5), .dropRelay: (.standard, 1...5), .leakResidency: (.standard, 1...5),
-        .voteTwice: (.standard, 1...5), .commitEarly: (.standard, 1...5), .staleRead: (.heavy, 1...10),
+        .voteTwice: (.standard, 1...10), .commitEarly: (.standard, 1...10), .staleRead: (.heavy, 1...20),
         .ignoreLogRecency: (.heavy, 1...5),
     ]
 
@@ -127,7 +138,8 @@ struct SimulationRunTests {
             }
         }
         let report = try #require(caught, "\(mutation) survived seeds \(seeds) with \(faults.name) faults")
-        #expect(report.failure?.violation.property == Self.expectedProperty[mutation])
+        let property = try #require(report.failure?.violation.property)
+        #expect(Self.expectedProperties[mutation]?.contains(property) == true, "\(mutation) broke \(property)")
     }
 
     @Test func theConsensusTablesTakeWritesReadsAndRedirectsAndStayLinearizable() {
