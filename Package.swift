@@ -113,8 +113,9 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .testTarget(name: "MeridianHTTPTests", dependencies: [
-            "MeridianCore", "MeridianNode", "MeridianHTTP",
+            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianRegion",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "meridian", "MeridianSimulation", "MeridianTestSupport"]),

@@ -151,15 +151,15 @@ public struct MeridianAPI: Sendable {
         let key = try itemKey(context)
         let precondition = try writePrecondition(request)
         let causalContext = try versionContext(request)
-        let session = try sessionPositions(request)
+        let session = try sessionMarks(request)
         let body = try await collect(request, bytesMax: node.valueBytesMax, what: "value")
         return try await forwardingIfMisdirected(request, table: table, body: body) {
             let value = try JSONValue.parse(body.readableBytesView, bytesMax: node.valueBytesMax)
-            let (reply, applied) = try await performWithPositions(.putItem(table, key, value, precondition, context: causalContext))
+            let (reply, applied) = try await performWithSessionMarks(.putItem(table, key, value, precondition, context: causalContext))
             guard case .written(let written, let version, let vector) = reply else { return unexpectedReply() }
             var response = try json(.ok, WriteBody(key: written.string, version: version.token, region: node.region.name, context: vector?.token), etag: version)
             if let vector { response.headers[Self.contextHeader] = vector.token }
-            response.headers[SessionTokens.header] = sessions.token(for: session.merged(with: applied))
+            response.headers[SessionTokens.header] = sessions.token(for: session.merged(with: applied.touching(table)))
             return response
         }
     }
@@ -169,10 +169,10 @@ public struct MeridianAPI: Sendable {
         let key = try itemKey(context)
         let query = try QueryParameters(request.uri.query)
         let consistency = try query.consistency()
-        let session = try sessionPositions(request)
+        let session = try sessionMarks(request)
         let requirement: ReadRequirement
         switch consistency {
-        case .session: requirement = session.sequences.isEmpty ? .none : .session(session)
+        case .session: requirement = session.requirement
         case .bounded: requirement = .bounded(maxStalenessMilliseconds: try query.maxStalenessMilliseconds() ?? 0)
         case .strong, .eventual: requirement = .none
         }
@@ -180,7 +180,7 @@ public struct MeridianAPI: Sendable {
             let deadline = ContinuousClock.now + .milliseconds(Int64(node.sessionWaitMilliseconds))
             // Bounded: at most one poll per `sessionPollMilliseconds` until the deadline.
             for _ in 0...(node.sessionWaitMilliseconds / Self.sessionPollMilliseconds) {
-                let (result, applied) = await node.performWithPositions(.getItem(table, key, consistency, requirement: requirement))
+                let (result, applied) = await node.performWithSessionMarks(.getItem(table, key, consistency, requirement: requirement))
                 switch result {
                 case .success(.item(let item, let servedAt)):
                     var body = ItemBody(item)
@@ -188,7 +188,7 @@ public struct MeridianAPI: Sendable {
                     body.region = node.region.name
                     var response = try json(.ok, body, etag: item.version)
                     if let context = body.context { response.headers[Self.contextHeader] = context }
-                    response.headers[SessionTokens.header] = sessions.token(for: session.merged(with: applied))
+                    response.headers[SessionTokens.header] = sessions.token(for: session.merged(with: applied.touching(table)))
                     return response
                 case .success(let other):
                     return unexpectedReply(other)
@@ -213,12 +213,12 @@ public struct MeridianAPI: Sendable {
         let table = try tableName(context)
         let key = try itemKey(context)
         let precondition = try writePrecondition(request)
-        let session = try sessionPositions(request)
+        let session = try sessionMarks(request)
         return try await forwardingIfMisdirected(request, table: table) {
-            let (reply, applied) = try await performWithPositions(.deleteItem(table, key, precondition))
+            let (reply, applied) = try await performWithSessionMarks(.deleteItem(table, key, precondition))
             guard case .deleted(let deleted, let version) = reply else { return unexpectedReply() }
             var response = try json(.ok, WriteBody(key: deleted.string, version: version.token, region: node.region.name, deleted: true), etag: version)
-            response.headers[SessionTokens.header] = sessions.token(for: session.merged(with: applied))
+            response.headers[SessionTokens.header] = sessions.token(for: session.merged(with: applied.touching(table)))
             return response
         }
     }
@@ -370,21 +370,21 @@ public struct MeridianAPI: Sendable {
     }
 
     private func perform(_ request: RegionRequest) async throws(APIError) -> RegionReply {
-        try await performWithPositions(request).0
+        try await performWithSessionMarks(request).0
     }
 
-    private func performWithPositions(_ request: RegionRequest) async throws(APIError) -> (RegionReply, Positions) {
-        let (result, applied) = await node.performWithPositions(request)
+    private func performWithSessionMarks(_ request: RegionRequest) async throws(APIError) -> (RegionReply, SessionMarks) {
+        let (result, applied) = await node.performWithSessionMarks(request)
         switch result {
         case .success(let reply): return (reply, applied)
         case .failure(let error): throw APIError(error)
         }
     }
 
-    /// The positions of the request's `Meridian-Session` token (none without one).
-    private func sessionPositions(_ request: Request) throws(MeridianError) -> Positions {
-        guard let token = request.headers[SessionTokens.header] else { return Positions() }
-        return try sessions.positions(from: token)
+    /// What the request's `Meridian-Session` token says the session has seen (nothing without one).
+    private func sessionMarks(_ request: Request) throws(MeridianError) -> SessionMarks {
+        guard let token = request.headers[SessionTokens.header] else { return SessionMarks() }
+        return try sessions.marks(from: token)
     }
 
     private func unexpectedReply<T>(_ reply: RegionReply? = nil) -> T {

@@ -3,14 +3,18 @@ import HTTPTypes
 import Foundation
 import MeridianCore
 import MeridianNode
+import MeridianRegion
 
 /// Session tokens: what a client has seen, per replication stream, signed so that a
 /// region can trust it.
 ///
 /// A token names, per origin region, the last log position the client's reads and
-/// writes reflected. It is `base64url(payload) "." base64url(mac)`, where the payload is
-/// `v1|<cluster id>|<positions>` (positions as `region.sequence~...`) and the mac is the
-/// first 16 bytes of HMAC-SHA256 over the payload with the cluster's session secret.
+/// writes reflected, and per `primary` or `strong` table the index of its Raft log they
+/// reflected. It is `base64url(payload) "." base64url(mac)`, where the payload is
+/// `v1|<cluster id>|<positions>` (positions as `region.sequence~...`), or
+/// `v2|<cluster id>|<positions>|<raft marks>` (marks as `table.index~...`, sorted) when
+/// the session touched a Raft table, and the mac is the first 16 bytes of HMAC-SHA256
+/// over the payload with the cluster's session secret. Tokens issued before v2 still read.
 /// A token that does not parse, whose mac does not verify, or that names another
 /// cluster is refused at once (400 `invalid_session`), never retried.
 struct SessionTokens: Sendable {
@@ -29,17 +33,27 @@ struct SessionTokens: Sendable {
         key = SymmetricKey(data: SHA256.hash(data: Data(secret.utf8)))
     }
 
-    /// A signed token for `positions`.
-    func token(for positions: Positions) -> String {
-        let payload = Data("v1|\(clusterID)|\(VersionVector(positions.sequences).token)".utf8)
+    /// A signed token for what a session has seen.
+    func token(for marks: SessionMarks) -> String {
+        var text = "v1|\(clusterID)|\(VersionVector(marks.positions.sequences).token)"
+        if !marks.raft.isEmpty {
+            let raft = marks.raft.keys.sorted().map { "\($0.name).\(marks.raft[$0]!)" }.joined(separator: "~")
+            text = "v2|\(clusterID)|\(VersionVector(marks.positions.sequences).token)|\(raft)"
+        }
+        let payload = Data(text.utf8)
         let mac = Data(HMAC<SHA256>.authenticationCode(for: payload, using: key)).prefix(Self.macBytes)
         return Self.base64URL(payload) + "." + Self.base64URL(mac)
     }
 
-    /// The positions a token names.
+    /// A signed token for multi-primary positions only.
+    func token(for positions: Positions) -> String {
+        token(for: SessionMarks(positions: positions))
+    }
+
+    /// What a token says the session has seen.
     ///
     /// - Throws: `invalid_session` for anything this cluster did not sign.
-    func positions(from token: String) throws(MeridianError) -> Positions {
+    func marks(from token: String) throws(MeridianError) -> SessionMarks {
         let invalid = MeridianError.invalid("invalid_session", "the Meridian-Session token is malformed, forged or from another cluster; drop it and start a new session")
         guard token.utf8.count <= Self.tokenBytesMax else { throw invalid }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
@@ -47,9 +61,27 @@ struct SessionTokens: Sendable {
         let expected = Data(HMAC<SHA256>.authenticationCode(for: payload, using: key)).prefix(Self.macBytes)
         // Constant-time comparison: a forger learns nothing from the timing.
         guard expected.count == mac.count, zip(expected, mac).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else { throw invalid }
-        let fields = String(decoding: payload, as: UTF8.self).split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
-        guard fields.count == 3, fields[0] == "v1", fields[1] == clusterID, let vector = VersionVector(token: String(fields[2])) else { throw invalid }
-        return Positions(vector.counts)
+        let fields = String(decoding: payload, as: UTF8.self).split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false)
+        guard fields.count >= 3, fields[1] == clusterID, let vector = VersionVector(token: String(fields[2])) else { throw invalid }
+        switch (fields[0], fields.count) {
+        case ("v1", 3):
+            return SessionMarks(positions: Positions(vector.counts))
+        case ("v2", 4):
+            var raft: [TableName: UInt64] = [:]
+            for mark in fields[3].split(separator: "~", omittingEmptySubsequences: false) {
+                let parts = mark.split(separator: ".", omittingEmptySubsequences: false)
+                guard parts.count == 2, let table = try? TableName(String(parts[0])), let index = UInt64(parts[1]), raft[table] == nil else { throw invalid }
+                raft[table] = index
+            }
+            return SessionMarks(positions: Positions(vector.counts), raft: raft)
+        default:
+            throw invalid
+        }
+    }
+
+    /// The multi-primary positions a token names.
+    func positions(from token: String) throws(MeridianError) -> Positions {
+        try marks(from: token).positions
     }
 
     // Every answer carries a token: the alphabet is swapped byte by byte, since

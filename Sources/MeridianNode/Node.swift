@@ -136,7 +136,7 @@ public final class Node: Sendable {
 
     /// Runs one client request; also returns what the region had applied when it answered
     /// (for session tokens).
-    public func performWithPositions(_ request: RegionRequest) async -> (Result<RegionReply, MeridianError>, Positions) {
+    public func performWithSessionMarks(_ request: RegionRequest) async -> (Result<RegionReply, MeridianError>, SessionMarks) {
         await executor.perform(request)
     }
 

@@ -17,7 +17,7 @@ public final class RegionExecutor: @unchecked Sendable {
     /// The most inputs run in one step (one storage transaction).
     public static let batchInputsMax = 512
 
-    typealias Completion = @Sendable (Result<RegionReply, MeridianError>, Positions) -> Void
+    typealias Completion = @Sendable (Result<RegionReply, MeridianError>, SessionMarks) -> Void
 
     enum Work {
         case request(RegionRequest, Completion)
@@ -57,10 +57,10 @@ public final class RegionExecutor: @unchecked Sendable {
     }
 
     /// Runs one request and returns its result, with what the region had applied when it answered.
-    public func perform(_ request: RegionRequest) async -> (Result<RegionReply, MeridianError>, Positions) {
+    public func perform(_ request: RegionRequest) async -> (Result<RegionReply, MeridianError>, SessionMarks) {
         await withCheckedContinuation { continuation in
             let refused = enqueue(.request(request) { continuation.resume(returning: ($0, $1)) })
-            if let refused { continuation.resume(returning: (.failure(refused), Positions())) }
+            if let refused { continuation.resume(returning: (.failure(refused), SessionMarks())) }
         }
     }
 
@@ -101,22 +101,23 @@ public final class RegionExecutor: @unchecked Sendable {
                 }
             }
             let output = region.step(inputs, wallMilliseconds: wallMilliseconds())
+            let marks = SessionMarks(positions: output.applied, raft: output.raftApplied)
             var replies = output.replies.makeIterator()
             for case .request(_, let completion) in batch {
                 guard let reply = replies.next() else { preconditionFailure("a step answers every request") }
                 if case .success(.pending(let ticket)) = reply {
                     waiting[ticket] = completion
                 } else {
-                    completion(reply, output.applied)
+                    completion(reply, marks)
                 }
             }
             for (ticket, result) in output.completions {
-                waiting.removeValue(forKey: ticket)?(result, output.applied)
+                waiting.removeValue(forKey: ticket)?(result, marks)
             }
             if !output.messages.isEmpty { send(output.messages) }
         }
         let stopped = MeridianError(.unavailable, code: "shutting_down", "the region shut down before the request completed; it may still be applied")
-        for (_, completion) in waiting { completion(.failure(stopped), Positions()) }
+        for (_, completion) in waiting { completion(.failure(stopped), SessionMarks()) }
         waiting = [:]
         condition.lock()
         finished = true

@@ -78,8 +78,10 @@ public enum RegionRequest: Sendable, Equatable {
 /// What a read needs of the local copy before this region may serve it.
 public enum ReadRequirement: Sendable, Equatable {
     case none
-    /// Session consistency: the region must have applied at least these positions.
-    case session(Positions)
+    /// Session consistency: the region must have applied at least these positions of the
+    /// multi-primary logs and, for `primary` and `strong` tables, at least these indexes
+    /// of their Raft logs.
+    case session(Positions, raft: [TableName: UInt64] = [:])
     /// Bounded staleness: the local copy must provably miss no write older than this.
     case bounded(maxStalenessMilliseconds: UInt64)
 }
@@ -150,6 +152,9 @@ public struct RegionOutput: Sendable {
     /// What the region has applied after the step: every reply of the step reflects at
     /// most this, so it is what a session token may claim.
     public var applied: Positions
+    /// Per `primary` or `strong` table, the index through which this region has applied
+    /// its Raft log after the step: what a session token may claim for it.
+    public var raftApplied: [TableName: UInt64] = [:]
     /// Results of earlier `.pending` replies, by ticket, sent only after the step committed.
     public var completions: [(ticket: UInt64, result: Result<RegionReply, MeridianError>)] = []
 }
@@ -300,7 +305,8 @@ public final class Region {
             working = step.state
         } catch {
             let failure = (error as? MeridianError) ?? .storageFailed("storage failed; nothing of this request was applied: \(error)")
-            return RegionOutput(replies: Array(repeating: .failure(failure), count: requestCount), messages: [], applied: state.replication.applied)
+            return RegionOutput(replies: Array(repeating: .failure(failure), count: requestCount), messages: [], applied: state.replication.applied,
+                                raftApplied: state.groups.mapValues(\.appliedIndex))
         }
         state = working
         if state.reclaimNeeded {
@@ -323,6 +329,7 @@ public final class Region {
             answered[position] = completions.remove(at: found).1
         }
         return RegionOutput(replies: answered, messages: messages, applied: state.replication.applied,
+                            raftApplied: state.groups.mapValues(\.appliedIndex),
                             completions: completions.map { (ticket: $0.0, result: $0.1) })
     }
 
@@ -455,4 +462,35 @@ struct RegionState: Sendable {
 
     /// The live definition of a table, if it exists.
     func definition(_ name: TableName) -> TableDefinition? { catalog[name]?.definition }
+}
+
+/// What a session has seen: positions of the multi-primary logs, and for each `primary`
+/// or `strong` table the index through which its Raft log was applied where it was served.
+/// A session token carries it; a region serves the session's reads once it has applied
+/// at least as much.
+public struct SessionMarks: Sendable, Equatable {
+    public var positions: Positions
+    public var raft: [TableName: UInt64]
+
+    public init(positions: Positions = Positions(), raft: [TableName: UInt64] = [:]) {
+        self.positions = positions
+        self.raft = raft.filter { $0.value > 0 }
+    }
+
+    public var isEmpty: Bool { positions.sequences.isEmpty && raft.isEmpty }
+
+    /// The larger of each position and each index.
+    public func merged(with other: SessionMarks) -> SessionMarks {
+        SessionMarks(positions: positions.merged(with: other.positions), raft: raft.merging(other.raft, uniquingKeysWith: max))
+    }
+
+    /// The multi-primary positions, and the Raft index of `table` only: what a request on
+    /// `table` adds to its session (a region's other Raft tables stay out of the token,
+    /// which would otherwise grow with every table the region holds).
+    public func touching(_ table: TableName) -> SessionMarks {
+        SessionMarks(positions: positions, raft: raft[table].map { [table: $0] } ?? [:])
+    }
+
+    /// What a read in this session requires of the region that serves it.
+    public var requirement: ReadRequirement { isEmpty ? .none : .session(positions, raft: raft) }
 }

@@ -55,9 +55,14 @@ extension Step {
         return .pending(ticket: ticket)
     }
 
-    /// A read of a `primary` or `strong` table. `eventual` reads the local copy; every other
-    /// level is served by the leader once a read index confirms it still leads.
-    mutating func raftRead(_ table: TableName, _ key: Key, consistency: ConsistencyLevel, reader: any StorageReader) throws -> RegionReply {
+    /// A read of a `primary` or `strong` table. `eventual` reads the local copy. `session`
+    /// reads it too once this region has applied the table's log through `sessionMark`
+    /// (the index the session's token carries); before that a follower answers
+    /// `session_not_ready` naming the leader, so the caller waits or goes there. Every other
+    /// level (and a session read at a leader not yet caught up) is served by the leader
+    /// once a read index confirms it still leads.
+    mutating func raftRead(_ table: TableName, _ key: Key, consistency: ConsistencyLevel, sessionMark: UInt64 = 0,
+                           reader: any StorageReader) throws -> RegionReply {
         if consistency == .eventual {
             guard let item = try reader.item(table: table, key: key), !item.isTombstone else { throw MeridianError.itemNotFound }
             return .item(item, servedAt: .eventual)
@@ -65,6 +70,18 @@ extension Step {
         guard var group = state.groups.removeValue(forKey: table) else { throw Self.groupMissing(table) }
         defer { state.groups[table] = group }
         let status = group.node.status
+        if consistency == .session {
+            if group.appliedIndex >= sessionMark {
+                guard let item = try reader.item(table: table, key: key), !item.isTombstone else { throw MeridianError.itemNotFound }
+                return .item(item, servedAt: .session)
+            }
+            if status.role != .leader {
+                let leader = status.leader.flatMap { try? RegionID($0) }
+                throw MeridianError(.unavailable, code: "session_not_ready",
+                    "this region has applied table '\(table)''s log through \(group.appliedIndex); the session has seen \(sessionMark)",
+                    redirect: leader == local ? nil : leader)
+            }
+        }
         guard status.role == .leader else { throw notLeader(table, status) }
         guard state.pendingReads.count < RegionState.pendingReadsMax else {
             throw MeridianError(.unavailable, code: "overloaded", "\(RegionState.pendingReadsMax) strong reads are waiting; retry shortly")

@@ -165,12 +165,14 @@ extension Step {
         case .deleteItem(let table, let key, let precondition):
             guard try servedTable(table).mode != .multiPrimary else { return nil }
             return try raftWrite(table, key, value: nil, isDelete: true, precondition: precondition, reader: reader, writer: required(writer))
-        case .getItem(let table, let key, let consistency, _):
+        case .getItem(let table, let key, let consistency, let requirement):
             guard try servedTable(table).mode != .multiPrimary else { return nil }
             guard consistency == .eventual || writer != nil else {
                 preconditionFailure("a read a Raft group confirms runs in a write step")
             }
-            return try raftRead(table, key, consistency: consistency, reader: reader)
+            var sessionMark: UInt64 = 0
+            if case .session(_, let raft) = requirement { sessionMark = raft[table] ?? 0 }
+            return try raftRead(table, key, consistency: consistency, sessionMark: sessionMark, reader: reader)
         default:
             return nil
         }
@@ -197,7 +199,7 @@ extension Step {
         switch requirement {
         case .none:
             return
-        case .session(let positions):
+        case .session(let positions, _):
             for (origin, sequence) in positions.sequences where state.replication.applied[origin] < sequence {
                 throw MeridianError(.unavailable, code: "session_not_ready",
                     "this region has applied \(origin)'s log through \(state.replication.applied[origin]); the session has seen \(sequence)")

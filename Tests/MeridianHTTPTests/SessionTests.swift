@@ -5,6 +5,8 @@ import HummingbirdTesting
 import MeridianCore
 @testable import MeridianHTTP
 import MeridianNode
+import MeridianRegion
+import Crypto
 import MeridianStorage
 import Testing
 
@@ -71,6 +73,27 @@ struct SessionTests {
         var tampered = Array(token.utf8)
         tampered[3] = tampered[3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         #expect(throws: MeridianError.self) { try tokens.positions(from: String(decoding: tampered, as: UTF8.self)) }
+    }
+
+    @Test func tokensCarryRaftIndexesAndOldTokensStillRead() throws {
+        let tokens = SessionTokens(cluster: APITests.cluster)
+        let marks = SessionMarks(positions: Positions([APITests.region: 3]), raft: [try TableName("accounts"): 17, try TableName("b-2"): 1])
+        let token = tokens.token(for: marks)
+        #expect(try tokens.marks(from: token) == marks)
+        // A token without Raft indexes keeps the v1 layout, so regions of the build before read it.
+        let v1 = tokens.token(for: Positions([APITests.region: 3]))
+        #expect(String(decoding: Data(base64Encoded: String(v1.prefix { $0 != "." }) + "==")?.prefix(3) ?? Data(), as: UTF8.self) == "v1|")
+        #expect(try tokens.marks(from: v1) == SessionMarks(positions: Positions([APITests.region: 3])))
+    }
+
+    @Test(arguments: ["accounts.x", "Bad.1", "accounts", "accounts.1~accounts.2", ""])
+    func aSignedTokenWithMalformedRaftMarksIsRefused(marks: String) throws {
+        let tokens = SessionTokens(cluster: APITests.cluster)
+        let payload = Data("v2|\(APITests.cluster.clusterID)||\(marks)".utf8)
+        let mac = Data(HMAC<SHA256>.authenticationCode(for: payload, using: tokens.key)).prefix(SessionTokens.macBytes)
+        let token = SessionTokens.base64URL(payload) + "." + SessionTokens.base64URL(mac)
+        let error = #expect(throws: MeridianError.self) { try tokens.marks(from: token) }
+        #expect(error?.code == "invalid_session")
     }
 
     @Test func aBoundedReadInAOneRegionClusterIsServedLocally() async throws {

@@ -85,6 +85,46 @@ import Testing
         for region in cluster.ids { #expect(try Self.value(cluster, region.name, "alice") == .integer(200)) }
     }
 
+    static func appliedIndex(_ cluster: LocalCluster, _ region: String) -> UInt64 {
+        guard case .success(.table(let status)) = cluster.request(region, .showTable(table)) else { return 0 }
+        return status.raft?.appliedIndex ?? 0
+    }
+
+    /// Session reads of a consensus table: a follower serves them from its own copy once it
+    /// has applied the index the session's token carries, and otherwise names the leader.
+    @Test func aFollowerServesASessionReadOnceItHasAppliedWhatTheSessionSaw() throws {
+        let cluster = try Self.cluster()
+        let leader = try Self.create(cluster, at: "us-east", .object(["mode": .string("strong")]))
+        let follower = try #require(cluster.ids.map(\.name).first { $0 != leader })
+        let key = try Key("alice")
+        let written = Self.await(cluster, leader, .putItem(Self.table, key, .integer(1), .none))
+        guard case .success(.written) = written else { Issue.record("write: \(written)"); return }
+        let mark = Self.appliedIndex(cluster, leader)
+        #expect(mark > 0)
+
+        // A session that saw more than the follower has applied is not served there.
+        let ahead = cluster.request(follower, .getItem(Self.table, key, .session, requirement: .session(Positions(), raft: [Self.table: mark + 5])))
+        guard case .failure(let refusal) = ahead else { Issue.record("served ahead of the session: \(ahead)"); return }
+        #expect(refusal.code == "session_not_ready")
+        #expect(refusal.redirect?.name == leader)
+
+        // Once the follower has applied the write, it serves the session from its own copy.
+        cluster.settle(roundsMax: 20, roundsMin: 20)
+        #expect(Self.appliedIndex(cluster, follower) >= mark)
+        let served = cluster.request(follower, .getItem(Self.table, key, .session, requirement: .session(Positions(), raft: [Self.table: mark])))
+        guard case .success(.item(let item, .session)) = served else { Issue.record("session read at the follower: \(served)"); return }
+        #expect(item.value == .integer(1))
+
+        // A session with no history of the table is served by any region.
+        guard case .success(.item(_, .session)) = cluster.request(follower, .getItem(Self.table, key, .session)) else {
+            Issue.record("a fresh session was not served locally"); return
+        }
+        // At the leader, a mark beyond what it applied waits for a read index instead.
+        let atLeader = Self.await(cluster, leader, .getItem(Self.table, key, .session, requirement: .session(Positions(), raft: [Self.table: mark + 5])))
+        guard case .success(.item(let confirmed, _)) = atLeader else { Issue.record("session read at the leader: \(atLeader)"); return }
+        #expect(confirmed.value == .integer(1))
+    }
+
     @Test func aLostLeaderIsReplacedAndStepsDownWhenItReturns() throws {
         let cluster = try Self.cluster(seed: 11)
         let leader = try Self.create(cluster, at: "eu-west", .object(["mode": .string("strong")]))
