@@ -7,15 +7,21 @@ extension JSONValue {
     /// Reads one JSON value that fills `bytes` (RFC 8259, whitespace around it allowed).
     ///
     /// Numbers are classified as `JSONValue.init(from:)` classifies them through
-    /// JSONDecoder: a number whose value is an exact `Int64` (`1`, `1.0`, `1e2`, `-0`)
-    /// is an integer; any other finite number is a double; one that overflows a double
-    /// is an error.
+    /// JSONDecoder (swift-foundation's `Int64` reading, then `Double`): integer syntax that
+    /// fits an `Int64` is an integer; otherwise the number is read as a double, and a
+    /// double below 2^53 in magnitude that is a whole number is an integer (`1.0`, `1e2`,
+    /// `-0.0`, even `1e-400`); at or above 2^53 the decimal value truncated toward zero is
+    /// the integer when it fits (`5.13924626699475e+18`, `9007199254740993.5`); anything
+    /// else finite is a double; a number that overflows a double is an error. Of duplicate
+    /// member names the first wins, and a leading UTF-8 byte-order mark is skipped, as
+    /// JSONDecoder does.
     ///
     /// - Throws: `JSONReadError` with the offset of the first byte that is not valid JSON,
     ///   or when nesting passes `depthMax`.
     static func read(_ bytes: [UInt8], depthMax: Int) throws(JSONReadError) -> JSONValue {
         try bytes.withUnsafeBufferPointer { (buffer) throws(JSONReadError) -> JSONValue in
             var reader = JSONByteReader(bytes: buffer, depthMax: depthMax)
+            if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { reader.offset = 3 }
             reader.skipWhitespace()
             let value = try reader.value(depth: 0)
             reader.skipWhitespace()
@@ -114,7 +120,8 @@ private struct JSONByteReader {
             guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw fail("':' was expected") }
             offset += 1
             skipWhitespace()
-            fields[name] = try value(depth: depth)
+            let member = try value(depth: depth)
+            if fields[name] == nil { fields[name] = member }  // the first of duplicates, as JSONDecoder keeps
             skipWhitespace()
             guard offset < bytes.count else { throw fail("unterminated object") }
             let byte = bytes[offset]
@@ -225,27 +232,36 @@ private struct JSONByteReader {
         } else {
             while isDigit(offset) { offset += 1 }
         }
+        var isIntegerSyntax = true
         if offset < bytes.count, bytes[offset] == UInt8(ascii: ".") {
+            isIntegerSyntax = false
             offset += 1
             guard isDigit(offset) else { throw fail("a digit was expected after '.'") }
             while isDigit(offset) { offset += 1 }
         }
         if offset < bytes.count, bytes[offset] == UInt8(ascii: "e") || bytes[offset] == UInt8(ascii: "E") {
+            isIntegerSyntax = false
             offset += 1
             if offset < bytes.count, bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-") { offset += 1 }
             guard isDigit(offset) else { throw fail("a digit was expected in the exponent") }
             while isDigit(offset) { offset += 1 }
         }
-        if let exact = exactInteger(start..<offset, negative: negative) { return .integer(exact) }
+        if isIntegerSyntax, let exact = truncatedInteger(start..<offset, negative: negative) { return .integer(exact) }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)
         guard let double = Double(text), double.isFinite else { throw JSONReadError(offset: start, reason: "a number out of range") }
+        if !isIntegerSyntax {
+            if abs(double) < 9_007_199_254_740_992 {
+                if let exact = Int64(exactly: double) { return .integer(exact) }
+            } else if let truncated = truncatedInteger(start..<offset, negative: negative) {
+                return .integer(truncated)
+            }
+        }
         return .double(double)
     }
 
-    /// The number token at `range` as an `Int64` when its decimal value is an integer in
-    /// range (`1.0`, `1e2`, `5.13924626699475e+18`), as JSONDecoder reads an `Int64`:
-    /// from the decimal digits, not through a double.
-    func exactInteger(_ range: Range<Int>, negative: Bool) -> Int64? {
+    /// The number token at `range`, its decimal value truncated toward zero, as an `Int64`
+    /// when that fits: from the decimal digits, not through a double.
+    func truncatedInteger(_ range: Range<Int>, negative: Bool) -> Int64? {
         var digits: [UInt8] = []
         var exponent = 0
         var position = negative ? range.lowerBound + 1 : range.lowerBound
@@ -280,10 +296,8 @@ private struct JSONByteReader {
             exponent += exponentNegative ? -written : written
         }
         if digits.isEmpty { return 0 }
-        // value = digits × 10^exponent: an integer only if the digits dropped by a negative
-        // exponent are all zeros.
+        // value = digits × 10^exponent; a negative exponent drops digits (truncation).
         while exponent < 0 {
-            guard digits.last == 0 else { return nil }
             digits.removeLast()
             exponent += 1
             if digits.isEmpty { return 0 }

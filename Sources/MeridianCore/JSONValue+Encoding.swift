@@ -28,7 +28,9 @@ extension JSONValue {
             bytes.append(UInt8(ascii: "]"))
         case .object(let fields):
             bytes.append(UInt8(ascii: "{"))
-            for (position, key) in fields.keys.sorted().enumerated() {
+            // JSONEncoder sorts member names by their UTF-8 bytes (not by `String <`, which
+            // compares canonical equivalents: the two differ for decomposed names).
+            for (position, key) in fields.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
                 if position > 0 { bytes.append(UInt8(ascii: ",")) }
                 Self.writeString(key, into: &bytes)
                 bytes.append(UInt8(ascii: ":"))

@@ -309,14 +309,15 @@ public final class Region {
                                 raftApplied: state.groups.mapValues(\.appliedIndex))
         }
         state = working
-        if state.reclaimNeeded {
+        let ticked = inputs.contains { if case .tick = $0 { return true } else { return false } }
+        if state.reclaimNeeded && (ticked || state.reclaimNow) {
             // A table left this region: make its deleted bytes unrecoverable from the files.
-            // A failed attempt (a busy database) stays pending and is tried again next step;
-            // until then placement reports the table's bytes as still held here.
+            // Tried at once, then (a busy database) on each tick until it succeeds; until then
+            // placement reports the table's bytes as still held here.
             if (try? storage.reclaimSpace()) != nil { state.reclaimNeeded = false }
         }
+        state.reclaimNow = false
         var messages = state.takeOutbox()
-        let ticked = inputs.contains { if case .tick = $0 { return true } else { return false } }
         messages += streamMessages(wallMilliseconds: wallMilliseconds, sendingSnapshotChunks: ticked)
         messages += state.takeRaftOutbox()
         // A request that waited and completed within this step (a single-region group
@@ -384,9 +385,12 @@ struct RegionState: Sendable {
     var truncated = Positions()
     /// Tables this region was added to and whose copy it still waits for, with when it last asked.
     var copiesWanted: [TableName: UInt64] = [:]
-    /// Whether a table left this region and its space is still to be reclaimed (tried after
-    /// each step's commit until storage reports success).
-    var reclaimNeeded = false
+    /// Whether deleted bytes may still be recoverable from the storage's files: a table left
+    /// this region and the reclaim has not yet succeeded. True at start, since a crash may
+    /// have come between a table's removal and its reclaim.
+    var reclaimNeeded = true
+    /// Whether this step removed a table (its reclaim is tried at once, not at the next tick).
+    var reclaimNow = false
     /// How long a region waits for a table copy before asking again, in milliseconds.
     static let copyRetryMilliseconds: UInt64 = 2_000
     /// Per peer, the snapshot transfer being received.

@@ -56,12 +56,14 @@ extension Step {
     }
 
     /// A read of a `primary` or `strong` table. `eventual` reads the local copy. `session`
-    /// reads it too once this region has applied the table's log through `sessionMark`
-    /// (the index the session's token carries); before that a follower answers
-    /// `session_not_ready` naming the leader, so the caller waits or goes there. Every other
-    /// level (and a session read at a leader not yet caught up) is served by the leader
-    /// once a read index confirms it still leads.
-    mutating func raftRead(_ table: TableName, _ key: Key, consistency: ConsistencyLevel, sessionMark: UInt64 = 0,
+    /// reads it too once this region has applied the table's log through the index the
+    /// session's token carries for it, and the multi-primary positions the token carries
+    /// (they include the catalog entry that created the table: a region that has not
+    /// applied a re-creation the session saw must not serve the old incarnation's items);
+    /// before that a follower answers `session_not_ready` naming the leader, so the caller
+    /// waits or goes there. Every other level (and a session read at a leader not yet caught
+    /// up) is served by the leader once a read index confirms it still leads.
+    mutating func raftRead(_ table: TableName, _ key: Key, consistency: ConsistencyLevel, requirement: ReadRequirement = .none,
                            reader: any StorageReader) throws -> RegionReply {
         if consistency == .eventual {
             guard let item = try reader.item(table: table, key: key), !item.isTombstone else { throw MeridianError.itemNotFound }
@@ -71,14 +73,22 @@ extension Step {
         defer { state.groups[table] = group }
         let status = group.node.status
         if consistency == .session {
-            if group.appliedIndex >= sessionMark {
+            var sessionMark: UInt64 = 0
+            var positionsApplied = true
+            if case .session(_, let raft) = requirement {
+                sessionMark = raft[table] ?? 0
+                do { try check(requirement) } catch { positionsApplied = false }
+            }
+            if group.appliedIndex >= sessionMark && positionsApplied {
                 guard let item = try reader.item(table: table, key: key), !item.isTombstone else { throw MeridianError.itemNotFound }
                 return .item(item, servedAt: .session)
             }
             if status.role != .leader {
                 let leader = status.leader.flatMap { try? RegionID($0) }
                 throw MeridianError(.unavailable, code: "session_not_ready",
-                    "this region has applied table '\(table)''s log through \(group.appliedIndex); the session has seen \(sessionMark)",
+                    positionsApplied
+                        ? "this region has applied table '\(table)''s log through \(group.appliedIndex); the session has seen \(sessionMark)"
+                        : "this region has not yet applied the replication positions the session has seen",
                     redirect: leader == local ? nil : leader)
             }
         }

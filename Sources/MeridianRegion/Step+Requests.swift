@@ -170,9 +170,7 @@ extension Step {
             guard consistency == .eventual || writer != nil else {
                 preconditionFailure("a read a Raft group confirms runs in a write step")
             }
-            var sessionMark: UInt64 = 0
-            if case .session(_, let raft) = requirement { sessionMark = raft[table] ?? 0 }
-            return try raftRead(table, key, consistency: consistency, sessionMark: sessionMark, reader: reader)
+            return try raftRead(table, key, consistency: consistency, requirement: requirement, reader: reader)
         default:
             return nil
         }

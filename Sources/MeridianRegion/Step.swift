@@ -70,6 +70,7 @@ struct Step {
             try writer.purgeTable(merged.name)
             state.copiesWanted[merged.name] = nil
             state.reclaimNeeded = true
+            state.reclaimNow = true
         } else if !wasHeld && isHeld && existing?.definition != nil {
             // Added to an existing table: its earlier entries were withheld from us.
             state.copiesWanted[merged.name] = 0

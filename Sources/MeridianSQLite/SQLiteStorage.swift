@@ -78,7 +78,7 @@ final class Checkpointer: @unchecked Sendable {
 /// A region's storage in one SQLite database in WAL mode.
 public final class SQLiteStorage: RegionStorage {
     /// The schema version this build writes and understands.
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
 
     private let pool: DatabasePool
     /// A second connection that copies the WAL into the database in the background. SQLite's
@@ -174,6 +174,12 @@ public final class SQLiteStorage: RegionStorage {
                 CREATE INDEX divergence_by_table ON divergence (table_name, id);
                 PRAGMA user_version = 2;
                 """)
+        }
+        // No table changes: from here on origin-log entries and item records may be stored
+        // binary (`StoredRecords`), which a build of schema 2 cannot read. The migration
+        // makes such a build refuse the file (`schema_too_new`) instead of failing on rows.
+        migrator.registerMigration("v3: binary origin-log entries and item records") { db in
+            try db.execute(sql: "PRAGMA user_version = 3")
         }
         return migrator
     }

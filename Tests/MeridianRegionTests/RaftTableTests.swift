@@ -115,6 +115,13 @@ import Testing
         guard case .success(.item(let item, .session)) = served else { Issue.record("session read at the follower: \(served)"); return }
         #expect(item.value == .integer(1))
 
+        // Nor is one whose multi-primary positions (which carry the catalog, so a re-created
+        // table too) the follower has not applied.
+        let unseen = cluster.request(follower, .getItem(Self.table, key, .session,
+            requirement: .session(Positions([cluster.id(leader): 1_000_000]), raft: [Self.table: mark])))
+        guard case .failure(let behind) = unseen else { Issue.record("served ahead of the session's positions: \(unseen)"); return }
+        #expect(behind.code == "session_not_ready")
+
         // A session with no history of the table is served by any region.
         guard case .success(.item(_, .session)) = cluster.request(follower, .getItem(Self.table, key, .session)) else {
             Issue.record("a fresh session was not served locally"); return
