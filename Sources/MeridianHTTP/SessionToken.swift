@@ -79,10 +79,6 @@ struct SessionTokens: Sendable {
         }
     }
 
-    /// The multi-primary positions a token names.
-    func positions(from token: String) throws(MeridianError) -> Positions {
-        try marks(from: token).positions
-    }
 
     // Every answer carries a token: the alphabet is swapped byte by byte, since
     // Foundation's `replacingOccurrences` took a few percent of a write's CPU.

@@ -21,7 +21,6 @@ struct RaftEntryChunks: Sendable {
         append(contentsOf: entries)
     }
 
-    var isEmpty: Bool { count == 0 }
     var last: RaftEntry? { chunks.last?.last }
 
     subscript(position: Int) -> RaftEntry {

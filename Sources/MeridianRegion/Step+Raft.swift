@@ -65,10 +65,12 @@ extension Step {
     /// up) is served by the leader once a read index confirms it still leads.
     mutating func raftRead(_ table: TableName, _ key: Key, consistency: ConsistencyLevel, requirement: ReadRequirement = .none,
                            reader: any StorageReader) throws -> RegionReply {
-        if consistency == .eventual {
+        /// The item as this region's copy holds it.
+        func fromLocalCopy(_ servedAt: ConsistencyLevel) throws -> RegionReply {
             guard let item = try reader.item(table: table, key: key), !item.isTombstone else { throw MeridianError.itemNotFound }
-            return .item(item, servedAt: .eventual)
+            return .item(item, servedAt: servedAt)
         }
+        if consistency == .eventual { return try fromLocalCopy(.eventual) }
         guard var group = state.groups.removeValue(forKey: table) else { throw Self.groupMissing(table) }
         defer { state.groups[table] = group }
         let status = group.node.status
@@ -79,10 +81,7 @@ extension Step {
                 sessionMark = raft[table] ?? 0
                 do { try check(requirement) } catch { positionsApplied = false }
             }
-            if group.appliedIndex >= sessionMark && positionsApplied {
-                guard let item = try reader.item(table: table, key: key), !item.isTombstone else { throw MeridianError.itemNotFound }
-                return .item(item, servedAt: .session)
-            }
+            if group.appliedIndex >= sessionMark && positionsApplied { return try fromLocalCopy(.session) }
             if status.role != .leader {
                 let leader = status.leader.flatMap { try? RegionID($0) }
                 throw MeridianError(.unavailable, code: "session_not_ready",
