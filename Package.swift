@@ -30,9 +30,9 @@ let package = Package(
         // Raft as a pure state machine (etcd raft's shape): no I/O, time as ticks, seeded randomness.
         .target(name: "MeridianRaft"),
         // Multi-primary shipping as a pure state machine.
-        .target(name: "MeridianReplication", dependencies: ["MeridianCore", "MeridianRaft"]),
+        .target(name: "MeridianReplication", dependencies: ["MeridianCore"]),
         // Versioned, length-prefixed binary frames for every peer message.
-        .target(name: "MeridianWire", dependencies: ["MeridianCore", "MeridianReplication", "MeridianRaft"]),
+        .target(name: "MeridianWire", dependencies: ["MeridianCore", "MeridianReplication", "MeridianRaft", "MeridianRegion"]),
         // Storage protocols, the in-memory implementation and the conformance suite.
         .target(name: "MeridianStorage", dependencies: ["MeridianCore"]),
         // The SQLite implementation: the only target that links SQLite.
@@ -99,7 +99,7 @@ let package = Package(
         ]),
         .testTarget(name: "MeridianRaftTests", dependencies: ["MeridianRaft"]),
         .testTarget(name: "MeridianReplicationTests", dependencies: ["MeridianCore", "MeridianReplication"]),
-        .testTarget(name: "MeridianWireTests", dependencies: ["MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianWire"]),
+        .testTarget(name: "MeridianWireTests", dependencies: ["MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianRegion", "MeridianWire"]),
         .testTarget(name: "MeridianStorageTests", dependencies: ["MeridianCore", "MeridianStorage"]),
         .testTarget(name: "MeridianSQLiteTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianSQLite", "MeridianWire", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion", "MeridianRaft", "MeridianReplication", "MeridianTestSupport"]),

@@ -276,7 +276,7 @@ public final class Region {
         for input in inputs {
             switch input {
             case .peerConnected(let peer):
-                for message in state.replication.peerConnected(peer, nowMilliseconds: wallMilliseconds) { state.outbox.append((peer, message)) }
+                for message in state.replication.peerConnected(peer, nowMilliseconds: wallMilliseconds) { state.outbox.append((peer, .replication(message))) }
             case .peerDisconnected(let peer):
                 state.replication.peerDisconnected(peer)
                 state.incomingSnapshots[peer] = nil
@@ -337,7 +337,7 @@ public final class Region {
     static func needsWriteTransaction(_ input: RegionInput) -> Bool {
         switch input {
         case .request(let request): return request.isWrite
-        case .message(_, .entries), .message(_, .snapshot), .message(_, .raft), .tick: return true
+        case .message(_, .replication(.entries)), .message(_, .replication(.snapshot)), .message(_, .raft), .tick: return true
         case .message, .peerConnected, .peerDisconnected: return false
         }
     }
@@ -431,7 +431,7 @@ struct RegionState: Sendable {
         var messages = outbox
         if acknowledgementOwed {
             for (peer, progress) in replication.peers.sorted(by: { $0.key < $1.key }) where progress.connected {
-                messages.append((peer, .ack(replication.applied)))
+                messages.append((peer, .replication(.ack(replication.applied))))
             }
         }
         outbox = []

@@ -3,7 +3,7 @@
 
 import MeridianCore
 import MeridianRaft
-import MeridianReplication
+import MeridianRegion
 
 /// A region name used as a Raft node id.
 private func readNodeID(_ reader: inout ByteReader) throws(WireError) -> RaftNodeID {

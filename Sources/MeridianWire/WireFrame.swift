@@ -1,4 +1,5 @@
 import MeridianCore
+import MeridianRegion
 import MeridianReplication
 
 /// The first frame each side of a peer connection sends: who it is and what it speaks.
@@ -75,22 +76,22 @@ public func encode(_ frame: WireFrame) -> [UInt8] {
     case .hello(let hello):
         writer.writeUInt8(FrameKind.hello.rawValue)
         writer.write(hello)
-    case .message(.catchUp(let positions)):
+    case .message(.replication(.catchUp(let positions))):
         writer.writeUInt8(FrameKind.catchUp.rawValue)
         writer.write(positions)
-    case .message(.entries(let entries)):
+    case .message(.replication(.entries(let entries))):
         writer.writeUInt8(FrameKind.entries.rawValue)
         writer.writeArray(entries)
-    case .message(.ack(let positions)):
+    case .message(.replication(.ack(let positions))):
         writer.writeUInt8(FrameKind.ack.rawValue)
         writer.write(positions)
-    case .message(.heartbeat(let heartbeat)):
+    case .message(.replication(.heartbeat(let heartbeat))):
         writer.writeUInt8(FrameKind.heartbeat.rawValue)
         writer.write(heartbeat)
-    case .message(.snapshot(let chunk)):
+    case .message(.replication(.snapshot(let chunk))):
         writer.writeUInt8(FrameKind.snapshot.rawValue)
         writer.write(chunk)
-    case .message(.copyRequest(let table)):
+    case .message(.replication(.copyRequest(let table))):
         writer.writeUInt8(FrameKind.copyRequest.rawValue)
         writer.write(table)
     case .message(.raft(let envelopes)):
@@ -112,12 +113,12 @@ extension WireFrame {
         let frame: WireFrame
         switch frameKind {
         case .hello: frame = .hello(try reader.read(Hello.self))
-        case .catchUp: frame = .message(.catchUp(try reader.read(Positions.self)))
-        case .entries: frame = .message(.entries(try reader.readArray(of: LogEntry.self, elementBytesMin: 12)))
-        case .ack: frame = .message(.ack(try reader.read(Positions.self)))
-        case .heartbeat: frame = .message(.heartbeat(try reader.read(Heartbeat.self)))
-        case .snapshot: frame = .message(.snapshot(try reader.read(SnapshotChunk.self)))
-        case .copyRequest: frame = .message(.copyRequest(try reader.read(TableName.self)))
+        case .catchUp: frame = .message(.replication(.catchUp(try reader.read(Positions.self))))
+        case .entries: frame = .message(.replication(.entries(try reader.readArray(of: LogEntry.self, elementBytesMin: 12))))
+        case .ack: frame = .message(.replication(.ack(try reader.read(Positions.self))))
+        case .heartbeat: frame = .message(.replication(.heartbeat(try reader.read(Heartbeat.self))))
+        case .snapshot: frame = .message(.replication(.snapshot(try reader.read(SnapshotChunk.self))))
+        case .copyRequest: frame = .message(.replication(.copyRequest(try reader.read(TableName.self))))
         case .raft: frame = .message(.raft(try reader.readArray(of: RaftEnvelope.self, elementBytesMin: 16)))
         }
         try reader.expectEnd()
