@@ -587,34 +587,3 @@ public struct RaftSettings: Sendable {
 
     public init() {}
 }
-
-extension RaftCodec {
-    static func estimatedBytes(_ command: RaftCommand) -> Int {
-        command.key.bytes.count + (command.value?.canonicalBytes.count ?? 0) + 128
-    }
-
-    /// A snapshot's data: the table's items, each as an undo record behind its 8-byte length.
-    static func encodeSnapshotItems(_ items: [StoredItem]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        for item in items {
-            let record = encodeUndo(item)
-            bytes += UInt64(record.count).bigEndianBytes + record
-        }
-        return bytes
-    }
-
-    static func decodeSnapshotItems(_ bytes: [UInt8]) -> [StoredItem]? {
-        var items: [StoredItem] = []
-        var position = 0
-        while position < bytes.count {
-            guard position + 8 <= bytes.count, let length = UInt64(bigEndianBytes: Array(bytes[position..<(position + 8)])),
-                  length <= UInt64(bytes.count - position - 8) else { return nil }
-            let start = position + 8
-            let end = start + Int(length)
-            guard case .some(.some(let item)) = decodeUndo(Array(bytes[start..<end])) else { return nil }
-            items.append(item)
-            position = end
-        }
-        return items
-    }
-}
