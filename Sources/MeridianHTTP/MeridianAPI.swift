@@ -176,38 +176,31 @@ public struct MeridianAPI: Sendable {
         case .bounded: requirement = .bounded(maxStalenessMilliseconds: try query.maxStalenessMilliseconds() ?? 0)
         case .strong, .eventual: requirement = .none
         }
+        // A session read the region cannot serve yet waits there (up to the node's session
+        // wait); a bounded one does not wait: its staleness is proven by heartbeats that
+        // come no faster for waiting, and another region may prove it now.
+        let wait = consistency == .session ? node.sessionWaitMilliseconds : 0
         return try await forwardingIfMisdirected(request, table: table) {
-            let deadline = ContinuousClock.now + .milliseconds(Int64(node.sessionWaitMilliseconds))
-            // Bounded: at most one poll per `sessionPollMilliseconds` until the deadline.
-            for _ in 0...(node.sessionWaitMilliseconds / Self.sessionPollMilliseconds) {
-                let (result, applied) = await node.performWithSessionMarks(.getItem(table, key, consistency, requirement: requirement))
-                switch result {
-                case .success(.item(let item, let servedAt)):
-                    var body = ItemBody(item)
-                    body.consistency = servedAt.rawValue
-                    body.region = node.region.name
-                    var response = try json(.ok, body, etag: item.version)
-                    if let context = body.context { response.headers[Self.contextHeader] = context }
-                    response.headers[SessionTokens.header] = sessions.token(for: session.merged(with: applied.touching(table)))
-                    return response
-                case .success(let other):
-                    return unexpectedReply(other)
-                case .failure(let error) where error.code == "session_not_ready" && ContinuousClock.now < deadline:
-                    try await Task.sleep(for: .milliseconds(Int64(Self.sessionPollMilliseconds)))
-                case .failure(let error) where error.code == "session_not_ready" || error.code == "staleness_unprovable":
-                    // Another region may have what this one lacks.
-                    return try await Forwarder(node: node).forward(request, table: table, body: nil, refusal: APIError(error))
-                case .failure(let error):
-                    throw APIError(error)
-                }
+            let (result, applied) = await node.performWithSessionMarks(.getItem(table, key, consistency, requirement: requirement, waitMilliseconds: wait))
+            switch result {
+            case .success(.item(let item, let servedAt)):
+                var body = ItemBody(item)
+                body.consistency = servedAt.rawValue
+                body.region = node.region.name
+                var response = try json(.ok, body, etag: item.version)
+                if let context = body.context { response.headers[Self.contextHeader] = context }
+                response.headers[SessionTokens.header] = sessions.token(for: session.merged(with: applied.touching(table)))
+                return response
+            case .success(let other):
+                return unexpectedReply(other)
+            case .failure(let error) where error.code == "session_not_ready" || error.code == "staleness_unprovable":
+                // Another region (the leader, for a consensus table) may have what this one lacks.
+                return try await Forwarder(node: node).forward(request, table: table, body: nil, refusal: APIError(error))
+            case .failure(let error):
+                throw APIError(error)
             }
-            return try await Forwarder(node: node).forward(request, table: table, body: nil,
-                refusal: APIError(MeridianError(.unavailable, code: "session_not_ready", "no region has caught up with this session yet")))
         }
     }
-
-    /// How often a session read asks the region again while it waits, in milliseconds.
-    static let sessionPollMilliseconds: UInt64 = 2
 
     @Sendable func deleteItem(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let table = try tableName(context)

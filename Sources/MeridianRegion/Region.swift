@@ -105,6 +105,7 @@ public final class Region {
                 replies = try storage.write { writer in
                     let replies = try inputs.compactMap { try step.run($0, reader: writer, writer: writer) }
                     try step.processRaftReady(writer: writer)
+                    try step.serveParkedReads(reader: writer)
                     if step.state.clock.latest > state.clock.latest {
                         try writer.setMetadata(MetadataName.clockHighWater, step.state.clock.latest.rawValue.bigEndianBytes)
                     }

@@ -68,6 +68,12 @@ struct RegionState: Sendable {
     var completions: [(UInt64, Result<RegionReply, MeridianError>)] = []
     /// The ticket the next pending request gets.
     var nextTicket: UInt64 = 1
+    /// Session and bounded reads waiting for the local copy to catch up, by ticket.
+    var parkedReads: [UInt64: ParkedRead] = [:]
+    /// The most reads parked at once (past it a read is refused at once, and the edge forwards it).
+    static let parkedReadsMax = 4096
+    /// The longest a read may wait in the region, in milliseconds.
+    static let parkedReadWaitMillisecondsMax: UInt64 = 10_000
 
     mutating func issueTicket() -> UInt64 {
         defer { nextTicket += 1 }

@@ -49,6 +49,8 @@ extension Simulator {
             heal(faultID: faultID)
         case .resend(let client, let region):
             enqueue(.client(client), for: node(region))
+        case .session(let index):
+            runSession(index)
         }
     }
 
@@ -92,9 +94,10 @@ extension Simulator {
         let requested = requestedItems(batch, in: node)
         let output = region.step(batch.map { input(of: $0) }, wallMilliseconds: node.clock.wallMilliseconds(at: now))
         let writes = node.storage.takeItemWrites()
+        let marks = SessionMarks(positions: output.applied, raft: output.raftApplied)
         observe(writes, in: node)
-        record(batch, output: output, writes: writes, requested: requested, in: node)
-        handleCompletions(output.completions, in: node)
+        record(batch, output: output, writes: writes, requested: requested, marks: marks, in: node)
+        handleCompletions(output.completions, in: node, marks: marks)
         observeRaft(node)
         node.busyUntil = now + random.uniform(in: Self.stepMilliseconds)
         for (peer, message) in output.messages { send(message, from: node.id, to: peer, at: node.busyUntil) }
@@ -152,7 +155,7 @@ extension Simulator {
 
     /// Traces a step's inputs and handles each reply, in input order.
     private func record(_ batch: [PendingInput], output: RegionOutput, writes: [SimulatedStorage.ItemWrite],
-                        requested: (before: [ItemAddress: StoredItem], addresses: Set<ItemAddress>), in node: SimulatedNode) {
+                        requested: (before: [ItemAddress: StoredItem], addresses: Set<ItemAddress>), marks: SessionMarks, in node: SimulatedNode) {
         var replies = output.replies.makeIterator()
         let localWrites = LocalWrites(writes, before: requested.before, requested: requested.addresses, region: node.id)
         for pending in batch {
@@ -170,7 +173,7 @@ extension Simulator {
                 recordTableCreation(workload.tables[index], reply, in: node)
             case .client(let client):
                 guard let reply = replies.next() else { preconditionFailure("a step returned fewer replies than requests") }
-                handle(reply, to: client, in: node, localWrites: localWrites)
+                handle(reply, to: client, in: node, localWrites: localWrites, marks: marks)
             }
         }
         precondition(replies.next() == nil, "a step returned more replies than requests")
