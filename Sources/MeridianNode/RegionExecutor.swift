@@ -31,6 +31,9 @@ public final class RegionExecutor: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending = InputQueue<Work>()
     private var stopping = false
+    /// When the region next needs a step even if no input comes (a waiting request's
+    /// deadline), in wall milliseconds; the thread then runs a tick.
+    private var wakeAtMilliseconds: UInt64?
     private var finished = false
     private var droppedInputs = 0
 
@@ -111,6 +114,9 @@ public final class RegionExecutor: @unchecked Sendable {
                 waiting.removeValue(forKey: ticket)?(result, marks)
             }
             if !output.messages.isEmpty { send(output.messages) }
+            condition.lock()
+            wakeAtMilliseconds = output.nextDeadlineMilliseconds
+            condition.unlock()
         }
         let stopped = MeridianError(.unavailable, code: "shutting_down", "the region shut down before the request completed; it may still be applied")
         for (_, completion) in waiting { completion(.failure(stopped), SessionMarks()) }
@@ -125,7 +131,20 @@ public final class RegionExecutor: @unchecked Sendable {
     private func nextBatch() -> [Work]? {
         condition.lock()
         defer { condition.unlock() }
-        while pending.isEmpty && !stopping { condition.wait() }
+        while pending.isEmpty && !stopping {
+            guard let wakeAt = wakeAtMilliseconds else {
+                condition.wait()
+                continue
+            }
+            let now = wallMilliseconds()
+            if now >= wakeAt {
+                // A waiting request's deadline came with no other input: a tick answers it.
+                wakeAtMilliseconds = nil
+                _ = pending.enqueue(.input(.tick), isTick: true)
+            } else {
+                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(wakeAt - now) / 1000))
+            }
+        }
         if pending.isEmpty { return nil }
         return pending.nextBatch(isTick: \.isTick)
     }

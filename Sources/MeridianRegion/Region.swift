@@ -118,7 +118,7 @@ public final class Region {
         } catch {
             let failure = (error as? MeridianError) ?? .storageFailed("storage failed; nothing of this request was applied: \(error)")
             return RegionOutput(replies: Array(repeating: .failure(failure), count: requestCount), messages: [], applied: state.replication.applied,
-                                raftApplied: state.consensus.groups.mapValues(\.appliedIndex))
+                                raftApplied: state.consensus.groups.mapValues(\.appliedIndex), nextDeadlineMilliseconds: state.nextDeadlineMilliseconds)
         }
         state = working
         let ticked = inputs.contains { if case .tick = $0 { return true } else { return false } }
@@ -143,7 +143,8 @@ public final class Region {
         }
         return RegionOutput(replies: answered, messages: messages, applied: state.replication.applied,
                             raftApplied: state.consensus.groups.mapValues(\.appliedIndex),
-                            completions: completions.map { (ticket: $0.0, result: $0.1) })
+                            completions: completions.map { (ticket: $0.0, result: $0.1) },
+                            nextDeadlineMilliseconds: state.nextDeadlineMilliseconds)
     }
 
     static func needsWriteTransaction(_ input: RegionInput) -> Bool {

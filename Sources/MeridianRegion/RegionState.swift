@@ -92,6 +92,14 @@ struct RegionState: Sendable {
         return messages
     }
 
+    /// The earliest deadline of a request waiting in the region (parked reads, proposals
+    /// and strong reads waiting on a Raft group).
+    var nextDeadlineMilliseconds: UInt64? {
+        let deadlines = parkedReads.values.map(\.deadlineMilliseconds) + consensus.pendingProposals.values.map(\.deadlineMilliseconds)
+            + consensus.pendingReads.values.map(\.deadlineMilliseconds)
+        return deadlines.min()
+    }
+
     /// The live definition of a table, if it exists.
     func definition(_ name: TableName) -> TableDefinition? { catalog[name]?.definition }
 }

@@ -158,6 +158,10 @@ public struct RegionOutput: Sendable {
     public var raftApplied: [TableName: UInt64] = [:]
     /// Results of earlier `.pending` replies, by ticket, sent only after the step committed.
     public var completions: [(ticket: UInt64, result: Result<RegionReply, MeridianError>)] = []
+    /// The earliest deadline of a request still waiting in the region, in wall milliseconds:
+    /// the driver must run a step (a tick) by then, even with no other input, so that the
+    /// request is answered on time. `nil` when nothing waits with a deadline.
+    public var nextDeadlineMilliseconds: UInt64? = nil
 }
 
 /// Counters a region keeps for metrics and the cluster view.
