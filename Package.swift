@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "MeridianSimulation", dependencies: ["MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianRegion", "MeridianStorage"]),
         // The runtime around a region: executor thread, configuration, lifecycle.
         .target(name: "MeridianNode", dependencies: [
-            "MeridianCore", "MeridianStorage", "MeridianSQLite", "MeridianRegion", "MeridianReplication", "MeridianWire", "MeridianRaft",
+            "MeridianCore", "MeridianStorage", "MeridianSQLite", "MeridianRegion", "MeridianReplication", "MeridianWire",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -58,7 +58,7 @@ let package = Package(
         ]),
         // The HTTP/JSON API (Hummingbird).
         .target(name: "MeridianHTTP", dependencies: [
-            "MeridianCore", "MeridianNode",
+            "MeridianCore", "MeridianNode", "MeridianRegion", "MeridianReplication", "MeridianStorage",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -81,8 +81,12 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .executableTarget(name: "meridian", dependencies: [
-            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianSimulation", "MeridianClient", "MeridianStorage",
+            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianSimulation", "MeridianClient", "MeridianStorage", "MeridianSQLite",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -107,19 +111,20 @@ let package = Package(
         .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion", "MeridianRaft", "MeridianReplication", "MeridianTestSupport"]),
         .testTarget(name: "MeridianSimulationTests", dependencies: ["MeridianCore", "MeridianSimulation", "MeridianRegion", "MeridianStorage", "MeridianReplication"]),
         .testTarget(name: "MeridianNodeTests", dependencies: [
-            "MeridianCore", "MeridianStorage", "MeridianNode", "MeridianReplication", "MeridianWire",
+            "MeridianCore", "MeridianStorage", "MeridianNode", "MeridianRegion", "MeridianReplication", "MeridianWire",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .testTarget(name: "MeridianHTTPTests", dependencies: [
-            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianRegion",
+            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianRegion", "MeridianStorage",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
+        // The two targets that start real processes depend on `meridian` so that the executable is built before they run.
         .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "meridian", "MeridianSimulation", "MeridianTestSupport"]),
         .testTarget(name: "MeridianClientTests", dependencies: ["MeridianClient", "MeridianCore", "meridian", "MeridianTestSupport"]),
     ],
