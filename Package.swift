@@ -56,9 +56,11 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        // The native API's header names and JSON bodies, shared by the server and the client.
+        .target(name: "MeridianAPIModel", dependencies: ["MeridianCore"]),
         // The HTTP/JSON API (Hummingbird).
         .target(name: "MeridianHTTP", dependencies: [
-            "MeridianCore", "MeridianNode", "MeridianRegion", "MeridianReplication", "MeridianStorage",
+            "MeridianAPIModel", "MeridianCore", "MeridianNode", "MeridianRegion", "MeridianReplication", "MeridianStorage",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -73,7 +75,7 @@ let package = Package(
         ]),
         // The async/await Swift client: nearest healthy region, failover, session tokens.
         .target(name: "MeridianClient", dependencies: [
-            "MeridianCore",
+            "MeridianAPIModel", "MeridianCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -81,7 +83,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .executableTarget(name: "meridian", dependencies: [
-            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianSimulation", "MeridianClient", "MeridianStorage", "MeridianSQLite",
+            "MeridianAPIModel", "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianSimulation", "MeridianClient", "MeridianStorage", "MeridianSQLite",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -103,6 +105,7 @@ let package = Package(
             "MeridianCore",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
+        .testTarget(name: "MeridianAPIModelTests", dependencies: ["MeridianAPIModel", "MeridianCore"]),
         .testTarget(name: "MeridianRaftTests", dependencies: ["MeridianRaft"]),
         .testTarget(name: "MeridianReplicationTests", dependencies: ["MeridianCore", "MeridianReplication"]),
         .testTarget(name: "MeridianWireTests", dependencies: ["MeridianCodec", "MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianRegion", "MeridianWire"]),
