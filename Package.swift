@@ -56,6 +56,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        // Local clusters of `meridian serve` processes (dev, bench, tests): cluster file, ports, processes.
+        .target(name: "MeridianLocalCluster", dependencies: ["MeridianCore", "MeridianNode"]),
         // The native API's header names and JSON bodies, shared by the server and the client.
         .target(name: "MeridianAPIModel", dependencies: ["MeridianCore"]),
         // The HTTP/JSON API (Hummingbird).
@@ -83,7 +85,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .executableTarget(name: "meridian", dependencies: [
-            "MeridianAPIModel", "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianSimulation", "MeridianClient", "MeridianStorage", "MeridianSQLite",
+            "MeridianAPIModel", "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianLocalCluster", "MeridianSimulation", "MeridianClient", "MeridianStorage", "MeridianSQLite",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -100,12 +102,13 @@ let package = Package(
         ]),
 
         // Shared helpers for the test targets: server processes, ports, cluster files, a seeded generator.
-        .target(name: "MeridianTestSupport", dependencies: ["MeridianCore"], path: "Tests/MeridianTestSupport"),
+        .target(name: "MeridianTestSupport", dependencies: ["MeridianLocalCluster", "MeridianNode"], path: "Tests/MeridianTestSupport"),
         .testTarget(name: "MeridianCoreTests", dependencies: [
             "MeridianCore",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "MeridianAPIModelTests", dependencies: ["MeridianAPIModel", "MeridianCore"]),
+        .testTarget(name: "MeridianLocalClusterTests", dependencies: ["MeridianLocalCluster", "MeridianNode"]),
         .testTarget(name: "MeridianRaftTests", dependencies: ["MeridianRaft"]),
         .testTarget(name: "MeridianReplicationTests", dependencies: ["MeridianCore", "MeridianReplication"]),
         .testTarget(name: "MeridianWireTests", dependencies: ["MeridianCodec", "MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianRegion", "MeridianWire"]),
@@ -128,8 +131,8 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         // The two targets that start real processes depend on `meridian` so that the executable is built before they run.
-        .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "meridian", "MeridianSimulation", "MeridianTestSupport"]),
-        .testTarget(name: "MeridianClientTests", dependencies: ["MeridianClient", "MeridianCore", "meridian", "MeridianTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "MeridianLocalCluster", "MeridianNode", "meridian", "MeridianSimulation", "MeridianTestSupport"]),
+        .testTarget(name: "MeridianClientTests", dependencies: ["MeridianClient", "MeridianCore", "MeridianLocalCluster", "meridian", "MeridianTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import MeridianNode
+import MeridianLocalCluster
 
 /// `meridian bench`: starts its own clusters on loopback, measures them under load and
 /// prints, per scenario, a table and a closing line of ratios. Optionally measures etcd

@@ -1,61 +1,54 @@
 import Foundation
 import MeridianCore
+import MeridianLocalCluster
 import MeridianNode
 
 /// A Meridian cluster the benchmark starts for itself: one `meridian serve` process per
-/// region (this same executable), on free loopback ports, with a generated cluster file
-/// and data in a temporary folder. `stop()` ends every process; `BenchChildren` ends them
-/// too if the benchmark fails or is interrupted.
+/// region (this same executable, through `LocalCluster`), on free loopback ports, with a
+/// generated cluster file and data in a temporary folder. `stop()` ends every process;
+/// `BenchChildren` ends them too if the benchmark fails or is interrupted.
 final class BenchCluster: @unchecked Sendable {
-    /// How long a started region may take to answer `GET /v1/health`, in milliseconds.
-    static let startupMillisecondsMax = 30_000
-    /// How often a starting region is probed, in milliseconds.
-    static let startupPollMilliseconds = 50
     /// How long a table may take to elect its leader, in milliseconds.
     static let leaderMillisecondsMax = 20_000
+    /// How often the leader is asked for while waiting, in milliseconds.
+    static let leaderPollMilliseconds = 50
 
     let folder: URL
-    let configuration: ClusterConfiguration
-    let clusterFile: URL
+    let processes: LocalCluster
     let latency: Bool
     let http: BenchHTTP
-    /// Guarded by `lock`: the running process of each region.
-    private var processes: [String: Process] = [:]
-    private let lock = NSLock()
 
+    /// The cluster file's contents.
+    var configuration: ClusterConfiguration { processes.configuration }
     /// The region names, in cluster-file order.
-    var regions: [String] { configuration.regions.map(\.name.name) }
+    var regions: [String] { processes.regions }
 
-    /// Starts every region and waits until each answers.
+    /// Starts every region and waits until each serves.
     static func start(regions: [String], latency: Bool, http: BenchHTTP) async throws -> BenchCluster {
         let folder = try BenchProcess.temporaryFolder(latency ? "latency" : "no-latency")
-        let ids = try regions.map { try RegionID($0) }
-        let ports = try BenchProcess.freePorts(2 * regions.count)
-        let endpoints = ids.enumerated().map { index, region in
-            RegionEndpoint(name: region, api: "127.0.0.1:\(ports[index])", peer: "127.0.0.1:\(ports[regions.count + index])")
-        }
-        var configuration = Geography.localCluster(regions: ids, basePort: 1)
-        configuration.regions = endpoints
+        var configuration = try ClusterConfiguration.loopback(regions: regions, ports: try LocalPorts.free(2 * regions.count),
+                                                              latencyMilliseconds: Geography.latencyMilliseconds(between: regions))
         configuration.explicitClusterID = "meridian-bench-\(UInt32.random(in: 0...UInt32.max))"
         let clusterFile = folder.appendingPathComponent("cluster.json")
-        try JSONEncoder().encode(configuration).write(to: clusterFile)
-        let cluster = BenchCluster(folder: folder, configuration: configuration, clusterFile: clusterFile, latency: latency, http: http)
+        try configuration.write(to: clusterFile)
+        let processes = LocalCluster(configuration: configuration, clusterFile: clusterFile, executable: URL(fileURLWithPath: Bench.executablePath),
+                                     folder: folder) { $0.injectLatency = latency }
+        let cluster = BenchCluster(folder: folder, processes: processes, latency: latency, http: http)
         for region in regions { try cluster.launch(region) }
-        for region in regions { try await cluster.waitHealthy(region) }
+        for region in regions { try await processes.waitUntilServing(region) }
         return cluster
     }
 
-    private init(folder: URL, configuration: ClusterConfiguration, clusterFile: URL, latency: Bool, http: BenchHTTP) {
+    private init(folder: URL, processes: LocalCluster, latency: Bool, http: BenchHTTP) {
         self.folder = folder
-        self.configuration = configuration
-        self.clusterFile = clusterFile
+        self.processes = processes
         self.latency = latency
         self.http = http
     }
 
     /// The base URL of a region's API.
     func url(_ region: String) -> String {
-        "http://" + (configuration.regions.first { $0.name.name == region }?.api ?? "unknown-region")
+        processes.url(region)
     }
 
     /// The injected one-way delay between two regions in milliseconds (0 with latency off
@@ -65,47 +58,30 @@ final class BenchCluster: @unchecked Sendable {
         return Geography.oneWay(from: source, to: destination, matrix: configuration.latencyMilliseconds)
     }
 
-    /// Starts a region's process (again).
+    /// Starts a region's process (again), registered with `BenchChildren`.
     func launch(_ region: String) throws {
-        var arguments = ["serve", "--cluster", clusterFile.path, "--region", region,
-                         "--data", folder.appendingPathComponent(region).path]
-        if !latency { arguments.append("--no-latency") }
-        let process = try BenchProcess.start(Bench.executablePath, arguments, log: folder.appendingPathComponent("\(region).log"))
-        lock.withLock { processes[region] = process }
+        try processes.start(region)
+        if let process = processes.process(of: region) { BenchChildren.shared.register(process.processIdentifier) }
     }
 
-    /// Waits until a region answers `GET /v1/health`.
-    func waitHealthy(_ region: String) async throws {
-        let deadline = ContinuousClock.now + .milliseconds(Self.startupMillisecondsMax)
-        while ContinuousClock.now < deadline {
-            if let answer = try? await http.send(.GET, url(region) + "/v1/health"), answer.status == 200 { return }
-            try await Task.sleep(for: .milliseconds(Self.startupPollMilliseconds))
-        }
-        throw BenchError("region \(region) did not answer within \(Self.startupMillisecondsMax) ms; see \(folder.appendingPathComponent("\(region).log").path)")
+    /// Starts a region's process again and waits until it serves.
+    func restart(_ region: String) async throws {
+        try launch(region)
+        try await processes.waitUntilServing(region)
     }
 
     /// Kills a region's process with SIGKILL (a crash: nothing is flushed or closed).
     func kill9(_ region: String) {
-        guard let process = lock.withLock({ processes.removeValue(forKey: region) }) else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        guard let process = processes.process(of: region) else { return }
+        processes.kill9(region)
         BenchChildren.shared.forget(process.processIdentifier)
     }
 
     /// Stops every region (SIGTERM, then SIGKILL after the grace period) and removes the data.
     func stop() {
-        let running = lock.withLock { () -> [Process] in
-            defer { processes = [:] }
-            return Array(processes.values)
-        }
-        for process in running where process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        let deadline = Date().addingTimeInterval(Double(BenchChildren.terminateGraceMilliseconds) / 1000)
-        while Date() < deadline, running.contains(where: \.isRunning) { usleep(useconds_t(BenchChildren.exitPollMilliseconds * 1000)) }
-        for process in running where process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        for process in running {
-            process.waitUntilExit()
-            BenchChildren.shared.forget(process.processIdentifier)
-        }
+        let running = regions.compactMap { processes.process(of: $0)?.processIdentifier }
+        processes.stopAll(killAfterMilliseconds: BenchChildren.terminateGraceMilliseconds)
+        running.forEach(BenchChildren.shared.forget)
         try? FileManager.default.removeItem(at: folder)
     }
 
@@ -131,7 +107,7 @@ final class BenchCluster: @unchecked Sendable {
                 if let leader = await leader(of: table, seenFrom: region) { seen.insert(leader) } else { complete = false }
             }
             if complete, seen.count == 1, let leader = seen.first, expected == nil || expected == leader { return leader }
-            try await Task.sleep(for: .milliseconds(Self.startupPollMilliseconds))
+            try await Task.sleep(for: .milliseconds(Self.leaderPollMilliseconds))
         }
         throw BenchError("table \(table) had no agreed leader\(expected.map { " \($0)" } ?? "") within \(Self.leaderMillisecondsMax) ms")
     }

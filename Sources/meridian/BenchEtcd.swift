@@ -1,4 +1,5 @@
 import Foundation
+import MeridianLocalCluster
 
 /// Three etcd 3.4 members on loopback (`etcd` from Debian's etcd-server), one per region,
 /// each client writing through its own region's member over etcd's v3 JSON gateway
@@ -36,7 +37,7 @@ final class EtcdCluster: @unchecked Sendable {
         }
         let latency = regions.contains { source in regions.contains { oneWay(source, $0) > 0 } }
         let folder = try BenchProcess.temporaryFolder(latency ? "etcd-latency" : "etcd")
-        let ports = try BenchProcess.freePorts(2 * regions.count)
+        let ports = try LocalPorts.free(2 * regions.count)
         var members = regions.enumerated().map { index, region in Member(region: region, clientPort: ports[index], peerPort: ports[regions.count + index]) }
         if latency {
             for index in members.indices {

@@ -46,8 +46,7 @@ extension BenchSession {
                 }
                 return try await group.reduce(into: [String: Double]()) { $0[$1.0] = $1.1 }
             }
-            try cluster.launch(Self.failoverPrimary)
-            try await cluster.waitHealthy(Self.failoverPrimary)
+            try await cluster.restart(Self.failoverPrimary)
             for (commit, table) in tables {
                 _ = try await cluster.waitForLeader(of: table, regions: cluster.regions, expected: Self.failoverPrimary)
                 let ledger = try await http.expect(.GET, cluster.url(Self.failoverStandby) + "/v1/tables/\(table)/divergence")

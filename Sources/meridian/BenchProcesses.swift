@@ -102,30 +102,6 @@ enum BenchProcess {
         return text
     }
 
-    /// Ports that were free a moment ago on 127.0.0.1 (the system picked them).
-    static func freePorts(_ count: Int) throws -> [Int] {
-        var descriptors: [Int32] = []
-        defer { descriptors.forEach { close($0) } }
-        var ports: [Int] = []
-        for _ in 0..<count {
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            descriptors.append(descriptor)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                    guard bind(descriptor, pointer, length) == 0 else { return -1 }
-                    return getsockname(descriptor, pointer, &length)
-                }
-            }
-            guard bound == 0 else { throw BenchError("no free port on 127.0.0.1") }
-            ports.append(Int(UInt16(bigEndian: address.sin_port)))
-        }
-        return ports
-    }
-
     /// A new empty folder for one benchmark run.
     static func temporaryFolder(_ name: String) throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-bench-\(name)-\(UInt32.random(in: 0...UInt32.max))")
