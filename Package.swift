@@ -84,13 +84,18 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .executableTarget(name: "meridian", dependencies: [
-            "MeridianAPIModel", "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianLocalCluster", "MeridianSimulation", "MeridianClient", "MeridianStorage", "MeridianSQLite",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        // `meridian bench`: its own clusters, etcd and PostgreSQL next to them, load, histograms, ratios.
+        .target(name: "MeridianBench", dependencies: [
+            "MeridianAPIModel", "MeridianClient", "MeridianCore", "MeridianLocalCluster", "MeridianNode",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .executableTarget(name: "meridian", dependencies: [
+            "MeridianAPIModel", "MeridianBench", "MeridianClient", "MeridianCore", "MeridianHTTP", "MeridianLocalCluster", "MeridianNode",
+            "MeridianSimulation", "MeridianSQLite", "MeridianStorage",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -98,7 +103,6 @@ let package = Package(
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
 
         // Shared helpers for the test targets: server processes, ports, cluster files, a seeded generator.
@@ -109,6 +113,7 @@ let package = Package(
         ]),
         .testTarget(name: "MeridianAPIModelTests", dependencies: ["MeridianAPIModel", "MeridianCore"]),
         .testTarget(name: "MeridianLocalClusterTests", dependencies: ["MeridianLocalCluster", "MeridianNode"]),
+        .testTarget(name: "MeridianBenchTests", dependencies: ["MeridianBench", "MeridianLocalCluster"]),
         .testTarget(name: "MeridianRaftTests", dependencies: ["MeridianRaft"]),
         .testTarget(name: "MeridianReplicationTests", dependencies: ["MeridianCore", "MeridianReplication"]),
         .testTarget(name: "MeridianWireTests", dependencies: ["MeridianCodec", "MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianRegion", "MeridianWire"]),

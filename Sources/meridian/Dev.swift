@@ -43,11 +43,10 @@ struct Dev: AsyncParsableCommand {
         let token = try Self.prepareSecurity(&configuration, previous: previous, dataURL: dataURL)
         try configuration.write(to: clusterFile)
 
-        let executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
         let controlPort = basePort + Self.controlPortOffset
         print("meridian dev: \(names.count) regions, cluster file \(clusterFile.path), latency \(noLatency ? "off" : "injected")")
         // No logs: the regions write to this terminal.
-        let cluster = LocalCluster(configuration: configuration, clusterFile: clusterFile, executable: executable, folder: dataURL, logs: false) { command in
+        let cluster = LocalCluster(configuration: configuration, clusterFile: clusterFile, executable: Meridian.executable, folder: dataURL, logs: false) { command in
             command.allowFaultInjection = true
             command.devControl = "127.0.0.1:\(controlPort)"
             command.injectLatency = !noLatency

@@ -1,4 +1,5 @@
 import Foundation
+import MeridianAPIModel
 import MeridianCore
 import MeridianLocalCluster
 import MeridianNode
@@ -24,14 +25,14 @@ final class BenchCluster: @unchecked Sendable {
     var regions: [String] { processes.regions }
 
     /// Starts every region and waits until each serves.
-    static func start(regions: [String], latency: Bool, http: BenchHTTP) async throws -> BenchCluster {
+    static func start(regions: [String], latency: Bool, meridian: URL, http: BenchHTTP) async throws -> BenchCluster {
         let folder = try BenchProcess.temporaryFolder(latency ? "latency" : "no-latency")
         var configuration = try ClusterConfiguration.loopback(regions: regions, ports: try LocalPorts.free(2 * regions.count),
                                                               latencyMilliseconds: Geography.latencyMilliseconds(between: regions))
         configuration.explicitClusterID = "meridian-bench-\(UInt32.random(in: 0...UInt32.max))"
         let clusterFile = folder.appendingPathComponent("cluster.json")
         try configuration.write(to: clusterFile)
-        let processes = LocalCluster(configuration: configuration, clusterFile: clusterFile, executable: URL(fileURLWithPath: Bench.executablePath),
+        let processes = LocalCluster(configuration: configuration, clusterFile: clusterFile, executable: meridian,
                                      folder: folder) { $0.injectLatency = latency }
         let cluster = BenchCluster(folder: folder, processes: processes, latency: latency, http: http)
         for region in regions { try cluster.launch(region) }
@@ -92,9 +93,7 @@ final class BenchCluster: @unchecked Sendable {
 
     /// The leader of a consensus table as `region` sees it, or nil.
     func leader(of table: String, seenFrom region: String) async -> String? {
-        guard let body = try? await http.expect(.GET, url(region) + "/v1/tables/\(table)"),
-              let status = body["status"] as? [String: Any] else { return nil }
-        return status["leader"] as? String
+        try? await http.expect(TableBody.self, .GET, url(region) + "/v1/tables/\(table)").status?.leader
     }
 
     /// Waits until every region in `regions` names the same leader (`expected` when given); returns it.

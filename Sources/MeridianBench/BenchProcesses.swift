@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import MeridianAPIModel
 import NIOCore
 import NIOHTTP1
 
@@ -110,11 +111,12 @@ enum BenchProcess {
     }
 }
 
-/// An error of the benchmark's own making (a peer that did not start, an answer it did
-/// not expect), with a message that says what went wrong.
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+/// An error of the benchmark's own making (an option out of range, a peer that did not
+/// start, an answer it did not expect), with a message that says what went wrong.
+public struct BenchError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) { self.description = description }
 }
 
 /// The benchmark's HTTP client: one AsyncHTTPClient with a connection pool as large as
@@ -149,14 +151,26 @@ final class BenchHTTP: Sendable {
         return (Int(response.status.code), Array(bytes.readableBytesView))
     }
 
-    /// One exchange that must answer one of `statuses`; returns the body as JSON.
+    /// One exchange that must answer one of `statuses`; returns the body's bytes.
     @discardableResult
-    func expect(_ method: HTTPMethod, _ url: String, body: String? = nil, statuses: Set<Int> = [200]) async throws -> [String: Any] {
+    func expect(_ method: HTTPMethod, _ url: String, body: String? = nil, statuses: Set<Int> = [200]) async throws -> [UInt8] {
         let answer = try await send(method, url, body: body.map { Array($0.utf8) })
         guard statuses.contains(answer.status) else {
             throw BenchError("\(method) \(url) answered \(answer.status): \(String(decoding: answer.body.prefix(300), as: UTF8.self))")
         }
-        return (try? JSONSerialization.jsonObject(with: Data(answer.body))) as? [String: Any] ?? [:]
+        return answer.body
+    }
+
+    /// One exchange that must answer one of `statuses`; returns the body as a JSON object
+    /// (etcd's answers, which have no type here).
+    func expectObject(_ method: HTTPMethod, _ url: String, body: String? = nil, statuses: Set<Int> = [200]) async throws -> [String: Any] {
+        let bytes = try await expect(method, url, body: body, statuses: statuses)
+        return (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] ?? [:]
+    }
+
+    /// One exchange with Meridian's API that must answer 200; returns the body as the API model's `Body`.
+    func expect<Body: Decodable>(_ type: Body.Type, _ method: HTTPMethod, _ url: String) async throws -> Body {
+        try APIJSON.decode(Body.self, from: try await expect(method, url))
     }
 
     func shutdown() async {
