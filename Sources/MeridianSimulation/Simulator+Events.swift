@@ -68,24 +68,27 @@ extension Simulator {
             }
             return
         }
-        if case .input(.tick) = pending {
-            guard !node.tickPending else { return }
-            node.tickPending = true
+        switch node.inbox.enqueue(pending, isTick: pending.isTick) {
+        case .queued:
+            break
+        case .coalesced:
+            return
+        case .refused:
+            // The region's queue is full: a request is refused (503), a message dropped.
+            if case .client = pending { counters.requestsUnavailable += 1 }
+            return
         }
-        node.inbox.append(pending)
         guard !node.stepScheduled else { return }
         node.stepScheduled = true
         queue.schedule(.runStep(node.id), at: max(now, node.busyUntil))
     }
 
-    /// Runs one step over up to `batchInputsMax` queued inputs; the region stays busy for
+    /// Runs one step over a batch of the region's queue (`InputQueue`, the node's limits); the region stays busy for
     /// the step's duration, and what it sends leaves when the step ends (after its commit).
     private func runStep(_ node: SimulatedNode) {
         node.stepScheduled = false
         guard let region = node.region, !node.inbox.isEmpty else { return }
-        let batch = Array(node.inbox.prefix(Self.batchInputsMax))
-        node.inbox.removeFirst(batch.count)
-        if batch.contains(where: { if case .input(.tick) = $0 { return true } else { return false } }) { node.tickPending = false }
+        let batch = node.inbox.nextBatch(isTick: \.isTick)
         let requested = requestedItems(batch, in: node)
         let output = region.step(batch.map { input(of: $0) }, wallMilliseconds: node.clock.wallMilliseconds(at: now))
         let writes = node.storage.takeItemWrites()
@@ -223,9 +226,7 @@ extension Simulator {
         node.countersOfEarlierProcesses.add(region.counters)
         abandonPendingCalls(of: node)
         node.region = nil
-        counters.requestsUnavailable += node.inbox.filter { if case .client = $0 { return true } else { return false } }.count
-        node.inbox = []
-        node.tickPending = false
+        counters.requestsUnavailable += node.inbox.removeAll().filter { if case .client = $0 { return true } else { return false } }.count
         if powerLoss { losePower(node) }
         reconcileConnections()
     }

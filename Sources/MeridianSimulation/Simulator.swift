@@ -91,8 +91,6 @@ public final class Simulator {
     static let checkpointIntervalMilliseconds: ClosedRange<UInt64> = 200...1000
     /// How long one step takes (execution, commit and sync), in milliseconds.
     static let stepMilliseconds: ClosedRange<UInt64> = 1...3
-    /// The most inputs one step takes from a region's queue.
-    static let batchInputsMax = 64
     /// The relative chances that one client event sends one, two or three requests at once
     /// (concurrent clients, whose requests may share a step).
     static let requestsPerClientEventWeights = [60, 25, 15]
