@@ -114,6 +114,7 @@ public final class Region {
             } else {
                 replies = try storage.read { reader in try inputs.compactMap { try step.run($0, reader: reader, writer: nil) } }
             }
+            step.state.checkInvariants(after: state, requestCount: requestCount, replyCount: replies.count)
             working = step.state
         } catch {
             let failure = (error as? MeridianError) ?? .storageFailed("storage failed; nothing of this request was applied: \(error)")
