@@ -230,22 +230,30 @@ extension ItemRecord: CanonicalCodable {
     }
 }
 
-/// name, mode `u8` (0 multi-primary, 1 primary, 2 strong), conflict `opt(u8)` (0 lww,
-/// 1 merge, 2 siblings), primary `opt(region)`, commit `opt(u8)` (0 local, 1 quorum),
-/// `array(region)`. The decoder checks the invariants `TableDefinition` documents.
+/// name, mode `u8` (0 multi-primary, 1 primary, 2 strong; plus `witnessFlag` when a witness
+/// follows), conflict `opt(u8)` (0 lww, 1 merge, 2 siblings), primary `opt(region)`, commit
+/// `opt(u8)` (0 local, 1 quorum), `array(region)`, then the witness region when flagged. The
+/// flag keeps a definition without a witness byte for byte as earlier builds wrote it (they
+/// are stored inside log entries and must still read). The decoder checks the invariants
+/// `TableDefinition` documents.
 extension TableDefinition: CanonicalCodable {
+    /// Set in the mode byte when a witness region follows the regions.
+    static let witnessFlag: UInt8 = 0x80
+
     public func write(to writer: inout ByteWriter) {
         writer.write(name)
-        writer.writeUInt8(Self.wireCode(of: mode))
+        writer.writeUInt8(Self.wireCode(of: mode) | (witness == nil ? 0 : Self.witnessFlag))
         writer.writeOptional(conflict.map { EnumCode(Self.wireCode(of: $0)) })
         writer.writeOptional(primary)
         writer.writeOptional(commit.map { EnumCode(Self.wireCode(of: $0)) })
         writer.writeArray(regions)
+        if let witness { writer.write(witness) }
     }
 
     public init(from reader: inout ByteReader) throws(CodecError) {
         let name = try reader.read(TableName.self)
-        let mode: TableMode = try Self.decodeEnum(try reader.readUInt8(), TableMode.allCases, Self.wireCode(of:))
+        let modeByte = try reader.readUInt8()
+        let mode: TableMode = try Self.decodeEnum(modeByte & ~Self.witnessFlag, TableMode.allCases, Self.wireCode(of:))
         let conflict: ConflictPolicy? = try reader.readOptional(EnumCode.self).map { (code: EnumCode) throws(CodecError) in
             try Self.decodeEnum(code.value, ConflictPolicy.allCases, Self.wireCode(of:))
         }
@@ -254,7 +262,8 @@ extension TableDefinition: CanonicalCodable {
             try Self.decodeEnum(code.value, CommitRule.allCases, Self.wireCode(of:))
         }
         let regions = try reader.readArray(of: RegionID.self, elementBytesMin: 2)
-        self.init(name: name, mode: mode, conflict: conflict, primary: primary, commit: commit, regions: regions)
+        let witness = modeByte & Self.witnessFlag != 0 ? try reader.read(RegionID.self) : nil
+        self.init(name: name, mode: mode, conflict: conflict, primary: primary, commit: commit, regions: regions, witness: witness)
         try checkInvariants()
     }
 
@@ -265,9 +274,12 @@ extension TableDefinition: CanonicalCodable {
         }
         let valid: Bool
         switch mode {
-        case .multiPrimary: valid = conflict != nil && primary == nil && commit == nil
+        case .multiPrimary: valid = conflict != nil && primary == nil && commit == nil && witness == nil
         case .primary: valid = conflict == nil && commit != nil && primary.map(regions.contains) == true
         case .strong: valid = conflict == nil && primary == nil && commit == nil
+        }
+        if let witness, regions.contains(witness) {
+            throw CodecError.invalidPayload.detailed("table '\(name)': witness \(witness) is among its regions")
         }
         guard valid else {
             throw CodecError.invalidPayload.detailed("table '\(name)': conflict, primary and commit do not fit mode \(mode.rawValue)")

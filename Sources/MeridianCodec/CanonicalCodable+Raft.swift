@@ -27,23 +27,30 @@ extension RaftEntry: CanonicalCodable {
     }
 }
 
-/// index `var`, term `var`, `array(string)` voters, data `var` count + bytes.
+/// index `var`, term `var`, `array(string)` voters, `array(string)` learners (both sorted),
+/// data `var` count + bytes.
 extension RaftSnapshot: CanonicalCodable {
     public func write(to writer: inout ByteWriter) {
         writer.writeVarUInt(index)
         writer.writeVarUInt(term)
-        writer.writeCount(voters.count)
-        for voter in voters { writer.writeString(voter) }
+        writer.writeCount(membership.voters.count)
+        for voter in membership.voters { writer.writeString(voter) }
+        writer.writeCount(membership.learners.count)
+        for learner in membership.learners { writer.writeString(learner) }
         writer.writeBytes(data)
     }
 
     public init(from reader: inout ByteReader) throws(CodecError) {
         let index = try reader.readVarUInt()
         let term = try reader.readVarUInt()
-        let count = try reader.readCount(elementBytesMin: 2)
         var voters: [RaftNodeID] = []
-        for _ in 0..<count { voters.append(try readNodeID(&reader)) }
-        self.init(index: index, term: term, voters: voters, data: Array(try reader.readBytes()))
+        for _ in 0..<(try reader.readCount(elementBytesMin: 2)) { voters.append(try readNodeID(&reader)) }
+        var learners: [RaftNodeID] = []
+        for _ in 0..<(try reader.readCount(elementBytesMin: 2)) { learners.append(try readNodeID(&reader)) }
+        guard let membership = RaftMembership.validated(voters: voters, learners: learners), membership.voters == voters, membership.learners == learners else {
+            throw CodecError.invalidPayload.detailed("a snapshot's members must be sorted, distinct, disjoint, with at least one voter")
+        }
+        self.init(index: index, term: term, membership: membership, data: Array(try reader.readBytes()))
     }
 }
 

@@ -30,27 +30,39 @@ public enum CommitRule: String, Sendable, Codable, CaseIterable {
 ///
 /// Invariants (established by `resolve`): `regions` is non-empty, sorted and unique and
 /// names only cluster regions; `conflict` is set exactly for multi-primary tables;
-/// `primary` and `commit` are set exactly for primary tables, and `primary` is in `regions`.
+/// `primary` and `commit` are set exactly for primary tables, and `primary` is in `regions`;
+/// `witness`, only for primary and strong tables, is a region outside `regions`.
 public struct TableDefinition: Sendable, Hashable, Codable {
     public var name: TableName
     public var mode: TableMode
     public var conflict: ConflictPolicy?
     public var primary: RegionID?
     public var commit: CommitRule?
+    /// The regions that store the table's items.
     public var regions: [RegionID]
+    /// For a primary or strong table: a region that votes in the table's Raft group but
+    /// stores none of its items and serves none of its requests, so that a table over two
+    /// data regions can still elect a leader when one of them is lost.
+    public var witness: RegionID?
 
     /// Makes a definition from already-validated parts; prefer `resolve`.
-    public init(name: TableName, mode: TableMode, conflict: ConflictPolicy? = nil, primary: RegionID? = nil, commit: CommitRule? = nil, regions: [RegionID]) {
+    public init(name: TableName, mode: TableMode, conflict: ConflictPolicy? = nil, primary: RegionID? = nil, commit: CommitRule? = nil,
+                regions: [RegionID], witness: RegionID? = nil) {
         self.name = name
         self.mode = mode
         self.conflict = conflict
         self.primary = primary
         self.commit = commit
         self.regions = regions
+        self.witness = witness
     }
 
+    /// The regions that vote in a primary or strong table's Raft group: its regions and its
+    /// witness, sorted.
+    public var votingRegions: [RegionID] { (regions + (witness.map { [$0] } ?? [])).sorted() }
+
     /// The fields a client may send in a definition body.
-    public static let fieldNames: Set<String> = ["mode", "conflict", "primary", "commit", "regions"]
+    public static let fieldNames: Set<String> = ["mode", "conflict", "primary", "commit", "regions", "witness"]
 
     /// Validates a client's definition body against the cluster's regions and fills in defaults:
     /// `conflict: lww` for multi-primary tables; `commit: quorum` and the first region of the
@@ -81,26 +93,39 @@ public struct TableDefinition: Sendable, Hashable, Codable {
             primary = region
         }
 
+        var witness: RegionID? = nil
+        if let value = fields["witness"] {
+            guard case .string(let name) = value else { throw .invalid("invalid_definition", "'witness' must be a region name") }
+            let region = try RegionID(name)
+            guard clusterRegions.contains(region) else {
+                throw MeridianError(.invalidArgument, code: "unknown_region", "witness region '\(region)' is not in this cluster; cluster regions: \(clusterRegions.map(\.name).joined(separator: ", "))")
+            }
+            guard !regions.contains(region) else {
+                throw .invalid("invalid_definition", "witness region '\(region)' is also among the table's regions; a witness stores no items, so it is listed apart")
+            }
+            witness = region
+        }
+
         switch mode {
         case .multiPrimary:
-            guard primary == nil, commit == nil else {
-                throw .invalid("invalid_definition", "'primary' and 'commit' apply only to tables with mode \"primary\"")
+            guard primary == nil, commit == nil, witness == nil else {
+                throw .invalid("invalid_definition", "'primary', 'commit' and 'witness' apply only to tables with mode \"primary\" or \"strong\"")
             }
             return TableDefinition(name: name, mode: mode, conflict: conflict ?? .lww, regions: regions)
         case .primary, .strong:
             guard conflict == nil else {
                 throw .invalid("invalid_definition", "'conflict' applies only to multi-primary tables; \(mode.rawValue) tables have a single writer")
             }
-            guard regions.count != 2 else {
-                throw .invalid("needs_third_region", "a \(mode.rawValue) table over two regions cannot fail over automatically (two voters cannot elect without a third); list one region or at least three")
+            guard regions.count + (witness == nil ? 0 : 1) != 2 else {
+                throw .invalid("needs_third_region", "a \(mode.rawValue) table over two voting regions cannot fail over automatically (two voters cannot elect without a third); list one region, at least three, or two and a \"witness\"")
             }
             if mode == .strong {
                 guard primary == nil, commit == nil else {
                     throw .invalid("invalid_definition", "'primary' and 'commit' apply only to tables with mode \"primary\"; strong tables always commit on a quorum")
                 }
-                return TableDefinition(name: name, mode: mode, regions: regions)
+                return TableDefinition(name: name, mode: mode, regions: regions, witness: witness)
             }
-            return TableDefinition(name: name, mode: mode, primary: primary ?? firstListed, commit: commit ?? .quorum, regions: regions)
+            return TableDefinition(name: name, mode: mode, primary: primary ?? firstListed, commit: commit ?? .quorum, regions: regions, witness: witness)
         }
     }
 

@@ -22,14 +22,23 @@ public enum ReadOnlyOption: Sendable {
     case skipReadConfirmation
     /// Votes are granted without checking that the candidate's log is at least as up to date.
     case ignoreLogRecency
+    /// Membership changes are accepted while an earlier one is uncommitted and may add or
+    /// remove several voters at once (no joint consensus): two majorities may not overlap.
+    case unsafeMembershipChange
 }
 
 /// The configuration of one node of a group.
 public struct RaftConfiguration: Sendable {
     /// This node.
     public var id: RaftNodeID
-    /// The fixed membership of the group, including `id`.
+    /// The voters the group starts with (a new group), or the membership this node last
+    /// knew when it stops (a restart): the persisted log's committed membership entries after
+    /// `membershipIndex`, and a snapshot's membership, override it.
     public var voters: [RaftNodeID]
+    /// The learners that go with `voters`.
+    public var learners: [RaftNodeID] = []
+    /// The log index at which `voters` and `learners` held (0 for a new group).
+    public var membershipIndex: UInt64 = 0
     /// The election timeout, in ticks: a follower's timeout is drawn uniformly from
     /// `[electionTicks, 2 * electionTicks)`; a leader checks its quorum every `electionTicks`.
     public var electionTicks: Int = 10
@@ -57,16 +66,19 @@ public struct RaftConfiguration: Sendable {
     @_spi(Simulation) public var fault: RaftFault? = nil
 
     /// Creates a configuration with the default limits.
-    public init(id: RaftNodeID, voters: [RaftNodeID], randomSeed: UInt64) {
+    public init(id: RaftNodeID, voters: [RaftNodeID], learners: [RaftNodeID] = [], randomSeed: UInt64) {
         self.id = id
         self.voters = voters
+        self.learners = learners
         self.randomSeed = randomSeed
     }
 
-    /// Stops the program if the configuration cannot describe a working node.
+    /// Stops the program if the configuration cannot describe a working node. A node need
+    /// not be among the members it is told of: one that joins a group learns the group's
+    /// members from the leader's log or snapshot, and until then it neither votes nor campaigns.
     func validate() {
-        precondition(voters.contains(id), "configuration: voters \(voters) must include the node itself (\(id))")
-        precondition(Set(voters).count == voters.count, "configuration: voters \(voters) must be distinct")
+        precondition(RaftMembership.validated(voters: voters, learners: learners) != nil,
+                     "configuration: voters \(voters) must be non-empty and distinct, and disjoint from learners \(learners)")
         precondition(electionTicks > 0, "configuration: electionTicks must be positive")
         precondition(heartbeatTicks > 0 && heartbeatTicks < electionTicks, "configuration: heartbeatTicks must be in 1..<electionTicks")
         precondition(entriesPerAppendMax > 0, "configuration: entriesPerAppendMax must be positive")

@@ -4,7 +4,7 @@
 /// the `leader` hint is advice and does not take part in equality.
 public struct RaftError: Error, Sendable, Equatable, CustomStringConvertible {
     enum Code: String, Sendable {
-        case notLeader, transferInProgress, tooManyPendingReads, compacted, unavailable
+        case notLeader, transferInProgress, tooManyPendingReads, compacted, unavailable, membershipChangePending, invalidMembershipChange
     }
 
     let code: Code
@@ -21,6 +21,12 @@ public struct RaftError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let compacted = RaftError(code: .compacted, leader: nil)
     /// The request cannot be answered now; for `.leaseBased` reads: the lease is not valid.
     public static let unavailable = RaftError(code: .unavailable, leader: nil)
+    /// A membership change is not committed yet (or this leader has not committed an entry
+    /// of its term): one change at a time.
+    public static let membershipChangePending = RaftError(code: .membershipChangePending, leader: nil)
+    /// The proposed membership is not one safe step from the current one (more than one
+    /// voter added or removed).
+    public static let invalidMembershipChange = RaftError(code: .invalidMembershipChange, leader: nil)
 
     /// `notLeader` with the known leader as a hint.
     static func notLeader(leader: RaftNodeID?) -> RaftError {

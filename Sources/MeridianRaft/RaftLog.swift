@@ -54,6 +54,12 @@ struct RaftLog: Sendable {
         return entries[Int(index - snapshotIndex - 1)].term
     }
 
+    /// The entry at `index`: nil if compacted away or beyond the log.
+    func entry(at index: UInt64) -> RaftEntry? {
+        guard index > snapshotIndex, index <= lastIndex else { return nil }
+        return entries[Int(index - snapshotIndex - 1)]
+    }
+
     func matchesTerm(at index: UInt64, _ term: UInt64) -> Bool {
         self.term(at: index) == term
     }
@@ -129,11 +135,11 @@ struct RaftLog: Sendable {
     }
 
     /// Drops the entries through `index`, which the caller applied and captured in `data`.
-    mutating func compact(through index: UInt64, voters: [RaftNodeID], data: [UInt8]) {
+    mutating func compact(through index: UInt64, membership: RaftMembership, data: [UInt8]) {
         precondition(index <= applying, "compact: index \(index) was never handed out to apply (through \(applying))")
         guard index > snapshotIndex, let term = term(at: index) else { return }
         entries.removeFirst(Int(index - snapshotIndex))
-        snapshot = RaftSnapshot(index: index, term: term, voters: voters, data: data)
+        snapshot = RaftSnapshot(index: index, term: term, membership: membership, data: data)
         snapshotIndex = index
         snapshotTerm = term
     }

@@ -17,7 +17,8 @@ extension RaftNode {
 
     /// Campaigns: with a pre-vote first unless disabled or `forced` (by `timeoutNow`).
     mutating func startElection(forced: Bool) {
-        guard role != .leader else { return }
+        // Learners, and nodes not yet (or no longer) members, never campaign.
+        guard role != .leader, isVoter else { return }
         if configuration.preVote && !forced {
             becomePreCandidate()
             requestVotes(kind: .preVote, term: term + 1, context: [])
@@ -37,6 +38,7 @@ extension RaftNode {
 
     /// Records a (pre-)vote and acts once the outcome is certain.
     mutating func countVote(from voter: RaftNodeID, granted: Bool) {
+        guard voters.contains(voter) else { return }
         if votes[voter] == nil { votes[voter] = granted }
         let grantedCount = votes.values.filter { $0 }.count
         let rejectedCount = votes.count - grantedCount
@@ -99,12 +101,14 @@ extension RaftNode {
         reset(term: term)
         role = .leader
         leader = id
-        for voter in voters {
-            progress[voter] = RaftProgress(
-                match: voter == id ? log.lastIndex : 0, next: log.lastIndex + 1,
-                inflightAppendsMax: configuration.inflightAppendsMax, lastHeardTick: voter == id ? ticks : nil
+        for member in membership.members {
+            progress[member] = RaftProgress(
+                match: member == id ? log.lastIndex : 0, next: log.lastIndex + 1,
+                inflightAppendsMax: configuration.inflightAppendsMax, lastHeardTick: member == id ? ticks : nil
             )
         }
-        appendEntries([RaftEntry(term: term, index: 0, kind: .empty)])
+        // No membership change until this first entry commits: the leader then knows every
+        // committed change (Ongaro's fix for one-at-a-time changes).
+        pendingMembershipIndex = appendEntries([RaftEntry(term: term, index: 0, kind: .empty)])
     }
 }

@@ -67,13 +67,13 @@ extension RaftNode {
     }
 
     mutating func broadcastAppend() {
-        for voter in voters where voter != id {
-            sendAppend(to: voter, sendIfEmpty: true)
+        for member in peers {
+            sendAppend(to: member, sendIfEmpty: true)
         }
     }
 
     mutating func broadcastHeartbeat(context: [UInt8]) {
-        for voter in voters where voter != id {
+        for voter in peers {
             // A follower may not hold the leader's entries up to its commit yet: never tell it
             // to commit past what it is known to match.
             let commit = min(progress[voter]!.match, log.committed)

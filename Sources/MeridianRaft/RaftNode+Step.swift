@@ -27,6 +27,19 @@ extension RaftNode {
         }
     }
 
+    /// Whether a message may come from its sender, given the members this node knows of:
+    /// vote requests from voters only (a removed or not-yet-added node must not raise the
+    /// group's term: Raft thesis §4.2.3), answers from members only; a leader's append,
+    /// heartbeat, snapshot or `timeoutNow` from anyone, since a joining node learns who the
+    /// members are from them.
+    func isAdmissible(_ message: RaftMessage) -> Bool {
+        switch message.kind {
+        case .preVote, .vote: return voters.contains(message.from)
+        case .preVoteResponse, .voteResponse, .appendResponse, .heartbeatResponse: return membership.contains(message.from)
+        case .append, .heartbeat, .snapshot, .timeoutNow: return true
+        }
+    }
+
     mutating func stepChecked(_ message: RaftMessage) {
         if message.term > term {
             if message.kind == .preVote || message.kind == .vote {
@@ -70,7 +83,9 @@ extension RaftNode {
 
     mutating func handleVoteRequest(_ message: RaftMessage) {
         let responseKind: RaftMessageKind = message.kind == .vote ? .voteResponse : .preVoteResponse
-        var canVote = vote == message.from || (vote == nil && leader == nil) || (message.kind == .preVote && message.term > term)
+        // Only a voter votes, and only for a voter of the membership it knows.
+        var canVote = isVoter && voters.contains(message.from)
+            && (vote == message.from || (vote == nil && leader == nil) || (message.kind == .preVote && message.term > term))
         var upToDate = log.isUpToDate(lastIndex: message.index, lastTerm: message.logTerm)
         // FAULT voteTwice: grant a vote whatever this node already voted for in the term.
         if configuration.fault == .voteTwice { canVote = true }
@@ -162,6 +177,7 @@ extension RaftNode {
             log.commit(to: snapshot.index)
         } else {
             log.restore(snapshot)
+            adoptSnapshotMembership(snapshot)
             send(RaftMessage(kind: .appendResponse, from: id, to: message.from, term: term, index: log.lastIndex))
             return
         }

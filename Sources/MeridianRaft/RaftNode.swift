@@ -30,10 +30,23 @@
 /// never send a message before the state of its Ready is durable.
 public struct RaftNode: Sendable {
     let configuration: RaftConfiguration
+    /// The members as of the newest committed membership entry (or snapshot) this node
+    /// knows of, and that entry's index.
+    var membership: RaftMembership
+    var membershipIndex: UInt64
+    /// The highest committed index scanned for membership entries.
+    var membershipScanned: UInt64
+    /// Leader only: the index of its latest membership entry, or of its first entry: no
+    /// membership change is proposed before that index is committed (one change at a time,
+    /// and never before the leader committed an entry of its term).
+    var pendingMembershipIndex: UInt64 = 0
     /// The voters, sorted, so that every broadcast goes out in the same order.
-    let voters: [RaftNodeID]
+    var voters: [RaftNodeID] { membership.voters }
+    /// Every member but this node, voters first: who a leader replicates to.
+    var peers: [RaftNodeID] { membership.members.filter { $0 != id } }
+    var isVoter: Bool { membership.voters.contains(id) }
     var id: RaftNodeID { configuration.id }
-    var quorum: Int { voters.count / 2 + 1 }
+    var quorum: Int { membership.quorum }
 
     var term: UInt64
     var vote: RaftNodeID?
@@ -56,7 +69,7 @@ public struct RaftNode: Sendable {
 
     /// The votes received in the current (pre-)campaign.
     var votes: [RaftNodeID: Bool] = [:]
-    /// Leader only: one entry per voter, including this node.
+    /// Leader only: one entry per member, learners and this node included.
     var progress: [RaftNodeID: RaftProgress] = [:]
     var leadTransferee: RaftNodeID?
     /// Whether this leader told a voter to campaign at once in the current term.
@@ -74,14 +87,21 @@ public struct RaftNode: Sendable {
     public init(configuration: RaftConfiguration, hardState: RaftHardState, entries: [RaftEntry], snapshot: RaftSnapshot?, applied: UInt64) {
         configuration.validate()
         self.configuration = configuration
-        voters = configuration.voters.sorted()
+        membership = RaftMembership(voters: configuration.voters, learners: configuration.learners)
+        membershipIndex = configuration.membershipIndex
+        if let snapshot, snapshot.index > membershipIndex {
+            membership = snapshot.membership
+            membershipIndex = snapshot.index
+        }
         term = hardState.term
         vote = hardState.vote
         log = RaftLog(snapshot: snapshot, entries: entries, committed: hardState.commit, applied: applied)
+        membershipScanned = max(membershipIndex, log.firstIndex - 1)
         precondition(log.lastTerm <= term || (log.lastIndex == 0), "restored log term \(log.lastTerm) beyond the hard state's term \(term)")
         persistedHardState = hardState
         generator = SplitMix64(seed: configuration.randomSeed)
         becomeFollower(term: term, leader: nil)
+        refreshMembership()
     }
 
     /// Advances time by one tick: followers may start an election, leaders send heartbeats
@@ -90,16 +110,21 @@ public struct RaftNode: Sendable {
         ticks += 1
         if role == .leader {
             tickLeader()
-        } else {
+        } else if isVoter {
             tickElection()
         }
+        refreshMembership()
     }
 
-    /// Handles a message from another voter. Messages from non-voters, to someone else,
-    /// stale or malformed are dropped; remote input never stops the program.
+    /// Handles a message from another node of the group. Messages to someone else, stale or
+    /// malformed are dropped; votes are granted to voters only, and a leader hears only its
+    /// members. A node not yet (or no longer) among the members it knows of still follows a
+    /// leader's log: that is how a joining node learns the group. Remote input never stops
+    /// the program.
     public mutating func step(_ message: RaftMessage) {
-        guard message.from != id, message.to == id, voters.contains(message.from), isWellFormed(message) else { return }
+        guard message.from != id, message.to == id, isWellFormed(message), isAdmissible(message) else { return }
         stepChecked(message)
+        refreshMembership()
     }
 
     /// Appends `data` to the log as a new entry and returns its index. Leader only (there is
@@ -110,6 +135,29 @@ public struct RaftNode: Sendable {
         guard leadTransferee == nil else { throw .transferInProgress }
         let index = appendEntries([RaftEntry(term: term, index: 0, kind: .normal, data: data)])
         broadcastAppend()
+        refreshMembership()
+        return index
+    }
+
+    /// Proposes a change of the group's members and returns its index. Leader only; one
+    /// change at a time: refused while an earlier change (or the leader's first entry) is
+    /// not committed, and unless it adds or removes at most one voter (learners are free).
+    /// The change takes effect in each node when that node learns it is committed; a leader
+    /// that removes itself steps down then.
+    @discardableResult
+    public mutating func proposeMembership(_ proposed: RaftMembership) throws(RaftError) -> UInt64 {
+        guard role == .leader else { throw .notLeader(leader: leader) }
+        guard leadTransferee == nil else { throw .transferInProgress }
+        // FAULT unsafeMembershipChange: no check that the previous change committed, nor
+        // that this one is a single step.
+        if configuration.fault != .unsafeMembershipChange {
+            guard pendingMembershipIndex <= log.committed else { throw .membershipChangePending }
+            guard membership.isSingleStep(to: proposed) else { throw .invalidMembershipChange }
+        }
+        let index = appendEntries([RaftEntry(term: term, index: 0, kind: .membership, data: proposed.entryData)])
+        pendingMembershipIndex = index
+        broadcastAppend()
+        refreshMembership()
         return index
     }
 
@@ -137,7 +185,7 @@ public struct RaftNode: Sendable {
     /// once. Aborted after an election timeout. Ignored unless this node leads and `target`
     /// is another voter.
     public mutating func transferLeadership(to target: RaftNodeID) {
-        guard role == .leader, target != id, voters.contains(target), leadTransferee != target else { return }
+        guard role == .leader, target != id, voters.contains(target), leadTransferee != target, progress[target] != nil else { return }
         leadTransferee = target
         transferElapsed = 0
         if progress[target]!.match == log.lastIndex {
@@ -152,7 +200,7 @@ public struct RaftNode: Sendable {
     /// laggards. The caller persists its own snapshot and compacts its own log: the snapshot
     /// does not come back in a Ready. Ignored if `index` is already compacted.
     public mutating func compact(through index: UInt64, snapshotData: [UInt8]) {
-        log.compact(through: index, voters: voters, data: snapshotData)
+        log.compact(through: index, membership: membership, data: snapshotData)
     }
 
     /// Whether `ready()` has anything to hand out.
@@ -193,8 +241,9 @@ public struct RaftNode: Sendable {
             id: id, role: role, term: term, leader: leader,
             commit: log.committed, applied: log.applied, lastIndex: log.lastIndex, firstIndex: log.firstIndex,
             match: role == .leader ? progress.mapValues(\.match).merging([id: log.lastIndex]) { $1 } : [:],
-            recentActive: role == .leader ? Dictionary(uniqueKeysWithValues: voters.map { ($0, isRecentlyActive($0)) }) : [:],
-            leadTransferee: leadTransferee
+            recentActive: role == .leader ? Dictionary(uniqueKeysWithValues: membership.members.map { ($0, isRecentlyActive($0)) }) : [:],
+            leadTransferee: leadTransferee, membership: membership, membershipIndex: membershipIndex,
+            membershipChangePending: role == .leader && pendingMembershipIndex > log.committed
         )
     }
 

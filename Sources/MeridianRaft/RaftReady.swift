@@ -69,10 +69,17 @@ public struct RaftStatus: Sendable, Equatable {
     public var lastIndex: UInt64
     /// The first index still held in the log (one past the snapshot).
     public var firstIndex: UInt64
-    /// Leader only: each voter's match index (its own is `lastIndex`).
+    /// Leader only: each member's match index (its own is `lastIndex`), learners included.
     public var match: [RaftNodeID: UInt64]
-    /// Leader only: whether each voter was heard from within the last election timeout.
+    /// Leader only: whether each member was heard from within the last election timeout.
     public var recentActive: [RaftNodeID: Bool]
     /// Leader only: the voter leadership is being transferred to.
     public var leadTransferee: RaftNodeID?
+    /// The members as of the newest committed membership entry this node knows of.
+    public var membership: RaftMembership
+    /// The log index of the entry (or snapshot) `membership` comes from.
+    public var membershipIndex: UInt64
+    /// Leader only: whether a membership change (or the leader's first entry) is not
+    /// committed yet, so that no other change may be proposed.
+    public var membershipChangePending: Bool
 }

@@ -11,6 +11,9 @@ public struct RaftEntry: Sendable, Equatable {
         case normal = 0
         /// The no-op a new leader appends so that it can commit entries of its term.
         case empty = 1
+        /// A change of the group's members: `data` is `RaftMembership.entryData`. It takes
+        /// effect in each node when the node learns that it is committed.
+        case membership = 2
     }
 
     /// The term of the leader that created the entry.
@@ -57,18 +60,21 @@ public struct RaftSnapshot: Sendable, Equatable {
     public var index: UInt64
     /// The term of the entry at `index`.
     public var term: UInt64
-    /// The voters of the group at `index`.
-    public var voters: [RaftNodeID]
+    /// The members of the group at `index`.
+    public var membership: RaftMembership
     /// The application's state, opaque to Raft.
     public var data: [UInt8]
 
     /// Creates a snapshot.
-    public init(index: UInt64, term: UInt64, voters: [RaftNodeID], data: [UInt8]) {
+    public init(index: UInt64, term: UInt64, membership: RaftMembership, data: [UInt8]) {
         self.index = index
         self.term = term
-        self.voters = voters
+        self.membership = membership
         self.data = data
     }
+
+    /// The voters of the group at `index`.
+    public var voters: [RaftNodeID] { membership.voters }
 }
 
 /// The part a node plays in its current term.

@@ -30,6 +30,9 @@ struct ClusterSimulation {
     var cutOff: Set<RaftNodeID> = []
     var proposals = 0
     var reads = 0
+    /// Whether membership changes are proposed during the run (the first three nodes start
+    /// as voters, the others as would-be learners that know them).
+    let changesMembership: Bool
 
     /// The rules a run is checked against.
     enum Check: String, CaseIterable {
@@ -77,8 +80,9 @@ struct ClusterSimulation {
         var readsAnswered = 0
         var restarts = 0
         var timeoutNowsSent = 0
+        var membershipChanges = 0
         var description: String {
-            "snapshots=\(snapshotsSent) reads=\(readsAnswered) restarts=\(restarts) timeoutNows=\(timeoutNowsSent)"
+            "snapshots=\(snapshotsSent) reads=\(readsAnswered) restarts=\(restarts) timeoutNows=\(timeoutNowsSent) membershipChanges=\(membershipChanges)"
         }
     }
 
@@ -92,12 +96,19 @@ struct ClusterSimulation {
 
     /// - Parameter leaseReads: reads use the leader lease; clock rates then stay within 5%
     ///   of each other (the lease's stated assumption) instead of 40 to 100%.
-    init(seed: UInt64, voters count: Int, checkQuorum: Bool = true, fault: RaftFault? = nil, leaseReads: Bool = false) {
+    /// - Parameter changesMembership: start with three voters of five nodes and propose
+    ///   membership changes (add a learner, promote it, remove a voter or a learner) as the run goes.
+    init(seed: UInt64, voters count: Int, checkQuorum: Bool = true, fault: RaftFault? = nil, leaseReads: Bool = false,
+         changesMembership: Bool = false) {
         self.seed = seed
+        self.changesMembership = changesMembership
         generator = SimulationGenerator(state: seed)
-        names = Array(["n1", "n2", "n3", "n4", "n5"].prefix(count))
+        names = Array(["n1", "n2", "n3", "n4", "n5"].prefix(changesMembership ? 5 : count))
+        let initialVoters = changesMembership ? Array(names.prefix(3)) : names
         for (offset, name) in names.enumerated() {
-            var configuration = RaftConfiguration(id: name, voters: names, randomSeed: seed &* 31 &+ UInt64(offset))
+            let joining = !initialVoters.contains(name)
+            var configuration = RaftConfiguration(id: name, voters: initialVoters, learners: joining ? [name] : [],
+                                                  randomSeed: seed &* 31 &+ UInt64(offset))
             configuration.heartbeatTicks = 2
             configuration.entriesPerAppendMax = 4
             configuration.bytesPerAppendMax = 32
@@ -135,6 +146,7 @@ struct ClusterSimulation {
         case 900..<950: readIndex(leaderOrAnyone(name))
         case 950..<965: cutOff = Set(names.filter { _ in generator.chance(40) })
         case 965..<970: cutOff = []
+        case 975..<985 where changesMembership: proposeMembershipChange(leaderOrAnyone(name))
         case 970..<985: deliverRandomMessage()
         case 985..<990:
             nodes[name]!.restart()
@@ -172,6 +184,33 @@ struct ClusterSimulation {
         _ = try? nodes[name]!.node.propose(Array("p\(proposals)".utf8))
     }
 
+    /// Proposes one random change at `name`: add a node as a learner, promote a learner,
+    /// remove a voter (keeping at least one) or a learner. With the unsafe fault planted, the
+    /// change may instead swap the voters for any other set.
+    private mutating func proposeMembershipChange(_ name: RaftNodeID) {
+        let current = nodes[name]!.node.status.membership
+        var voters = current.voters
+        var learners = current.learners
+        let outsiders = names.filter { !current.contains($0) }
+        switch Int.random(in: 0..<4, using: &generator) {
+        case 0 where !outsiders.isEmpty: learners.append(outsiders[Int.random(in: 0..<outsiders.count, using: &generator)])
+        case 1 where !learners.isEmpty:
+            let promoted = learners.remove(at: Int.random(in: 0..<learners.count, using: &generator))
+            voters.append(promoted)
+        case 2 where voters.count > 1: voters.remove(at: Int.random(in: 0..<voters.count, using: &generator))
+        case 3 where !learners.isEmpty: learners.remove(at: Int.random(in: 0..<learners.count, using: &generator))
+        default: return
+        }
+        if nodes[name]!.configuration.fault == .unsafeMembershipChange && generator.chance(50) {
+            // Any two-or-more-voter jump, e.g. three voters to a disjoint pair.
+            voters = names.filter { _ in generator.chance(50) }
+            if voters.isEmpty { voters = [names[Int.random(in: 0..<names.count, using: &generator)]] }
+            learners = names.filter { !voters.contains($0) && generator.chance(30) }
+        }
+        guard let proposed = RaftMembership.validated(voters: voters, learners: learners) else { return }
+        if (try? nodes[name]!.node.proposeMembership(proposed)) != nil { statistics.membershipChanges += 1 }
+    }
+
     private mutating func readIndex(_ name: RaftNodeID) {
         reads += 1
         let context = Array("r\(reads)".utf8)
@@ -189,7 +228,7 @@ struct ClusterSimulation {
         guard index > 2 else { return }
         let through = index - 2
         nodes[name]!.node.compact(through: through, snapshotData: [])
-        nodes[name]!.storage.compact(through: through, voters: names, data: [])
+        nodes[name]!.storage.compact(through: through, membership: nodes[name]!.node.status.membership, data: [])
     }
 
     @discardableResult
@@ -312,7 +351,9 @@ struct ClusterSimulation {
                     proposedTerm = nodes[leader]!.node.status.term
                 }
             }
-            if let proposedIndex, names.allSatisfy({ nodes[$0]!.appliedIndex >= proposedIndex }) { return }
+            // Every member (as the leader knows them) must apply it; a node outside the group never will.
+            if let proposedIndex, let leader = names.first(where: { nodes[$0]!.node.status.role == .leader }),
+               nodes[leader]!.node.status.membership.members.allSatisfy({ nodes[$0]!.appliedIndex >= proposedIndex }) { return }
         }
         fail(.progressAfterHealing, "no progress after healing: \(names.map { "\($0) \(nodes[$0]!.node.status.role) term \(nodes[$0]!.node.status.term) commit \(nodes[$0]!.node.status.commit)" })")
     }

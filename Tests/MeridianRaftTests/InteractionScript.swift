@@ -10,10 +10,12 @@
 /// - `deliver`: handle every node's Ready, then deliver the messages sent (one hop)
 /// - `stabilize`: `deliver` until the network is quiet
 /// - `partition a [b ...]`: cut the named nodes off from the others; `heal` reconnects all
-/// - `status`, `log a`: print state
+/// - `join d`: start a new node `d` that knows the current voters and itself as a learner
+/// - `membership a voters=a,b,c learners=d`: `a` proposes that membership
+/// - `status`, `log a`, `members`: print state
 struct InteractionScript {
     var nodes: [RaftNodeID: SimulatedNode] = [:]
-    let names: [RaftNodeID]
+    var names: [RaftNodeID]
     var inFlight: [RaftMessage] = []
     /// Nodes on the minority side of the current partition.
     var cutOff: Set<RaftNodeID> = []
@@ -64,7 +66,25 @@ struct InteractionScript {
         case "compact":
             let index = UInt64(words[2])!
             nodes[target]!.node.compact(through: index, snapshotData: Array("state@\(index)".utf8))
-            nodes[target]!.storage.compact(through: index, voters: names, data: Array("state@\(index)".utf8))
+            nodes[target]!.storage.compact(through: index, membership: nodes[target]!.node.status.membership, data: Array("state@\(index)".utf8))
+        case "join":
+            let voters = nodes[names[0]]!.node.status.membership.voters
+            let configuration = RaftConfiguration(id: target, voters: voters, learners: [target], randomSeed: UInt64(names.count + 1))
+            nodes[target] = SimulatedNode(configuration: configuration)
+            names.append(target)
+        case "membership":
+            func list(_ word: String, _ prefix: String) -> [RaftNodeID] {
+                let rest = word.dropFirst(prefix.count)
+                return rest.isEmpty ? [] : rest.split(separator: ",").map(String.init)
+            }
+            let proposed = RaftMembership(voters: list(words[2], "voters="), learners: words.count > 3 ? list(words[3], "learners=") : [])
+            var refusal: RaftError?
+            observe(target) { node in
+                do throws(RaftError) { try node.proposeMembership(proposed) } catch { refusal = error }
+            }
+            if let refusal { trace.append("\(target): membership refused: \(refusal)") }
+        case "members":
+            for name in names { trace.append("\(name): \(nodes[name]!.node.status.membership) at \(nodes[name]!.node.status.membershipIndex)") }
         case "restart":
             nodes[target]!.restart()
             let hardState = nodes[target]!.storage.hardState
@@ -135,7 +155,7 @@ struct InteractionScript {
     }
 
     func describe(_ entry: RaftEntry) -> String {
-        "\(entry.term)/\(entry.index):" + (entry.kind == .empty ? "empty" : String(decoding: entry.data, as: UTF8.self))
+        "\(entry.term)/\(entry.index):" + (entry.kind == .empty ? "empty" : entry.kind == .membership ? "members(\(String(decoding: entry.data, as: UTF8.self)))" : String(decoding: entry.data, as: UTF8.self))
     }
 
     func describe(_ message: RaftMessage) -> String {

@@ -40,7 +40,7 @@ struct RaftNodeTests {
                 let entries = (0..<Int.random(in: 0..<3, using: &generator)).map { offset in
                     RaftEntry(term: number(), index: generator.chance(70) ? index &+ 1 &+ UInt64(offset) : number())
                 }
-                let snapshot = generator.chance(50) ? RaftSnapshot(index: number(), term: number(), voters: Self.voters, data: []) : nil
+                let snapshot = generator.chance(50) ? RaftSnapshot(index: number(), term: number(), membership: RaftMembership(voters: Self.voters), data: []) : nil
                 node.step(RaftMessage(
                     kind: kinds.randomElement(using: &generator)!, from: from, to: generator.chance(90) ? name : "b",
                     term: number(), logTerm: number(), index: index, entries: entries, commit: number(),

@@ -19,9 +19,9 @@ struct SimulatedStorage {
     }
 
     /// Drops persisted entries through `index`, keeping `snapshot` instead.
-    mutating func compact(through index: UInt64, voters: [RaftNodeID], data: [UInt8]) {
+    mutating func compact(through index: UInt64, membership: RaftMembership, data: [UInt8]) {
         guard index > (snapshot?.index ?? 0), let entry = entries.first(where: { $0.index == index }) else { return }
-        snapshot = RaftSnapshot(index: index, term: entry.term, voters: voters, data: data)
+        snapshot = RaftSnapshot(index: index, term: entry.term, membership: membership, data: data)
         entries.removeAll { $0.index <= index }
     }
 }

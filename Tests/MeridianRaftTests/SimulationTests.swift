@@ -36,6 +36,39 @@ struct SimulationTests {
         #expect(totals.snapshotsSent > 0 && totals.readsAnswered > 0 && totals.restarts > 0 && totals.timeoutNowsSent > 0)
     }
 
+    /// Membership changes under the same faults: learners added and promoted, voters and
+    /// learners removed, one voter at a time, while elections, partitions and restarts go on.
+    @Test func safetyHoldsWhileTheMembershipChanges() {
+        var totals = ClusterSimulation.Statistics()
+        var committed = 0
+        for seed in 0..<Self.seedCount {
+            var simulation = ClusterSimulation(seed: seed, voters: 3, changesMembership: true)
+            let violation = simulation.run(steps: Self.steps * 2)
+            #expect(violation == nil, "\(violation.map(String.init(describing:)) ?? "")")
+            if violation != nil { return }
+            committed += simulation.committed.count
+            totals.membershipChanges += simulation.statistics.membershipChanges
+            totals.snapshotsSent += simulation.statistics.snapshotsSent
+        }
+        print("membership changes, \(Self.seedCount) seeds: committed=\(committed) \(totals)")
+        #expect(totals.membershipChanges > Int(Self.seedCount), "the runs proposed \(totals.membershipChanges) membership changes")
+        #expect(committed > 20 * Int(Self.seedCount))
+    }
+
+    /// Two voters changed at once, or a change while another is uncommitted, lets two
+    /// majorities miss each other: the checks must see two leaders of one term or two
+    /// different committed entries at one index.
+    @Test func anUnsafeMembershipChangeIsCaught() {
+        var caught: ClusterSimulation.Violation?
+        for seed in 0..<Self.seedCount where caught == nil {
+            var simulation = ClusterSimulation(seed: seed, voters: 3, fault: .unsafeMembershipChange, changesMembership: true)
+            simulation.checks = [.oneLeaderPerTerm, .committedEntriesAgree, .appliedEntriesAgree]
+            caught = simulation.run(steps: Self.steps * 2)
+        }
+        print("unsafeMembershipChange: \(caught.map(String.init(describing:)) ?? "not caught")")
+        #expect(caught != nil, "unsafe membership changes went unnoticed in \(Self.seedCount) seeds")
+    }
+
     /// Lease reads: no read may miss a write committed before it began, as long as the
     /// voters' clock rates agree to within 5%.
     @Test(arguments: [3, 5])

@@ -118,7 +118,7 @@ enum Samples {
             commit: 40)),
         RaftEnvelope(table: try! TableName("accounts"), incarnation: .zero, message: RaftMessage(
             kind: .snapshot, from: "ap-south", to: "us-east", term: UInt64.max, commit: 3,
-            snapshot: RaftSnapshot(index: 3, term: 2, voters: ["ap-south", "eu-west", "us-east"], data: [0, 1, 255]))),
+            snapshot: RaftSnapshot(index: 3, term: 2, membership: RaftMembership(voters: ["ap-south", "eu-west", "us-east"], learners: ["us-west"]), data: [0, 1, 255]))),
         RaftEnvelope(table: table, incarnation: .zero, message: RaftMessage(
             kind: .heartbeatResponse, from: "eu-west", to: "us-east", term: 1, reject: true, rejectHint: 9, context: [1, 0, 0, 0, 0, 0, 0, 0])),
     ]

@@ -188,6 +188,22 @@ enum RaftCodec {
         return (index, term)
     }
 
+    /// A group's members and the index they hold from: index `var`, then the membership
+    /// entry's payload as `var` count + bytes.
+    static func encodeMembership(_ membership: RaftMembership, index: UInt64) -> [UInt8] {
+        StoredRecord.encode(format: 1) { writer in
+            writer.writeVarUInt(index)
+            writer.writeBytes(membership.entryData)
+        }
+    }
+
+    static func decodeMembership(_ bytes: [UInt8]?) -> (RaftMembership, UInt64)? {
+        guard let bytes, !bytes.isEmpty, var reader = try? payload(bytes), let index = try? reader.readVarUInt(),
+              let data = try? reader.readBytes(), (try? reader.expectEnd()) != nil,
+              let membership = RaftMembership(entryData: Array(data)) else { return nil }
+        return (membership, index)
+    }
+
     /// A snapshot's data: the table's items, tombstones included.
     static func encodeSnapshotItems(_ items: [StoredItem]) -> [UInt8] {
         StoredRecord.encode(format: 1, capacity: 1024) { writer in

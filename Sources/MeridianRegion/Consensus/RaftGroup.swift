@@ -98,6 +98,8 @@ enum RaftMetadata {
     static func undo(_ table: TableName, _ index: UInt64) -> String { "raft.undo.\(table.name).\(index)" }
     /// The index and term through which the log was compacted (16 bytes).
     static func snapshot(_ table: TableName) -> String { "raft.snapshot.\(table.name)" }
+    /// The group's members as the node last knew them, and the index they hold from.
+    static func membership(_ table: TableName) -> String { "raft.membership.\(table.name)" }
     /// The log group name in storage.
     static func group(_ table: TableName) -> String { table.name }
 }

@@ -78,7 +78,7 @@ extension Step {
             return nil
         }
         var filled = message
-        filled.snapshot = RaftSnapshot(index: index, term: term, voters: group.definition.regions.map(\.name), data: data)
+        filled.snapshot = RaftSnapshot(index: index, term: term, membership: status.membership, data: data)
         return filled
     }
 }
