@@ -38,19 +38,24 @@ public struct TableDefinition: Sendable, Hashable, Codable {
     public var primary: RegionID?
     public var commit: CommitRule?
     public var regions: [RegionID]
+    /// The DynamoDB name and key schema of a table created through the DynamoDB API
+    /// (docs/dynamodb.md); `nil` for tables created through the native API.
+    public var dynamo: DynamoSchema?
 
     /// Makes a definition from already-validated parts; prefer `resolve`.
-    public init(name: TableName, mode: TableMode, conflict: ConflictPolicy? = nil, primary: RegionID? = nil, commit: CommitRule? = nil, regions: [RegionID]) {
+    public init(name: TableName, mode: TableMode, conflict: ConflictPolicy? = nil, primary: RegionID? = nil, commit: CommitRule? = nil,
+                regions: [RegionID], dynamo: DynamoSchema? = nil) {
         self.name = name
         self.mode = mode
         self.conflict = conflict
         self.primary = primary
         self.commit = commit
         self.regions = regions
+        self.dynamo = dynamo
     }
 
     /// The fields a client may send in a definition body.
-    public static let fieldNames: Set<String> = ["mode", "conflict", "primary", "commit", "regions"]
+    public static let fieldNames: Set<String> = ["mode", "conflict", "primary", "commit", "regions", "dynamodb"]
 
     /// Validates a client's definition body against the cluster's regions and fills in defaults:
     /// `conflict: lww` for multi-primary tables; `commit: quorum` and the first region of the
@@ -71,6 +76,7 @@ public struct TableDefinition: Sendable, Hashable, Codable {
         // The default primary is the first region as the client listed them (or as the
         // cluster file lists them), not the first in sorted order.
         let firstListed = listed[0]
+        let dynamo = try fields["dynamodb"].map { value throws(MeridianError) in try DynamoSchema(json: value) }
         var primary: RegionID? = nil
         if let value = fields["primary"] {
             guard case .string(let name) = value else { throw .invalid("invalid_definition", "'primary' must be a region name") }
@@ -86,7 +92,7 @@ public struct TableDefinition: Sendable, Hashable, Codable {
             guard primary == nil, commit == nil else {
                 throw .invalid("invalid_definition", "'primary' and 'commit' apply only to tables with mode \"primary\"")
             }
-            return TableDefinition(name: name, mode: mode, conflict: conflict ?? .lww, regions: regions)
+            return TableDefinition(name: name, mode: mode, conflict: conflict ?? .lww, regions: regions, dynamo: dynamo)
         case .primary, .strong:
             guard conflict == nil else {
                 throw .invalid("invalid_definition", "'conflict' applies only to multi-primary tables; \(mode.rawValue) tables have a single writer")
@@ -98,9 +104,9 @@ public struct TableDefinition: Sendable, Hashable, Codable {
                 guard primary == nil, commit == nil else {
                     throw .invalid("invalid_definition", "'primary' and 'commit' apply only to tables with mode \"primary\"; strong tables always commit on a quorum")
                 }
-                return TableDefinition(name: name, mode: mode, regions: regions)
+                return TableDefinition(name: name, mode: mode, regions: regions, dynamo: dynamo)
             }
-            return TableDefinition(name: name, mode: mode, primary: primary ?? firstListed, commit: commit ?? .quorum, regions: regions)
+            return TableDefinition(name: name, mode: mode, primary: primary ?? firstListed, commit: commit ?? .quorum, regions: regions, dynamo: dynamo)
         }
     }
 

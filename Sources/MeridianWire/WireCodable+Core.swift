@@ -230,22 +230,31 @@ extension ItemRecord: WireCodable {
     }
 }
 
-/// name, mode `u8` (0 multi-primary, 1 primary, 2 strong), conflict `opt(u8)` (0 lww,
-/// 1 merge, 2 siblings), primary `opt(region)`, commit `opt(u8)` (0 local, 1 quorum),
-/// `array(region)`. The decoder checks the invariants `TableDefinition` documents.
+/// name, mode `u8` (0 multi-primary, 1 primary, 2 strong; plus `dynamoFlag` when a
+/// DynamoDB schema follows), conflict `opt(u8)` (0 lww, 1 merge, 2 siblings), primary
+/// `opt(region)`, commit `opt(u8)` (0 local, 1 quorum), `array(region)`, then, only with
+/// the flag, the DynamoDB schema. A definition without a schema keeps the layout of
+/// earlier builds byte for byte (stored origin-log rows still read); one with a schema is
+/// refused by them as an unknown mode rather than misread. The decoder checks the
+/// invariants `TableDefinition` documents.
 extension TableDefinition: WireCodable {
+    /// Set in the mode byte when a DynamoDB schema follows the regions.
+    static let dynamoFlag: UInt8 = 0x80
+
     func write(to writer: inout ByteWriter) {
         writer.write(name)
-        writer.writeUInt8(Self.wireCode(of: mode))
+        writer.writeUInt8(Self.wireCode(of: mode) | (dynamo == nil ? 0 : Self.dynamoFlag))
         writer.writeOptional(conflict.map { WireEnumCode(Self.wireCode(of: $0)) })
         writer.writeOptional(primary)
         writer.writeOptional(commit.map { WireEnumCode(Self.wireCode(of: $0)) })
         writer.writeArray(regions)
+        if let dynamo { writer.write(dynamo) }
     }
 
     init(from reader: inout ByteReader) throws(WireError) {
         let name = try reader.read(TableName.self)
-        let mode: TableMode = try Self.decodeEnum(try reader.readUInt8(), TableMode.allCases, Self.wireCode(of:))
+        let modeByte = try reader.readUInt8()
+        let mode: TableMode = try Self.decodeEnum(modeByte & ~Self.dynamoFlag, TableMode.allCases, Self.wireCode(of:))
         let conflict: ConflictPolicy? = try reader.readOptional(WireEnumCode.self).map { (code: WireEnumCode) throws(WireError) in
             try Self.decodeEnum(code.value, ConflictPolicy.allCases, Self.wireCode(of:))
         }
@@ -254,7 +263,8 @@ extension TableDefinition: WireCodable {
             try Self.decodeEnum(code.value, CommitRule.allCases, Self.wireCode(of:))
         }
         let regions = try reader.readArray(of: RegionID.self, elementBytesMin: 2)
-        self.init(name: name, mode: mode, conflict: conflict, primary: primary, commit: commit, regions: regions)
+        let dynamo = modeByte & Self.dynamoFlag == 0 ? nil : try reader.read(DynamoSchema.self)
+        self.init(name: name, mode: mode, conflict: conflict, primary: primary, commit: commit, regions: regions, dynamo: dynamo)
         try checkInvariants()
     }
 
@@ -303,6 +313,51 @@ extension TableDefinition: WireCodable {
             throw WireError.invalidPayload.detailed("unknown \(T.self) code \(code)")
         }
         return value
+    }
+}
+
+/// table name `string`, hash key (name `string`, type `u8`: 0 S, 1 N, 2 B), range key
+/// `opt` of the same, billing mode `string`, created `u64` (milliseconds). The decoder
+/// checks `DynamoSchema.isValid`.
+extension DynamoSchema: WireCodable {
+    func write(to writer: inout ByteWriter) {
+        writer.writeString(tableName)
+        writer.write(hashKey)
+        writer.writeOptional(rangeKey)
+        writer.writeString(billingMode)
+        writer.writeUInt64(createdMilliseconds)
+    }
+
+    init(from reader: inout ByteReader) throws(WireError) {
+        self.init(tableName: try reader.readString(), hashKey: try reader.read(DynamoKeyAttribute.self),
+                  rangeKey: try reader.readOptional(DynamoKeyAttribute.self), billingMode: try reader.readString(),
+                  createdMilliseconds: try reader.readUInt64())
+        guard isValid else { throw WireError.invalidPayload.detailed("an invalid DynamoDB schema for table '\(tableName.prefix(80))'") }
+    }
+}
+
+/// name `string`, type `u8` (0 S, 1 N, 2 B).
+extension DynamoKeyAttribute: WireCodable {
+    func write(to writer: inout ByteWriter) {
+        writer.writeString(name)
+        writer.writeUInt8(Self.wireCode(of: type))
+    }
+
+    init(from reader: inout ByteReader) throws(WireError) {
+        let name = try reader.readString()
+        let code = try reader.readUInt8()
+        guard let type = DynamoKeyType.allCases.first(where: { Self.wireCode(of: $0) == code }) else {
+            throw WireError.invalidPayload.detailed("unknown DynamoDB key type code \(code)")
+        }
+        self.init(name: name, type: type)
+    }
+
+    private static func wireCode(of type: DynamoKeyType) -> UInt8 {
+        switch type {
+        case .string: 0
+        case .number: 1
+        case .binary: 2
+        }
     }
 }
 
