@@ -54,9 +54,11 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        // The HTTP/JSON API (Hummingbird).
+        // The DynamoDB data model, expressions and request validation: pure, like MeridianCore.
+        .target(name: "MeridianDynamo", dependencies: ["MeridianCore"]),
+        // The HTTP/JSON API (Hummingbird), and the DynamoDB endpoint over the same node.
         .target(name: "MeridianHTTP", dependencies: [
-            "MeridianCore", "MeridianNode",
+            "MeridianCore", "MeridianNode", "MeridianDynamo",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -112,8 +114,12 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        .testTarget(name: "MeridianDynamoTests", dependencies: [
+            "MeridianCore", "MeridianDynamo",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
         .testTarget(name: "MeridianHTTPTests", dependencies: [
-            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianRegion",
+            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianRegion", "MeridianDynamo",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
