@@ -67,6 +67,7 @@ struct Dev: AsyncParsableCommand {
         }
         print("  admin token: \(token)   (also in \(dataURL.appendingPathComponent("token").path); send 'Authorization: Bearer <token>', or --token / MERIDIAN_TOKEN)")
         print("  dashboard: http://\(cluster.regions[0].api)/dashboard#token=\(token)")
+        print("  DynamoDB API: POST / on every region's API port (aws dynamodb --endpoint-url http://\(cluster.regions[0].api) --region \(regionIDs[0].name)); access key id \(Self.devAdmin), secret in \(dataURL.appendingPathComponent("aws-credentials").path) (AWS_SHARED_CREDENTIALS_FILE=<that file>)")
         print("Try: meridian tables create notes --cluster \(clusterFile.path) --from \(regionIDs[0].name)   (Ctrl-C stops every region)")
         fflush(nil)
         let control = Task { try await supervisor.controlApplication(port: controlPort, token: token).runService() }
