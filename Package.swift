@@ -29,19 +29,21 @@ let package = Package(
         .target(name: "MeridianCore"),
         // Raft as a pure state machine (etcd raft's shape): no I/O, time as ticks, seeded randomness.
         .target(name: "MeridianRaft"),
+        // The one binary encoding of values on the wire and on disk, and the stored-record envelope.
+        .target(name: "MeridianCodec", dependencies: ["MeridianCore", "MeridianRaft"]),
         // Multi-primary shipping as a pure state machine.
-        .target(name: "MeridianReplication", dependencies: ["MeridianCore", "MeridianRaft"]),
+        .target(name: "MeridianReplication", dependencies: ["MeridianCore"]),
         // Versioned, length-prefixed binary frames for every peer message.
-        .target(name: "MeridianWire", dependencies: ["MeridianCore", "MeridianReplication", "MeridianRaft"]),
+        .target(name: "MeridianWire", dependencies: ["MeridianCodec", "MeridianCore", "MeridianReplication", "MeridianRaft", "MeridianRegion"]),
         // Storage protocols, the in-memory implementation and the conformance suite.
         .target(name: "MeridianStorage", dependencies: ["MeridianCore"]),
         // The SQLite implementation: the only target that links SQLite.
         .target(name: "MeridianSQLite", dependencies: [
-            "MeridianCore", "MeridianStorage", "MeridianWire",
+            "MeridianCodec", "MeridianCore", "MeridianStorage",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // One region's synchronous heart: catalog and request execution over the storage protocol.
-        .target(name: "MeridianRegion", dependencies: ["MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianStorage"]),
+        .target(name: "MeridianRegion", dependencies: ["MeridianCodec", "MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianStorage"]),
         // A whole cluster in one thread: virtual clock, simulated network and storage, faults, checkers.
         .target(name: "MeridianSimulation", dependencies: ["MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianRegion", "MeridianStorage"]),
         // The runtime around a region: executor thread, configuration, lifecycle.
@@ -81,7 +83,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .executableTarget(name: "meridian", dependencies: [
-            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianSimulation", "MeridianClient",
+            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianSimulation", "MeridianClient", "MeridianStorage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -101,9 +103,9 @@ let package = Package(
         ]),
         .testTarget(name: "MeridianRaftTests", dependencies: ["MeridianRaft"]),
         .testTarget(name: "MeridianReplicationTests", dependencies: ["MeridianCore", "MeridianReplication"]),
-        .testTarget(name: "MeridianWireTests", dependencies: ["MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianWire"]),
+        .testTarget(name: "MeridianWireTests", dependencies: ["MeridianCodec", "MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianRegion", "MeridianWire"]),
         .testTarget(name: "MeridianStorageTests", dependencies: ["MeridianCore", "MeridianStorage"]),
-        .testTarget(name: "MeridianSQLiteTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianSQLite", "MeridianWire", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "MeridianSQLiteTests", dependencies: ["MeridianCodec", "MeridianCore", "MeridianStorage", "MeridianSQLite", "MeridianWire", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion", "MeridianRaft", "MeridianReplication", "MeridianTestSupport"]),
         .testTarget(name: "MeridianSimulationTests", dependencies: ["MeridianCore", "MeridianSimulation", "MeridianRegion", "MeridianStorage", "MeridianReplication"]),
         .testTarget(name: "MeridianNodeTests", dependencies: [

@@ -1,5 +1,6 @@
 import Logging
 import MeridianCore
+import MeridianRegion
 import MeridianReplication
 import MeridianWire
 import NIOCore

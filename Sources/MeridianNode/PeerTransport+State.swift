@@ -1,5 +1,6 @@
 import Foundation
 import MeridianCore
+import MeridianRegion
 import MeridianReplication
 import NIOCore
 

@@ -1,5 +1,6 @@
 import Logging
 import MeridianCore
+import MeridianRegion
 import MeridianReplication
 import MeridianWire
 import NIOCore
@@ -33,7 +34,7 @@ public enum LinkDirection: String, Sendable, CaseIterable {
 ///                               clusterID: "prod", oneWayDelayMilliseconds: [:], delegate: relay,
 ///                               group: MultiThreadedEventLoopGroup.singleton, logger: logger)
 /// try await transport.start()
-/// transport.send(.catchUp(applied), to: euWest)
+/// transport.send(.replication(.catchUp(applied)), to: euWest)
 /// ```
 ///
 /// Rules:
@@ -161,10 +162,10 @@ public final class PeerTransport: Sendable {
         if bytes.count <= Wire.frameBytesMax {
             return connection.enqueue(bytes)
         }
-        if case .entries(let entries) = message, entries.count > 1 {
+        if case .replication(.entries(let entries)) = message, entries.count > 1 {
             let middle = entries.count / 2
-            return enqueue(.entries(Array(entries[..<middle])), on: connection)
-                && enqueue(.entries(Array(entries[middle...])), on: connection)
+            return enqueue(.replication(.entries(Array(entries[..<middle]))), on: connection)
+                && enqueue(.replication(.entries(Array(entries[middle...]))), on: connection)
         }
         logger.error("peer message too large to send; dropped", metadata: [
             "peer": "\(connection.peer)", "bytes": "\(bytes.count)", "limit": "\(Wire.frameBytesMax)"])

@@ -72,6 +72,6 @@ extension Step {
                 acknowledgedOwn: progress.acknowledged[local])
         }
         return ClusterStatus(applied: replication.applied, peers: peers, counters: state.counters,
-                             raftGroups: state.groups.mapValues(RaftTableStatus.init), raftCounters: state.raftCounters)
+                             raftGroups: state.consensus.groups.mapValues(RaftTableStatus.init), raftCounters: state.consensus.counters)
     }
 }

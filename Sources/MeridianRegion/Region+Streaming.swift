@@ -57,7 +57,7 @@ extension Region {
                 after = entry.sequence
             }
             guard !batch.isEmpty else { break }
-            messages.append((range.peer, .entries(batch)))
+            messages.append((range.peer, .replication(.entries(batch))))
             state.replication.didSend(to: range.peer, origin: range.origin, through: after, nowMilliseconds: wallMilliseconds)
             if batch.count < entries.count { break }
         }
@@ -142,8 +142,8 @@ extension Region {
             let finished = tableIndex >= tables.count
             let catalog = transfer.catalogSent ? [] : state.catalog.values.filter { transfer.table == nil || transfer.table == $0.name }.sorted { $0.name < $1.name }
             transfer.catalogSent = true
-            messages.append((peer, .snapshot(SnapshotChunk(transfer: transfer.transfer, index: transfer.nextChunk, positions: transfer.positions,
-                                                            catalog: catalog, items: items, isFinal: finished))))
+            messages.append((peer, .replication(.snapshot(SnapshotChunk(transfer: transfer.transfer, index: transfer.nextChunk, positions: transfer.positions,
+                                                            catalog: catalog, items: items, isFinal: finished)))))
             transfer.nextChunk += 1
             state.replication.advanceSnapshot(to: peer, transfer, finished: finished, nowMilliseconds: wallMilliseconds)
             if finished { break }

@@ -14,167 +14,6 @@ import MeridianRaft
 import MeridianReplication
 import MeridianStorage
 
-/// What a region needs to know about itself and its cluster.
-public struct RegionConfiguration: Sendable {
-    /// This region.
-    public var id: RegionID
-    /// Every region of the cluster, this one included, in cluster-file order.
-    public var clusterRegions: [RegionID]
-    /// How far ahead of local wall time a remote timestamp may be, in milliseconds.
-    public var clockSkewMillisecondsMax: UInt64
-    /// Shipping limits and timings.
-    public var replication: ReplicationConfiguration
-    /// Raft timings of `primary` and `strong` tables.
-    public var raft = RaftSettings()
-
-    public init(id: RegionID, clusterRegions: [RegionID], clockSkewMillisecondsMax: UInt64 = Limits.clockSkewMillisecondsMaxDefault) {
-        precondition(clusterRegions.contains(id), "a region belongs to its own cluster")
-        self.id = id
-        self.clusterRegions = clusterRegions
-        self.clockSkewMillisecondsMax = clockSkewMillisecondsMax
-        replication = ReplicationConfiguration(local: id, peers: clusterRegions.filter { $0 != id })
-    }
-
-}
-
-/// A client request, already parsed and validated at the edge.
-public enum RegionRequest: Sendable, Equatable {
-    case createTable(TableName, definition: JSONValue)
-    case listTables
-    case showTable(TableName)
-    case deleteTable(TableName)
-    /// A write; `context` (siblings tables) is the version vector the client read.
-    case putItem(TableName, Key, JSONValue, WritePrecondition, context: VersionVector? = nil)
-    case getItem(TableName, Key, ConsistencyLevel, requirement: ReadRequirement = .none)
-    case deleteItem(TableName, Key, WritePrecondition)
-    case scan(TableName, ScanRange)
-    /// A page of a table's conflict ledger: rows after `afterID`.
-    case conflicts(TableName, afterID: Int64, limit: Int)
-    /// The region's view of the cluster: peers, positions, lag.
-    case clusterStatus
-    /// Replaces a multi-primary table's `regions` list: added regions receive a copy of
-    /// the data, removed regions delete every byte of it.
-    case changeRegions(TableName, [RegionID])
-    /// What this region's own storage holds of a table (for any table in the catalog,
-    /// including one this region may not store).
-    case placement(TableName)
-    /// Moves a `primary` or `strong` table's leadership: `planned` (switchover, run at the
-    /// leader: the target catches up first) or forced (run at the target: it campaigns now).
-    case failover(TableName, planned: Bool, target: RegionID?)
-    /// A page of a table's divergence ledger in this region: rows after `afterID`.
-    case divergence(TableName, afterID: Int64, limit: Int)
-
-    /// Whether executing the request may change storage (a read that a Raft group must
-    /// confirm counts: it runs in the write transaction that persists the group's progress).
-    public var isWrite: Bool {
-        switch self {
-        case .createTable, .deleteTable, .putItem, .deleteItem, .changeRegions, .failover: return true
-        case .getItem(_, _, let consistency, _): return consistency != .eventual
-        case .listTables, .showTable, .scan, .conflicts, .clusterStatus, .placement, .divergence: return false
-        }
-    }
-}
-
-/// What a read needs of the local copy before this region may serve it.
-public enum ReadRequirement: Sendable, Equatable {
-    case none
-    /// Session consistency: the region must have applied at least these positions of the
-    /// multi-primary logs and, for `primary` and `strong` tables, at least these indexes
-    /// of their Raft logs.
-    case session(Positions, raft: [TableName: UInt64] = [:])
-    /// Bounded staleness: the local copy must provably miss no write older than this.
-    case bounded(maxStalenessMilliseconds: UInt64)
-}
-
-/// A table's definition and what this region holds of it.
-public struct TableStatus: Sendable, Equatable {
-    public var definition: TableDefinition
-    /// Live items in this region (present only where it was counted).
-    public var items: Int?
-    /// Bytes of live keys and values in this region (present only where it was counted).
-    public var bytes: Int?
-    /// The table's Raft group as this region sees it (`primary` and `strong` tables).
-    public var raft: RaftTableStatus?
-}
-
-/// The outcome of one successful request.
-public enum RegionReply: Sendable, Equatable {
-    /// A table definition was created (`created`) or an identical one already existed.
-    case tableCreated(TableDefinition, created: Bool)
-    case tables([TableStatus])
-    case table(TableStatus)
-    /// A table was deleted. (It names the table: a payload-less case here was observed to
-    /// come back as another case from a step, a miscompile we did not isolate; see the
-    /// issue 5 note.)
-    case tableDeleted(TableName)
-    /// A put was applied with this version; `context` is the item's version vector after
-    /// it (multi-primary tables), which a client may send back to resolve siblings.
-    case written(Key, ItemVersion, context: VersionVector?)
-    /// An item read at the given consistency level.
-    case item(StoredItem, servedAt: ConsistencyLevel)
-    /// A delete left a tombstone with this version.
-    case deleted(Key, ItemVersion)
-    /// A scan page; `next` is the last key of the page when more items may follow.
-    case page([StoredItem], next: Key?)
-    /// A ledger page; `next` is the last row's id when more rows may follow.
-    case conflicts([ConflictEntry], next: Int64?)
-    case cluster(ClusterStatus)
-    /// The table's definition after a `regions` change.
-    case regionsChanged(TableDefinition)
-    /// What this region holds of a table, and whether the table's definition lists it.
-    case placement(TableResidue, listed: Bool)
-    /// The request waits for a Raft commit or read index: its result arrives later in
-    /// `RegionOutput.completions` under this ticket.
-    case pending(ticket: UInt64)
-    /// A failover was started toward `target`.
-    case failover(target: RegionID, planned: Bool)
-    /// A page of the divergence ledger; `next` is the last row's id when more rows may follow.
-    case divergence([DivergenceEntry], next: Int64?)
-}
-
-/// One input to a region step.
-public enum RegionInput: Sendable {
-    case request(RegionRequest)
-    case message(from: RegionID, PeerMessage)
-    case peerConnected(RegionID)
-    case peerDisconnected(RegionID)
-    /// Time passed: heartbeats, retransmission, log truncation.
-    case tick
-}
-
-/// What one region step produced.
-public struct RegionOutput: Sendable {
-    /// One result per `.request` input, in input order.
-    public var replies: [Result<RegionReply, MeridianError>]
-    /// Messages to send, in order per peer. They are produced after the step's storage
-    /// transaction committed: nothing is sent that is not durable.
-    public var messages: [(RegionID, PeerMessage)]
-    /// What the region has applied after the step: every reply of the step reflects at
-    /// most this, so it is what a session token may claim.
-    public var applied: Positions
-    /// Per `primary` or `strong` table, the index through which this region has applied
-    /// its Raft log after the step: what a session token may claim for it.
-    public var raftApplied: [TableName: UInt64] = [:]
-    /// Results of earlier `.pending` replies, by ticket, sent only after the step committed.
-    public var completions: [(ticket: UInt64, result: Result<RegionReply, MeridianError>)] = []
-}
-
-/// Counters a region keeps for metrics and the cluster view.
-public struct RegionCounters: Sendable, Equatable {
-    /// Remote entries refused because their timestamp was too far ahead of local wall time.
-    public var clockSkewRejections = 0
-    /// Entries or snapshot items for a table this region may not hold, refused unpersisted.
-    public var residencyRefusals = 0
-    /// Values that lost a concurrent write and went to a conflict ledger.
-    public var conflictsRecorded = 0
-    /// Remote entries applied.
-    public var entriesApplied = 0
-    /// Snapshots installed.
-    public var snapshotsInstalled = 0
-    /// Remote records refused because they break their policy's invariants.
-    public var invalidRecords = 0
-}
-
 /// One region: catalog, clock, replication and request execution over a storage.
 ///
 /// Work runs in steps: a step takes a batch of inputs, runs every storage change they
@@ -207,7 +46,7 @@ public final class Region {
         // Groups restart from what they persisted; a group whose table changed incarnation
         // while this region was down is started afresh by the first step.
         let catalog = state.catalog
-        state.groups = try storage.read { reader in
+        state.consensus.groups = try storage.read { reader in
             var groups: [TableName: RaftGroup] = [:]
             for record in catalog.values {
                 guard let definition = record.definition, definition.mode != .multiPrimary, definition.regions.contains(configuration.id) else { continue }
@@ -219,34 +58,6 @@ public final class Region {
         }
     }
 
-    /// A group as persisted (`isNew` when nothing was).
-    static func restoreGroup(record: CatalogRecord, definition: TableDefinition, configuration: RegionConfiguration,
-                             reader: any StorageReader) throws -> (group: RaftGroup, isNew: Bool) {
-        let table = record.name
-        let hardState = try reader.metadata(RaftMetadata.hardState(table)).flatMap { $0.isEmpty ? nil : $0 }
-            .map(RaftCodec.decodeHardState) ?? .zero
-        let entries = try reader.raftEntries(group: RaftMetadata.group(table), from: 0, limit: Int.max).map { try RaftCodec.decodeEntry($0.bytes) }
-        // The log starts after the point it was compacted through (or a snapshot installed).
-        var snapshot: RaftSnapshot?
-        if let mark = RaftCodec.decodeMark(try reader.metadata(RaftMetadata.snapshot(table))) {
-            snapshot = RaftSnapshot(index: mark.index, term: mark.term, voters: definition.regions.map(\.name), data: [])
-        }
-        let applied = try reader.metadata(RaftMetadata.applied(table)).flatMap(UInt64.init(bigEndianBytes:)) ?? 0
-        let speculative = try reader.metadata(RaftMetadata.speculative(table)).flatMap(UInt64.init(bigEndianBytes:)) ?? 0
-        var raft = RaftConfiguration(id: configuration.id.name, voters: definition.regions.map(\.name),
-                                     randomSeed: configuration.raft.randomSeed ^ stableHash(table.name.utf8) ^ stableHash(configuration.id.name.utf8).rotated ^ record.deletedBefore.rawValue)
-        raft.electionTicks = configuration.raft.electionTicks
-        raft.heartbeatTicks = configuration.raft.heartbeatTicks
-        raft.readOnly = configuration.raft.readOnly
-        raft.fault = configuration.raft.fault
-        // Entries applied ahead of their commit are not applied as far as Raft knows.
-        let node = RaftNode(configuration: raft, hardState: hardState, entries: entries, snapshot: snapshot, applied: min(applied, hardState.commit))
-        let group = RaftGroup(node: node, incarnation: record.deletedBefore, definition: definition,
-                              persistedLastIndex: entries.last?.index ?? snapshot?.index ?? 0, appliedIndex: applied, speculativeThrough: speculative,
-                              lastRole: .follower, lastLeader: nil)
-        return (group, hardState == .zero && entries.isEmpty)
-    }
-
     /// The greatest timestamp this region has issued or observed.
     public var latestTimestamp: HLCTimestamp { state.clock.latest }
     /// What this region has applied, per origin.
@@ -254,10 +65,10 @@ public final class Region {
     /// The region's counters.
     public var counters: RegionCounters { state.counters }
     /// Raft counters across this region's groups.
-    public var raftCounters: RaftCounters { state.raftCounters }
+    public var raftCounters: RaftCounters { state.consensus.counters }
     /// Each `primary` and `strong` table's group as this region sees it.
     public var raftStatuses: [TableName: RaftTableStatus] {
-        state.groups.mapValues(RaftTableStatus.init)
+        state.consensus.groups.mapValues(RaftTableStatus.init)
     }
 
     /// Runs one request on its own.
@@ -276,7 +87,7 @@ public final class Region {
         for input in inputs {
             switch input {
             case .peerConnected(let peer):
-                for message in state.replication.peerConnected(peer, nowMilliseconds: wallMilliseconds) { state.outbox.append((peer, message)) }
+                for message in state.replication.peerConnected(peer, nowMilliseconds: wallMilliseconds) { state.outbox.append((peer, .replication(message))) }
             case .peerDisconnected(let peer):
                 state.replication.peerDisconnected(peer)
                 state.incomingSnapshots[peer] = nil
@@ -306,7 +117,7 @@ public final class Region {
         } catch {
             let failure = (error as? MeridianError) ?? .storageFailed("storage failed; nothing of this request was applied: \(error)")
             return RegionOutput(replies: Array(repeating: .failure(failure), count: requestCount), messages: [], applied: state.replication.applied,
-                                raftApplied: state.groups.mapValues(\.appliedIndex))
+                                raftApplied: state.consensus.groups.mapValues(\.appliedIndex))
         }
         state = working
         let ticked = inputs.contains { if case .tick = $0 { return true } else { return false } }
@@ -319,7 +130,7 @@ public final class Region {
         state.reclaimNow = false
         var messages = state.takeOutbox()
         messages += streamMessages(wallMilliseconds: wallMilliseconds, sendingSnapshotChunks: ticked)
-        messages += state.takeRaftOutbox()
+        messages += state.consensus.takeOutbox()
         // A request that waited and completed within this step (a single-region group
         // commits at once) is answered in place.
         var completions = state.completions
@@ -330,171 +141,15 @@ public final class Region {
             answered[position] = completions.remove(at: found).1
         }
         return RegionOutput(replies: answered, messages: messages, applied: state.replication.applied,
-                            raftApplied: state.groups.mapValues(\.appliedIndex),
+                            raftApplied: state.consensus.groups.mapValues(\.appliedIndex),
                             completions: completions.map { (ticket: $0.0, result: $0.1) })
     }
 
     static func needsWriteTransaction(_ input: RegionInput) -> Bool {
         switch input {
         case .request(let request): return request.isWrite
-        case .message(_, .entries), .message(_, .snapshot), .message(_, .raft), .tick: return true
+        case .message(_, .replication(.entries)), .message(_, .replication(.snapshot)), .message(_, .raft), .tick: return true
         case .message, .peerConnected, .peerDisconnected: return false
         }
     }
-}
-
-/// A snapshot transfer being received from one peer.
-struct IncomingSnapshot: Sendable, Equatable {
-    var transfer: UInt64
-    /// The index the next chunk must have.
-    var nextIndex: UInt64
-    /// Whether a chunk was missed or refused: the transfer is not installed.
-    var abandoned: Bool
-}
-
-/// The most recent delay samples, in a ring of `RegionState.applyDelaySamplesMax`.
-struct DelaySamples: Sendable {
-    private(set) var values: [UInt64] = []
-    private var next = 0
-
-    mutating func append(_ value: UInt64) {
-        if values.count < RegionState.applyDelaySamplesMax {
-            values.append(value)
-        } else {
-            values[next] = value
-            next = (next + 1) % values.count
-        }
-    }
-}
-
-/// Everything a region step may change, adopted only when the step commits.
-struct RegionState: Sendable {
-    var catalog: [TableName: CatalogRecord]
-    var clock: HybridLogicalClock
-    var replication: Replication
-    var counters = RegionCounters()
-    /// Messages produced while processing inputs (catch-up requests, acknowledgements,
-    /// heartbeats), sent after the commit.
-    var outbox: [(RegionID, PeerMessage)] = []
-    /// Whether entries were applied this step, so every connected peer is owed an acknowledgement.
-    var acknowledgementOwed = false
-    /// Per origin, the most recent delays from acceptance at the origin to application
-    /// here, in milliseconds.
-    var applyDelays: [RegionID: DelaySamples] = [:]
-    /// Per origin, the sequence through which the log was last truncated in this run.
-    var truncated = Positions()
-    /// Tables this region was added to and whose copy it still waits for, with when it last asked.
-    var copiesWanted: [TableName: UInt64] = [:]
-    /// Whether deleted bytes may still be recoverable from the storage's files: a table left
-    /// this region and the reclaim has not yet succeeded. True at start, since a crash may
-    /// have come between a table's removal and its reclaim.
-    var reclaimNeeded = true
-    /// Whether this step removed a table (its reclaim is tried at once, not at the next tick).
-    var reclaimNow = false
-    /// How long a region waits for a table copy before asking again, in milliseconds.
-    static let copyRetryMilliseconds: UInt64 = 2_000
-    /// Per peer, the snapshot transfer being received.
-    var incomingSnapshots: [RegionID: IncomingSnapshot] = [:]
-
-    /// The most apply-delay samples kept per origin.
-    static let applyDelaySamplesMax = 2048
-
-    /// Raft groups of the `primary` and `strong` tables this region holds.
-    var groups: [TableName: RaftGroup] = [:]
-    /// Whether the catalog changed since the groups were last matched to it (set when a
-    /// region opens, and by every catalog change).
-    var catalogChangedSinceSync = true
-    var raftCounters = RaftCounters()
-    /// When Raft last ticked, in wall milliseconds.
-    var lastRaftTickMilliseconds: UInt64 = 0
-    /// Writes waiting for their commit, by ticket, and the tickets by table and log index.
-    var pendingProposals: [UInt64: PendingProposal] = [:]
-    var proposalTickets: [TableName: [UInt64: UInt64]] = [:]
-    /// Strong reads waiting for their read index, by ticket.
-    var pendingReads: [UInt64: PendingRead] = [:]
-    /// The most strong reads waiting at once.
-    static let pendingReadsMax = 4096
-    /// Results of pending requests produced in this step.
-    var completions: [(UInt64, Result<RegionReply, MeridianError>)] = []
-    var nextTicket: UInt64 = 1
-    /// Raft messages produced in this step, per peer.
-    var raftOutbox: [RegionID: [RaftEnvelope]] = [:]
-    /// The most bytes of Raft messages put in one peer message (a frame holds 4 MiB).
-    static let raftMessageBytesMax = 3 << 20
-
-    mutating func issueTicket() -> UInt64 {
-        defer { nextTicket += 1 }
-        return nextTicket
-    }
-
-    mutating func takeOutbox() -> [(RegionID, PeerMessage)] {
-        var messages = outbox
-        if acknowledgementOwed {
-            for (peer, progress) in replication.peers.sorted(by: { $0.key < $1.key }) where progress.connected {
-                messages.append((peer, .ack(replication.applied)))
-            }
-        }
-        outbox = []
-        acknowledgementOwed = false
-        return messages
-    }
-
-    /// The step's Raft messages, every group's for one peer in one message (split only to
-    /// fit a frame). Sent after the step's log entries, so that a table's catalog entry
-    /// reaches a peer before the first message of the table's group.
-    mutating func takeRaftOutbox() -> [(RegionID, PeerMessage)] {
-        var messages: [(RegionID, PeerMessage)] = []
-        for (peer, envelopes) in raftOutbox.sorted(by: { $0.key < $1.key }) {
-            // Every group's messages for a peer travel together, split only to fit a frame.
-            var batch: [RaftEnvelope] = []
-            var batchBytes = 0
-            for envelope in envelopes {
-                let bytes = 64 + envelope.message.entries.reduce(0) { $0 + $1.data.count + 16 } + (envelope.message.snapshot?.data.count ?? 0)
-                if !batch.isEmpty && batchBytes + bytes > Self.raftMessageBytesMax {
-                    messages.append((peer, .raft(batch)))
-                    batch = []
-                    batchBytes = 0
-                }
-                batch.append(envelope)
-                batchBytes += bytes
-            }
-            if !batch.isEmpty { messages.append((peer, .raft(batch))) }
-        }
-        raftOutbox = [:]
-        return messages
-    }
-
-    /// The live definition of a table, if it exists.
-    func definition(_ name: TableName) -> TableDefinition? { catalog[name]?.definition }
-}
-
-/// What a session has seen: positions of the multi-primary logs, and for each `primary`
-/// or `strong` table the index through which its Raft log was applied where it was served.
-/// A session token carries it; a region serves the session's reads once it has applied
-/// at least as much.
-public struct SessionMarks: Sendable, Equatable {
-    public var positions: Positions
-    public var raft: [TableName: UInt64]
-
-    public init(positions: Positions = Positions(), raft: [TableName: UInt64] = [:]) {
-        self.positions = positions
-        self.raft = raft.filter { $0.value > 0 }
-    }
-
-    public var isEmpty: Bool { positions.sequences.isEmpty && raft.isEmpty }
-
-    /// The larger of each position and each index.
-    public func merged(with other: SessionMarks) -> SessionMarks {
-        SessionMarks(positions: positions.merged(with: other.positions), raft: raft.merging(other.raft, uniquingKeysWith: max))
-    }
-
-    /// The multi-primary positions, and the Raft index of `table` only: what a request on
-    /// `table` adds to its session (a region's other Raft tables stay out of the token,
-    /// which would otherwise grow with every table the region holds).
-    public func touching(_ table: TableName) -> SessionMarks {
-        SessionMarks(positions: positions, raft: raft[table].map { [table: $0] } ?? [:])
-    }
-
-    /// What a read in this session requires of the region that serves it.
-    public var requirement: ReadRequirement { isEmpty ? .none : .session(positions, raft: raft) }
 }

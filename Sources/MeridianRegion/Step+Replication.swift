@@ -6,6 +6,15 @@ import MeridianStorage
 extension Step {
     mutating func receive(_ message: PeerMessage, from peer: RegionID, reader: any StorageReader, writer: (any StorageWriter)?) throws {
         switch message {
+        case .replication(let message):
+            try receive(message, from: peer, reader: reader, writer: writer)
+        case .raft(let envelopes):
+            try receiveRaft(envelopes, from: peer, writer: required(writer))
+        }
+    }
+
+    mutating func receive(_ message: ReplicationMessage, from peer: RegionID, reader: any StorageReader, writer: (any StorageWriter)?) throws {
+        switch message {
         case .catchUp(let positions):
             state.replication.receivedCatchUp(from: peer, positions: positions, nowMilliseconds: wallMilliseconds)
         case .ack(let positions):
@@ -20,8 +29,6 @@ extension Step {
             // Only a holder sends a copy, and only to a region the table lists.
             guard let regions = state.definition(table)?.regions, regions.contains(local), regions.contains(peer) else { return }
             state.replication.beginTableCopy(to: peer, table: table)
-        case .raft(let envelopes):
-            try receiveRaft(envelopes, from: peer, writer: required(writer))
         }
     }
 

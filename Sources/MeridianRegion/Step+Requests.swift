@@ -178,7 +178,7 @@ extension Step {
 
     /// A `primary` or `strong` table's group as this region sees it.
     func raftStatus(_ table: TableName) -> RaftTableStatus? {
-        state.groups[table].map(RaftTableStatus.init)
+        state.consensus.groups[table].map(RaftTableStatus.init)
     }
 
     /// The definition of a table this region serves.

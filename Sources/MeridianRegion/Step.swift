@@ -33,7 +33,7 @@ struct Step {
             guard region.configuration.replication.peers.contains(peer) else { return nil }
             try receive(message, from: peer, reader: reader, writer: writer)
         case .tick:
-            state.outbox += state.replication.tick(nowMilliseconds: wallMilliseconds)
+            state.outbox += state.replication.tick(nowMilliseconds: wallMilliseconds).map { ($0.0, .replication($0.1)) }
             raftTick()
             requestWantedCopies()
             try truncateLogs(writer: required(writer))
@@ -86,7 +86,7 @@ struct Step {
                   let regions = state.definition(table)?.regions,
                   let holder = regions.first(where: { $0 != local && state.replication.peers[$0]?.connected == true })
             else { continue }
-            state.outbox.append((holder, .copyRequest(table)))
+            state.outbox.append((holder, .replication(.copyRequest(table))))
             state.copiesWanted[table] = wallMilliseconds
         }
     }

@@ -8,7 +8,6 @@
 // writes storage, and MeridianNode or the simulator moves the messages.
 
 import MeridianCore
-import MeridianRaft
 
 /// A region's periodic announcement to a peer.
 public struct Heartbeat: Hashable, Sendable {
@@ -69,8 +68,10 @@ public struct SnapshotChunk: Hashable, Sendable {
     }
 }
 
-/// Every message one region sends another over the peer transport (after the handshake).
-public enum PeerMessage: Hashable, Sendable {
+/// Every message of multi-primary shipping that one region sends another. Regions also
+/// exchange Raft messages; `MeridianRegion` composes both into its `PeerMessage`, so this
+/// module knows nothing of Raft.
+public enum ReplicationMessage: Hashable, Sendable {
     /// "Send me everything after these positions": sent once a connection is up.
     case catchUp(Positions)
     /// Log entries, in sequence order per origin.
@@ -82,31 +83,4 @@ public enum PeerMessage: Hashable, Sendable {
     /// "Send me a copy of this table": from a region newly added to the table's regions,
     /// whose positions already moved past the entries that were withheld from it.
     case copyRequest(TableName)
-    /// Raft messages of `primary` and `strong` tables' groups. A step sends every group's
-    /// messages for one peer in one of these, so many tables' heartbeats share one frame.
-    case raft([RaftEnvelope])
-}
-
-/// One Raft message of one table's group.
-public struct RaftEnvelope: Hashable, Sendable {
-    /// The table whose group the message belongs to.
-    public var table: TableName
-    /// The table's incarnation (its catalog record's deletion bound): a message of an
-    /// earlier incarnation of a re-created table is ignored.
-    public var incarnation: HLCTimestamp
-    public var message: RaftMessage
-
-    public init(table: TableName, incarnation: HLCTimestamp, message: RaftMessage) {
-        self.table = table
-        self.incarnation = incarnation
-        self.message = message
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(table)
-        hasher.combine(incarnation)
-        hasher.combine(message.kind)
-        hasher.combine(message.term)
-        hasher.combine(message.index)
-    }
 }

@@ -159,7 +159,7 @@ public struct Replication: Sendable {
     // MARK: Connections and messages
 
     /// A connection to a peer completed its handshake: ask it where it stands and tell it where we stand.
-    public mutating func peerConnected(_ peer: RegionID, nowMilliseconds: UInt64) -> [PeerMessage] {
+    public mutating func peerConnected(_ peer: RegionID, nowMilliseconds: UInt64) -> [ReplicationMessage] {
         guard peers[peer] != nil else { return [] }
         peers[peer]?.connected = true
         peers[peer]?.caughtUpRequested = false
@@ -279,8 +279,8 @@ public struct Replication: Sendable {
 
     /// Heartbeats due now, and retransmission after silence: entries a peer did not
     /// acknowledge within the timeout are sent again from its acknowledged positions.
-    public mutating func tick(nowMilliseconds: UInt64) -> [(RegionID, PeerMessage)] {
-        var messages: [(RegionID, PeerMessage)] = []
+    public mutating func tick(nowMilliseconds: UInt64) -> [(RegionID, ReplicationMessage)] {
+        var messages: [(RegionID, ReplicationMessage)] = []
         for peer in peers.keys.sorted() {
             guard var progress = peers[peer], progress.connected else { continue }
             if nowMilliseconds >= progress.heartbeatSentAtMilliseconds + configuration.heartbeatIntervalMilliseconds {

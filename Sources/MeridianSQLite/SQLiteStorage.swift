@@ -5,21 +5,8 @@
 import Foundation
 import GRDB
 import MeridianCore
+import MeridianCodec
 import MeridianStorage
-import MeridianWire
-
-/// When SQLite syncs the write-ahead log to the disk, and so what a committed write survives.
-///
-/// See docs/durability.md for the full account.
-public enum SyncPolicy: String, Sendable, CaseIterable {
-    /// `PRAGMA synchronous = FULL`: the WAL is fsynced before every commit returns. A
-    /// committed write survives a process crash (`kill -9`), an OS crash and power loss.
-    case full
-    /// `PRAGMA synchronous = NORMAL`: the WAL is fsynced only at checkpoints. A committed
-    /// write survives a process crash (`kill -9`: the kernel holds the written pages);
-    /// an OS crash or power loss may lose the most recent commits, never corrupt the file.
-    case normal
-}
 
 /// Runs passive WAL checkpoints on its own connection and thread every
 /// `intervalMilliseconds`, until it is released.
@@ -78,7 +65,7 @@ final class Checkpointer: @unchecked Sendable {
 /// A region's storage in one SQLite database in WAL mode.
 public final class SQLiteStorage: RegionStorage {
     /// The schema version this build writes and understands.
-    public static let schemaVersion = 3
+    public static let schemaVersion = 4
 
     private let pool: DatabasePool
     /// A second connection that copies the WAL into the database in the background. SQLite's
@@ -181,6 +168,12 @@ public final class SQLiteStorage: RegionStorage {
         migrator.registerMigration("v3: binary origin-log entries and item records") { db in
             try db.execute(sql: "PRAGMA user_version = 3")
         }
+        // No table changes: from here on every record (origin-log entries, item records,
+        // catalog and ledger rows, Raft state) is written in `StoredRecord`'s checksummed
+        // envelope, which a build of schema 3 cannot read. Rows of earlier schemas still read.
+        migrator.registerMigration("v4: checksummed records") { db in
+            try db.execute(sql: "PRAGMA user_version = 4")
+        }
         return migrator
     }
 
@@ -207,7 +200,7 @@ extension SQLiteStorage {
         let db: Database
 
         func catalog() throws -> [CatalogRecord] {
-            try Data.fetchAll(db.cachedStatement(sql: "SELECT record FROM catalog ORDER BY name")).map { try Self.decode(CatalogRecord.self, $0) }
+            try Data.fetchAll(db.cachedStatement(sql: "SELECT record FROM catalog ORDER BY name")).map { try Self.decodeRow(CatalogRecord.self, $0) }
         }
 
         func item(table: TableName, key: Key) throws -> StoredItem? {
@@ -266,14 +259,14 @@ extension SQLiteStorage {
         func conflicts(table: TableName, afterID: Int64, limit: Int) throws -> [ConflictEntry] {
             try Row.fetchAll(db.cachedStatement(sql: "SELECT id, entry FROM conflicts WHERE table_name = ? AND id > ? ORDER BY id LIMIT ?"),
                              arguments: [table.name, afterID, limit]).map { row in
-                var entry = try Self.decode(ConflictEntry.self, row["entry"])
+                var entry = try Self.decodeRow(ConflictEntry.self, row["entry"])
                 entry.id = row["id"]
                 return entry
             }
         }
 
         func putCatalogRecord(_ record: CatalogRecord) throws {
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO catalog (name, record) VALUES (?, ?)").execute(arguments: [record.name.name, try Self.encode(record)])
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO catalog (name, record) VALUES (?, ?)").execute(arguments: [record.name.name, Data(StoredRecord.encode(record))])
         }
 
         func deleteItems(table: TableName, writtenBefore timestamp: HLCTimestamp) throws {
@@ -290,7 +283,7 @@ extension SQLiteStorage {
         func appendLog(_ entry: LogEntry) throws {
             let (table, holdsData) = Self.tableAndData(of: entry)
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO origin_log (origin, sequence, table_name, holds_data, entry) VALUES (?, ?, ?, ?, ?)").execute(
-                           arguments: [entry.origin.name, Int64(bitPattern: entry.sequence), table?.name, holdsData, Data(StoredRecords.encode(entry))])
+                           arguments: [entry.origin.name, Int64(bitPattern: entry.sequence), table?.name, holdsData, Data(StoredRecord.encode(entry))])
         }
 
         /// The table an entry belongs to, and whether it carries that table's keys and values.
@@ -326,7 +319,7 @@ extension SQLiteStorage {
         func divergence(table: TableName, afterID: Int64, limit: Int) throws -> [DivergenceEntry] {
             try Row.fetchAll(db.cachedStatement(sql: "SELECT id, entry FROM divergence WHERE table_name = ? AND id > ? ORDER BY id LIMIT ?"),
                              arguments: [table.name, afterID, limit]).map { row in
-                var entry = try Self.decode(DivergenceEntry.self, row["entry"])
+                var entry = try Self.decodeRow(DivergenceEntry.self, row["entry"])
                 entry.id = row["id"]
                 return entry
             }
@@ -352,7 +345,7 @@ extension SQLiteStorage {
 
         func appendDivergence(table: TableName, _ entry: DivergenceEntry) throws {
             try db.cachedStatement(sql: "INSERT INTO divergence (table_name, hlc, entry) VALUES (?, ?, ?)").execute(
-                           arguments: [table.name, Int64(bitPattern: entry.version.timestamp.rawValue), try Self.encode(entry)])
+                           arguments: [table.name, Int64(bitPattern: entry.version.timestamp.rawValue), Data(StoredRecord.encode(entry))])
         }
 
         func purgeTable(_ table: TableName) throws {
@@ -364,7 +357,7 @@ extension SQLiteStorage {
                 var entry = try Self.decodeLogEntry(row["entry"])
                 entry.payload = .withheld(table: table)
                 try db.cachedStatement(sql: "UPDATE origin_log SET holds_data = 0, entry = ? WHERE origin = ? AND sequence = ?").execute(
-                               arguments: [Data(StoredRecords.encode(entry)), entry.origin.name, Int64(bitPattern: entry.sequence)])
+                               arguments: [Data(StoredRecord.encode(entry)), entry.origin.name, Int64(bitPattern: entry.sequence)])
             }
         }
 
@@ -374,14 +367,14 @@ extension SQLiteStorage {
 
         func appendConflict(table: TableName, _ entry: ConflictEntry) throws {
             try db.cachedStatement(sql: "INSERT INTO conflicts (table_name, hlc, entry) VALUES (?, ?, ?)").execute(
-                           arguments: [table.name, Int64(bitPattern: entry.overwritten.winner.timestamp.rawValue), try Self.encode(entry)])
+                           arguments: [table.name, Int64(bitPattern: entry.overwritten.winner.timestamp.rawValue), Data(StoredRecord.encode(entry))])
         }
 
         func putItem(table: TableName, _ item: StoredItem) throws {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO items (table_name, key, value, hlc, origin, record) VALUES (?, ?, ?, ?, ?, ?)").execute(
                            arguments: [table.name, Data(item.key.bytes), item.value.map { Data($0.canonicalBytes) },
                                        Int64(bitPattern: item.version.timestamp.rawValue), item.version.origin.name,
-                                       item.record.map { Data(StoredRecords.encode($0)) }])
+                                       item.record.map { Data(StoredRecord.encode($0)) }])
         }
 
         func setMetadata(_ name: String, _ value: [UInt8]) throws {
@@ -401,38 +394,29 @@ extension SQLiteStorage {
                 record: try recordData.map { try decodeItemRecord($0) })
         }
 
-        /// Origin-log entries and item records, written on every write, are stored in the
-        /// wire's binary encoding behind a tag byte (`StoredRecords`): JSON through Codable was
-        /// the largest cost of a multi-primary write. Rows an earlier build wrote as JSON
-        /// (they start with `{`) still read. Catalog records and ledger rows stay JSON:
-        /// readable with the sqlite3 shell. Corrupt rows are reported as errors, never trapped.
-        static func decodeLogEntry(_ data: Data) throws -> LogEntry {
-            if data.first == UInt8(ascii: "{") { return try decode(LogEntry.self, data) }
-            guard let entry = StoredRecords.decodeLogEntry(Array(data)) else {
-                throw MeridianError(.internalError, code: "corrupt_row", "a stored LogEntry could not be decoded")
-            }
-            return entry
-        }
-
-        static func decodeItemRecord(_ data: Data) throws -> ItemRecord {
-            if data.first == UInt8(ascii: "{") { return try decode(ItemRecord.self, data) }
-            guard let record = StoredRecords.decodeItemRecord(Array(data)) else {
-                throw MeridianError(.internalError, code: "corrupt_row", "a stored ItemRecord could not be decoded")
-            }
-            return record
-        }
-
-        static func encode(_ value: some Encodable) throws -> Data {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            return try encoder.encode(value)
-        }
-
-        static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
-            do { return try JSONDecoder().decode(type, from: data) } catch {
-                throw MeridianError(.internalError, code: "corrupt_row", "a stored \(type) could not be decoded")
+        /// Every record is stored in `StoredRecord`'s checksummed envelope, in the canonical
+        /// binary layout (JSON through Codable was the largest cost of a multi-primary write).
+        /// Rows of earlier builds still read: the binary rows of schema 3 (origin-log entries
+        /// and item records, unchecksummed) and the JSON rows before them (they start with
+        /// `{`). A row that fails its checksum or does not decode is a `corrupt_row` error
+        /// naming what it is, never a trap and never a wrong value.
+        static func decodeRow<T: CanonicalCodable & Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+            let bytes = Array(data)
+            do {
+                switch bytes.first {
+                case StoredRecord.checksummedTag: return try StoredRecord.decode(bytes, as: T.self)
+                case StoredRecord.legacyBinaryTag: return try StoredRecord.decodeLegacyBinary(bytes, as: T.self)
+                case UInt8(ascii: "{"): return try JSONDecoder().decode(type, from: data)
+                default: throw CodecError.unknownFormat.detailed("unknown first byte \(bytes.first.map(String.init) ?? "(empty)")")
+                }
+            } catch {
+                throw MeridianError(.internalError, code: "corrupt_row", "a stored \(type) could not be read (\(error)); the row is damaged")
             }
         }
+
+        static func decodeLogEntry(_ data: Data) throws -> LogEntry { try decodeRow(LogEntry.self, data) }
+
+        static func decodeItemRecord(_ data: Data) throws -> ItemRecord { try decodeRow(ItemRecord.self, data) }
 
         /// The smallest byte string greater than every string that starts with `prefix`;
         /// `nil` when there is none (the prefix is all 0xFF bytes).

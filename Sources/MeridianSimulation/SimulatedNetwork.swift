@@ -1,4 +1,5 @@
 import MeridianCore
+import MeridianRegion
 import MeridianReplication
 
 /// The one-way delays between regions, in milliseconds: DESIGN.md §6's matrix (one half of
@@ -248,9 +249,9 @@ struct SimulatedNetwork {
     /// The message as the `drop-relay` mutation lets it through: `entries` keep only the
     /// sender's own origin; `nil` when nothing is left.
     private mutating func relayFiltered(_ message: PeerMessage, from: RegionID) -> PeerMessage? {
-        guard dropsRelayedEntries, case .entries(let entries) = message else { return message }
+        guard dropsRelayedEntries, case .replication(.entries(let entries)) = message else { return message }
         let own = entries.filter { $0.origin == from }
         counters.relayDiscarded += entries.count - own.count
-        return own.isEmpty ? nil : .entries(own)
+        return own.isEmpty ? nil : .replication(.entries(own))
     }
 }

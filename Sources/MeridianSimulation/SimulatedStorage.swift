@@ -1,16 +1,6 @@
 import MeridianCore
 import MeridianStorage
 
-/// When a committed transaction becomes durable, as SQLite's `synchronous` setting decides
-/// (docs/durability.md).
-public enum SyncPolicy: String, Sendable, CaseIterable {
-    /// Every commit is synced before it returns: nothing committed is ever lost.
-    case full
-    /// Commits reach the operating system at once but are synced only at checkpoints: a
-    /// process crash loses nothing, a power loss loses the commits since the last checkpoint.
-    case normal
-}
-
 /// A region's storage in the simulated world: an `InMemoryStorage`, plus the one thing
 /// the simulator needs from a disk, which commits survive a power loss.
 ///

@@ -1,4 +1,5 @@
 import MeridianCore
+import MeridianStorage
 import MeridianRaft
 
 /// A bug planted on purpose inside the simulated world, to prove that the checkers catch

@@ -1,4 +1,5 @@
 import MeridianCore
+import MeridianRegion
 import MeridianReplication
 
 /// Trace text for messages, positions and faults: short, and deterministic (sorted, never
@@ -10,6 +11,19 @@ extension Simulator {
     }
 
     func describe(_ message: PeerMessage) -> String {
+        switch message {
+        case .replication(let message):
+            return describe(message)
+        case .raft(let envelopes):
+            return "raft " + envelopes.map { envelope in
+                let message = envelope.message
+                let entries = message.entries.isEmpty ? "" : " \(message.entries.first!.index)-\(message.entries.last!.index)"
+                return "\(envelope.table):\(message.kind)@\(message.term) i\(message.index)\(entries)\(message.reject ? " reject" : "")"
+            }.joined(separator: ", ")
+        }
+    }
+
+    func describe(_ message: ReplicationMessage) -> String {
         switch message {
         case .catchUp(let positions):
             return "catch-up \(describe(positions))"
@@ -23,12 +37,6 @@ extension Simulator {
             return "snapshot #\(chunk.transfer).\(chunk.index) \(chunk.items.count) items\(chunk.isFinal ? " final \(describe(chunk.positions))" : "")"
         case .copyRequest(let table):
             return "copy-request \(table)"
-        case .raft(let envelopes):
-            return "raft " + envelopes.map { envelope in
-                let message = envelope.message
-                let entries = message.entries.isEmpty ? "" : " \(message.entries.first!.index)-\(message.entries.last!.index)"
-                return "\(envelope.table):\(message.kind)@\(message.term) i\(message.index)\(entries)\(message.reject ? " reject" : "")"
-            }.joined(separator: ", ")
         }
     }
 

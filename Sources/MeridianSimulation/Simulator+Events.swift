@@ -121,7 +121,7 @@ extension Simulator {
     }
 
     private func send(_ message: PeerMessage, from: RegionID, to: RegionID, at time: UInt64) {
-        if case .entries(let entries) = message {
+        if case .replication(.entries(let entries)) = message {
             for entry in entries {
                 if let violation = originLogChecker.observe(entry, sentBy: from) { fail(violation) }
                 if let violation = residencyChecker.observeShipment(entry, from: from, to: to) { fail(violation) }
@@ -142,7 +142,7 @@ extension Simulator {
                   let outsider = configuration.regions.first(where: { !allowed.contains($0) && $0 != from }) else { continue }
             residencyLeaked = true
             record("mutation leak-residency: \(entry.origin)#\(entry.sequence) also sent to \(outsider)")
-            send(.entries([entry]), from: from, to: outsider, at: time)
+            send(.replication(.entries([entry])), from: from, to: outsider, at: time)
             return
         }
     }

@@ -33,6 +33,19 @@ public struct StoredItem: Sendable, Equatable {
     public var isTombstone: Bool { value == nil }
 }
 
+/// When SQLite syncs the write-ahead log to the disk, and so what a committed write survives.
+///
+/// See docs/durability.md for the full account.
+public enum SyncPolicy: String, Sendable, CaseIterable {
+    /// `PRAGMA synchronous = FULL`: the WAL is fsynced before every commit returns. A
+    /// committed write survives a process crash (`kill -9`), an OS crash and power loss.
+    case full
+    /// `PRAGMA synchronous = NORMAL`: the WAL is fsynced only at checkpoints. A committed
+    /// write survives a process crash (`kill -9`: the kernel holds the written pages);
+    /// an OS crash or power loss may lose the most recent commits, never corrupt the file.
+    case normal
+}
+
 /// A range of one table's keys, in byte order.
 ///
 /// Every bound that is set applies (they combine with AND); the limit takes the first

@@ -1,3 +1,5 @@
+import MeridianCodec
+
 /// Cuts a byte stream into frames and decodes them, whatever the chunking of the input.
 ///
 /// Use: after each `append`, call `nextFrame()` until it returns `nil` (more bytes
@@ -53,7 +55,8 @@ public struct FrameDecoder: Sendable {
     private mutating func decodeNext() throws(WireError) -> WireFrame? {
         guard bufferedBytes >= Wire.lengthPrefixBytes else { return nil }
         var header = ByteReader(buffer, range: readIndex..<(readIndex + Wire.lengthPrefixBytes))
-        let length = Int(try header.readUInt32())
+        let length: Int
+        do { length = Int(try header.readUInt32()) } catch { throw WireError(error) }
         guard length <= Wire.frameBytesMax - Wire.lengthPrefixBytes else {
             throw WireError.frameTooLarge.detailed(
                 "a frame declares \(length + Wire.lengthPrefixBytes) bytes; the limit is \(Wire.frameBytesMax) bytes")

@@ -32,11 +32,14 @@ public enum Wire {
     public static let frameBytesMax = 4 << 20
     /// The bytes of the length prefix that starts every frame.
     public static let lengthPrefixBytes = 4
-    /// The protocol version this build speaks. Version 2 added Raft frames (kind 8).
-    public static let protocolVersion: UInt16 = 2
-    /// The oldest protocol version this build accepts from a peer: a version-1 peer cannot
-    /// take part in the Raft groups of `primary` and `strong` tables, so it is refused.
-    public static let protocolVersionMin: UInt16 = 2
+    /// The protocol version this build speaks. Version 2 added Raft frames (kind 8);
+    /// version 3 carries Raft commands and snapshots in the checksummed binary layout of
+    /// `StoredRecord` instead of canonical JSON.
+    public static let protocolVersion: UInt16 = 3
+    /// The oldest protocol version this build accepts from a peer: a version-2 peer could
+    /// not read the Raft commands this build proposes (a group whose members cannot all read
+    /// its log would diverge), so it is refused at the handshake.
+    public static let protocolVersionMin: UInt16 = 3
     /// The longest cluster id in a `Hello`, in UTF-8 bytes.
     public static let clusterIDBytesMax = 255
 }

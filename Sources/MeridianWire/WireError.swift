@@ -1,3 +1,5 @@
+import MeridianCodec
+
 /// Why bytes from a peer were refused.
 ///
 /// Errors compare equal by kind only (`WireError.truncated == WireError.truncated`
@@ -35,6 +37,11 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The same error with a more precise detail.
     func detailed(_ detail: String) -> WireError { WireError(kind, detail) }
+
+    /// A payload the codec refused: `truncated` stays `truncated`, anything else is `invalidPayload`.
+    init(_ error: CodecError) {
+        self.init(error == CodecError.truncated ? .truncated : .invalidPayload, error.detail)
+    }
 
     /// A stable snake_case code, such as `frame_too_large`.
     public var code: String { kind.rawValue }

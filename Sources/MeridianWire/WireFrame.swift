@@ -1,4 +1,6 @@
+import MeridianCodec
 import MeridianCore
+import MeridianRegion
 import MeridianReplication
 
 /// The first frame each side of a peer connection sends: who it is and what it speaks.
@@ -22,24 +24,30 @@ public struct Hello: Hashable, Sendable {
     }
 }
 
-extension Hello: WireCodable {
+extension Hello {
     func write(to writer: inout ByteWriter) {
         writer.writeUInt16(protocolVersion)
         writer.writeString(clusterID)
         writer.write(region)
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
-        let version = try reader.readUInt16()
+    /// Decodes a `Hello`; a version this build does not speak is `unsupportedVersion`.
+    static func decode(from reader: inout ByteReader) throws(WireError) -> Hello {
+        let version: UInt16
+        do { version = try reader.readUInt16() } catch { throw WireError(error) }
         guard (Wire.protocolVersionMin...Wire.protocolVersion).contains(version) else {
             throw WireError.unsupportedVersion.detailed(
                 "the peer speaks protocol version \(version); this build speaks \(Wire.protocolVersionMin)...\(Wire.protocolVersion)")
         }
-        let clusterID = try reader.readString()
-        guard (1...Wire.clusterIDBytesMax).contains(clusterID.utf8.count) else {
-            throw WireError.invalidPayload.detailed("a cluster id must be 1 to \(Wire.clusterIDBytesMax) bytes")
+        do throws(CodecError) {
+            let clusterID = try reader.readString()
+            guard (1...Wire.clusterIDBytesMax).contains(clusterID.utf8.count) else {
+                throw CodecError.invalidPayload.detailed("a cluster id must be 1 to \(Wire.clusterIDBytesMax) bytes")
+            }
+            return Hello(protocolVersion: version, clusterID: clusterID, region: try reader.read(RegionID.self))
+        } catch {
+            throw WireError(error)
         }
-        self.init(protocolVersion: version, clusterID: clusterID, region: try reader.read(RegionID.self))
     }
 }
 
@@ -74,23 +82,23 @@ public func encode(_ frame: WireFrame) -> [UInt8] {
     switch frame {
     case .hello(let hello):
         writer.writeUInt8(FrameKind.hello.rawValue)
-        writer.write(hello)
-    case .message(.catchUp(let positions)):
+        hello.write(to: &writer)
+    case .message(.replication(.catchUp(let positions))):
         writer.writeUInt8(FrameKind.catchUp.rawValue)
         writer.write(positions)
-    case .message(.entries(let entries)):
+    case .message(.replication(.entries(let entries))):
         writer.writeUInt8(FrameKind.entries.rawValue)
         writer.writeArray(entries)
-    case .message(.ack(let positions)):
+    case .message(.replication(.ack(let positions))):
         writer.writeUInt8(FrameKind.ack.rawValue)
         writer.write(positions)
-    case .message(.heartbeat(let heartbeat)):
+    case .message(.replication(.heartbeat(let heartbeat))):
         writer.writeUInt8(FrameKind.heartbeat.rawValue)
         writer.write(heartbeat)
-    case .message(.snapshot(let chunk)):
+    case .message(.replication(.snapshot(let chunk))):
         writer.writeUInt8(FrameKind.snapshot.rawValue)
         writer.write(chunk)
-    case .message(.copyRequest(let table)):
+    case .message(.replication(.copyRequest(let table))):
         writer.writeUInt8(FrameKind.copyRequest.rawValue)
         writer.write(table)
     case .message(.raft(let envelopes)):
@@ -109,15 +117,29 @@ extension WireFrame {
         guard let frameKind = FrameKind(rawValue: kind) else {
             throw WireError.unknownKind.detailed("unknown frame kind \(kind)")
         }
+        if frameKind == .hello {
+            let hello = try Hello.decode(from: &reader)
+            do { try reader.expectEnd() } catch { throw WireError(error) }
+            return .hello(hello)
+        }
+        do {
+            return try decodeMessage(frameKind, payload: &reader)
+        } catch {
+            throw WireError(error)
+        }
+    }
+
+    /// Decodes a message frame's payload, which must be consumed exactly.
+    private static func decodeMessage(_ frameKind: FrameKind, payload reader: inout ByteReader) throws(CodecError) -> WireFrame {
         let frame: WireFrame
         switch frameKind {
-        case .hello: frame = .hello(try reader.read(Hello.self))
-        case .catchUp: frame = .message(.catchUp(try reader.read(Positions.self)))
-        case .entries: frame = .message(.entries(try reader.readArray(of: LogEntry.self, elementBytesMin: 12)))
-        case .ack: frame = .message(.ack(try reader.read(Positions.self)))
-        case .heartbeat: frame = .message(.heartbeat(try reader.read(Heartbeat.self)))
-        case .snapshot: frame = .message(.snapshot(try reader.read(SnapshotChunk.self)))
-        case .copyRequest: frame = .message(.copyRequest(try reader.read(TableName.self)))
+        case .hello: preconditionFailure("a hello is decoded on its own")
+        case .catchUp: frame = .message(.replication(.catchUp(try reader.read(Positions.self))))
+        case .entries: frame = .message(.replication(.entries(try reader.readArray(of: LogEntry.self, elementBytesMin: 12))))
+        case .ack: frame = .message(.replication(.ack(try reader.read(Positions.self))))
+        case .heartbeat: frame = .message(.replication(.heartbeat(try reader.read(Heartbeat.self))))
+        case .snapshot: frame = .message(.replication(.snapshot(try reader.read(SnapshotChunk.self))))
+        case .copyRequest: frame = .message(.replication(.copyRequest(try reader.read(TableName.self))))
         case .raft: frame = .message(.raft(try reader.readArray(of: RaftEnvelope.self, elementBytesMin: 16)))
         }
         try reader.expectEnd()

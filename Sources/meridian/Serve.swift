@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import MeridianCore
+import MeridianStorage
 import MeridianHTTP
 import MeridianNode
 import MeridianSQLite

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeridianCore
+import MeridianStorage
 import MeridianSimulation
 
 /// `meridian sim`: runs the deterministic cluster simulator for one seed or a range of seeds.

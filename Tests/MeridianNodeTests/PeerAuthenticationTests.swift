@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeridianCore
+import MeridianRegion
 @testable import MeridianNode
 import MeridianReplication
 import MeridianWire
@@ -93,7 +94,7 @@ struct PeerAuthenticationTests {
             var bytes = forged.challenge
             for case .send(let proof) in forged.receive(challenge) { bytes += proof }
             bytes += encode(.hello(Hello(clusterID: "test", region: Self.apSouth)))
-            bytes += encode(.message(.ack(Positions([Self.apSouth: 42]))))
+            bytes += encode(.message(.replication(.ack(Positions([Self.apSouth: 42])))))
             try attacker.write(bytes)
             #expect(try attacker.readUntilClosed(), "the acceptor closes the connection")
             #expect(recorder.events.isEmpty, "nothing reached the region: \(recorder.events)")
@@ -110,7 +111,7 @@ struct PeerAuthenticationTests {
             var bytes = exchange.challenge
             for case .send(let proof) in exchange.receive(challenge) { bytes += proof }
             bytes += encode(.hello(Hello(clusterID: "test", region: Self.apSouth)))
-            bytes += encode(.message(.ack(Positions([Self.apSouth: 42]))))
+            bytes += encode(.message(.replication(.ack(Positions([Self.apSouth: 42])))))
             try peer.write(bytes)
             let acceptorProof = try peer.read(PeerAuthentication.proofBytes)
             #expect(exchange.receive(acceptorProof).last == .authenticated(leftover: []), "the acceptor proves the secret too")
@@ -158,7 +159,7 @@ private final class EventRecorder: PeerTransportDelegate, @unchecked Sendable {
     func peerConnected(_ peer: RegionID) { lock.withLock { recorded.append("connected \(peer)") } }
     func peerDisconnected(_ peer: RegionID) { lock.withLock { recorded.append("disconnected \(peer)") } }
     func received(_ message: PeerMessage, from peer: RegionID) {
-        let kind = if case .ack = message { "ack" } else { "message" }
+        let kind = if case .replication(.ack) = message { "ack" } else { "message" }
         lock.withLock { recorded.append("\(kind) from \(peer)") }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeridianCore
+import MeridianRegion
 @testable import MeridianNode
 import MeridianReplication
 import MeridianWire
@@ -49,7 +50,7 @@ struct PeerTLSTests {
         let ap = try await Self.transport(Self.apSouth, peers: [Self.euWest: "127.0.0.1:\(eu.boundPort!)"], recorder: apRecorder,
                                           security: PeerSecurity(acceptorTLS: acceptorTLS, dialerTLS: dialerTLS))
         #expect(await eventually { ap.isConnected(Self.euWest) && eu.isConnected(Self.apSouth) })
-        #expect(ap.send(.ack(Positions([Self.apSouth: 7])), to: Self.euWest))
+        #expect(ap.send(.replication(.ack(Positions([Self.apSouth: 7]))), to: Self.euWest))
         #expect(await eventually { euRecorder.events.contains("ack from ap-south") })
         await ap.shutdown()
         await eu.shutdown()
@@ -85,7 +86,7 @@ struct PeerTLSTests {
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
-        let bytes = encode(.hello(Hello(clusterID: "test", region: apSouth))) + encode(.message(.ack(Positions([apSouth: 1]))))
+        let bytes = encode(.hello(Hello(clusterID: "test", region: apSouth))) + encode(.message(.replication(.ack(Positions([apSouth: 1])))))
         channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
         return channel
     }
@@ -120,7 +121,7 @@ final class TLSRecorder: PeerTransportDelegate, @unchecked Sendable {
     func peerConnected(_ peer: RegionID) { lock.withLock { recorded.append("connected \(peer)") } }
     func peerDisconnected(_ peer: RegionID) { lock.withLock { recorded.append("disconnected \(peer)") } }
     func received(_ message: PeerMessage, from peer: RegionID) {
-        let kind = if case .ack = message { "ack" } else { "message" }
+        let kind = if case .replication(.ack) = message { "ack" } else { "message" }
         lock.withLock { recorded.append("\(kind) from \(peer)") }
     }
 }

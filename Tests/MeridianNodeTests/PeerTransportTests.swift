@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeridianCore
+import MeridianRegion
 @testable import MeridianNode
 import MeridianReplication
 import MeridianWire
@@ -20,9 +21,9 @@ struct PeerTransportTests {
             #expect(await eventually { ap.recorder.isConnected(Self.euWest) && eu.recorder.isConnected(Self.apSouth) })
             #expect(ap.transport.isConnected(Self.euWest) && eu.transport.isConnected(Self.apSouth))
             #expect(ap.transport.send(numbered(1), to: Self.euWest))
-            #expect(eu.transport.send(.ack(Positions([Self.euWest: 9])), to: Self.apSouth))
+            #expect(eu.transport.send(.replication(.ack(Positions([Self.euWest: 9]))), to: Self.apSouth))
             #expect(await eventually { eu.recorder.messages(from: Self.apSouth) == [numbered(1)] })
-            #expect(await eventually { ap.recorder.messages(from: Self.euWest) == [.ack(Positions([Self.euWest: 9]))] })
+            #expect(await eventually { ap.recorder.messages(from: Self.euWest) == [.replication(.ack(Positions([Self.euWest: 9])))] })
             #expect(ap.recorder.connectionEvents == [.connected(Self.euWest)])
         }
     }
@@ -34,7 +35,7 @@ struct PeerTransportTests {
                 let member = cluster[region]
                 #expect(await eventually { regions.allSatisfy { $0 == region || member.transport.isConnected($0) } })
                 for peer in regions where peer != region {
-                    #expect(member.transport.send(.catchUp(Positions([region: 1])), to: peer))
+                    #expect(member.transport.send(.replication(.catchUp(Positions([region: 1]))), to: peer))
                 }
             }
             for region in regions {
@@ -120,11 +121,11 @@ struct PeerTransportTests {
         try await withCluster([Self.apSouth, Self.euWest], delays: [Self.apSouth: [Self.euWest: 60_000]]) { cluster in
             let ap = cluster[Self.apSouth]
             #expect(await eventually { ap.transport.isConnected(Self.euWest) })
-            let large = PeerMessage.snapshot(SnapshotChunk(transfer: 1, index: 0, positions: Positions(), catalog: [], items: [
+            let large = PeerMessage.replication(.snapshot(SnapshotChunk(transfer: 1, index: 0, positions: Positions(), catalog: [], items: [
                 SnapshotItem(table: try TableName("t"), key: try Key("k"), record: ItemRecord(
                     vector: VersionVector([Self.apSouth: 1]), version: ItemVersion(timestamp: .zero, origin: Self.apSouth),
                     root: .string(String(repeating: "x", count: 1 << 20)))),
-            ], isFinal: true))
+            ], isFinal: true)))
             let frameBytes = encode(.message(large)).count
             let fitting = PeerTransport.sendQueueBytesMax / frameBytes
             for _ in 0..<fitting {
@@ -147,10 +148,10 @@ struct PeerTransportTests {
                         vector: VersionVector([Self.apSouth: UInt64(sequence)]), version: ItemVersion(timestamp: .zero, origin: Self.apSouth),
                         root: .string(String(repeating: "v", count: 1 << 20)))))
             }
-            #expect(encode(.message(.entries(entries))).count > Wire.frameBytesMax)
-            #expect(ap.transport.send(.entries(entries), to: Self.euWest))
+            #expect(encode(.message(.replication(.entries(entries)))).count > Wire.frameBytesMax)
+            #expect(ap.transport.send(.replication(.entries(entries)), to: Self.euWest))
             let received = { eu.recorder.messages(from: Self.apSouth).flatMap { message -> [LogEntry] in
-                guard case .entries(let batch) = message else { return [] }
+                guard case .replication(.entries(let batch)) = message else { return [] }
                 return batch
             } }
             #expect(await eventually { received().count == entries.count })
@@ -168,7 +169,7 @@ struct PeerTransportTests {
                 ("text instead of frames", Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8)),
                 ("an oversized frame", [0x7f, 0xff, 0xff, 0xff, 1]),
                 ("an unknown frame kind", [0, 0, 0, 1, 0xee]),
-                ("a message before the handshake", encode(.message(.ack(Positions())))),
+                ("a message before the handshake", encode(.message(.replication(.ack(Positions()))))),
                 ("another cluster", encode(.hello(Hello(clusterID: "other", region: Self.apSouth)))),
                 ("an unknown region", encode(.hello(Hello(clusterID: "test", region: Self.usEast)))),
                 ("its own region", encode(.hello(Hello(clusterID: "test", region: Self.euWest)))),
@@ -247,7 +248,7 @@ struct PeerTransportTests {
 
 /// A numbered message, to check order and loss.
 private func numbered(_ number: UInt64) -> PeerMessage {
-    .heartbeat(Heartbeat(latestSequence: number, latestTimestamp: .zero, wallMilliseconds: 0, applied: Positions()))
+    .replication(.heartbeat(Heartbeat(latestSequence: number, latestTimestamp: .zero, wallMilliseconds: 0, applied: Positions())))
 }
 
 /// Polls `condition` every few milliseconds until it holds or `seconds` pass.

@@ -1,4 +1,5 @@
 import Foundation
+import MeridianCodec
 import MeridianCore
 import MeridianSQLite
 import MeridianStorage
@@ -109,8 +110,9 @@ struct SQLiteStorageTests {
     }
 }
 
-/// Origin-log entries and item records are stored binary; rows an earlier build wrote as
-/// JSON must still read.
+/// Every record is stored in the checksummed envelope; rows an earlier build wrote (the
+/// unchecksummed binary rows of schema 3, the JSON rows before them) must still read, and a
+/// row whose bytes changed must be refused, never read as another value.
 @Suite("SQLiteStorage record formats")
 struct SQLiteRecordFormatTests {
     static let record = ItemRecord(vector: VersionVector([SQLiteStorageTests.region: 2]), version: SQLiteStorageTests.item.version,
@@ -133,16 +135,17 @@ struct SQLiteRecordFormatTests {
         #expect(try storage.read { try $0.logEntries(origin: SQLiteStorageTests.region, after: 0, limit: 10) } == [entry])
     }
 
-    @Test func newRowsAreBinaryAndReadBack() throws {
+    @Test func newRowsAreEnvelopedAndReadBack() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.path("region.sqlite")
         do { try Self.write(try SQLiteStorage(path: path)) }
         let queue = try DatabaseQueue(path: path)
         let firstBytes = try queue.read { db in
-            [try Data.fetchOne(db, sql: "SELECT record FROM items")?.first, try Data.fetchOne(db, sql: "SELECT entry FROM origin_log")?.first]
+            [try Data.fetchOne(db, sql: "SELECT record FROM items")?.first, try Data.fetchOne(db, sql: "SELECT entry FROM origin_log")?.first,
+             try Data.fetchOne(db, sql: "SELECT record FROM catalog")?.first]
         }
-        #expect(firstBytes == [StoredRecords.binaryTag, StoredRecords.binaryTag])
+        #expect(firstBytes == [StoredRecord.checksummedTag, StoredRecord.checksummedTag, StoredRecord.checksummedTag])
         try queue.close()
         try Self.expectReadsBack(try SQLiteStorage(path: path))
     }
@@ -163,13 +166,52 @@ struct SQLiteRecordFormatTests {
         try Self.expectReadsBack(try SQLiteStorage(path: path))
     }
 
+    @Test func binaryRowsOfSchemaThreeStillRead() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path("region.sqlite")
+        do { try Self.write(try SQLiteStorage(path: path)) }
+        func legacy(_ value: some CanonicalCodable) -> Data {
+            var writer = ByteWriter()
+            writer.writeUInt8(StoredRecord.legacyBinaryTag)
+            value.write(to: &writer)
+            return Data(writer.bytes)
+        }
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "UPDATE items SET record = ?", arguments: [legacy(Self.record)])
+            try db.execute(sql: "UPDATE origin_log SET entry = ?", arguments: [legacy(Self.entry)])
+        }
+        try queue.close()
+        try Self.expectReadsBack(try SQLiteStorage(path: path))
+    }
+
+    @Test func aFlippedByteInAStoredRecordIsCaughtByItsChecksum() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path("region.sqlite")
+        do { try Self.write(try SQLiteStorage(path: path)) }
+        let queue = try DatabaseQueue(path: path)
+        // A byte of the value inside the record: still a well-formed record after the flip.
+        let record = try queue.read { db in try #require(try Data.fetchOne(db, sql: "SELECT record FROM items")) }
+        var flipped = Array(record)
+        let position = try #require(flipped.firstIndex(of: "é".utf8.first!))
+        flipped[position] ^= 0x01
+        try queue.write { db in try db.execute(sql: "UPDATE items SET record = ?", arguments: [Data(flipped)]) }
+        try queue.close()
+        let storage = try SQLiteStorage(path: path)
+        let error = #expect(throws: MeridianError.self) { try storage.read { try $0.item(table: SQLiteStorageTests.table, key: SQLiteStorageTests.key) } }
+        #expect(error?.code == "corrupt_row")
+        #expect(error?.message.contains("checksum") == true)
+    }
+
     @Test func aCorruptBinaryRowIsAnErrorNotATrap() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.path("region.sqlite")
         do { try Self.write(try SQLiteStorage(path: path)) }
         let queue = try DatabaseQueue(path: path)
-        try queue.write { db in try db.execute(sql: "UPDATE items SET record = ?", arguments: [Data([StoredRecords.binaryTag, 0xFF, 0x00])]) }
+        try queue.write { db in try db.execute(sql: "UPDATE items SET record = ?", arguments: [Data([StoredRecord.legacyBinaryTag, 0xFF, 0x00])]) }
         try queue.close()
         let storage = try SQLiteStorage(path: path)
         let error = #expect(throws: MeridianError.self) { try storage.read { try $0.item(table: SQLiteStorageTests.table, key: SQLiteStorageTests.key) } }

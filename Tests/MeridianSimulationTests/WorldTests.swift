@@ -1,4 +1,5 @@
 import MeridianCore
+import MeridianRegion
 import MeridianReplication
 @testable import MeridianSimulation
 import MeridianStorage
@@ -75,7 +76,7 @@ struct WorldTests {
         var random = SimulationRandom(seed: 3)
         var times: [UInt64] = []
         for index in 0..<50 {
-            let deliveries = network.transmit(.ack(Positions([Self.east: UInt64(index + 1)])), from: Self.east, to: Self.west, now: 1000 + UInt64(index), random: &random)
+            let deliveries = network.transmit(.replication(.ack(Positions([Self.east: UInt64(index + 1)]))), from: Self.east, to: Self.west, now: 1000 + UInt64(index), random: &random)
             #expect(deliveries.count == 1)
             times += deliveries.map(\.time)
         }
@@ -87,18 +88,18 @@ struct WorldTests {
         var network = Self.connectedNetwork()
         var random = SimulationRandom(seed: 3)
         network.begin(.oneWay(Link(from: Self.east, to: Self.west)), id: 1)
-        #expect(network.transmit(.ack(Positions()), from: Self.east, to: Self.west, now: 0, random: &random).isEmpty)
-        #expect(network.transmit(.ack(Positions()), from: Self.west, to: Self.east, now: 0, random: &random).count == 1)
+        #expect(network.transmit(.replication(.ack(Positions())), from: Self.east, to: Self.west, now: 0, random: &random).isEmpty)
+        #expect(network.transmit(.replication(.ack(Positions())), from: Self.west, to: Self.east, now: 0, random: &random).count == 1)
         #expect(!network.isCut(RegionPair(Self.east, Self.west)), "the connection stays up")
         network.end(faultID: 1)
-        #expect(network.transmit(.ack(Positions()), from: Self.east, to: Self.west, now: 0, random: &random).count == 1)
+        #expect(network.transmit(.replication(.ack(Positions())), from: Self.east, to: Self.west, now: 0, random: &random).count == 1)
     }
 
     @Test func aMessageNeverOutlivesItsConnection() {
         var network = Self.connectedNetwork()
         var random = SimulationRandom(seed: 3)
         let pair = RegionPair(Self.east, Self.west)
-        let envelope = network.transmit(.ack(Positions()), from: Self.east, to: Self.west, now: 0, random: &random)[0].envelope
+        let envelope = network.transmit(.replication(.ack(Positions())), from: Self.east, to: Self.west, now: 0, random: &random)[0].envelope
         network.bringDown(pair)
         network.bringUp(pair)
         let admitted = network.admits(envelope)
@@ -110,9 +111,9 @@ struct WorldTests {
         var random = SimulationRandom(seed: 3)
         let own = LogEntry(origin: Self.east, sequence: 1, timestamp: .zero, payload: .withheld(table: try! TableName("t")))
         let relayed = LogEntry(origin: Self.west, sequence: 1, timestamp: .zero, payload: .withheld(table: try! TableName("t")))
-        let mixed = network.transmit(.entries([relayed, own]), from: Self.east, to: Self.west, now: 0, random: &random)
-        #expect(mixed.map(\.envelope.message) == [.entries([own])])
-        #expect(network.transmit(.entries([relayed]), from: Self.east, to: Self.west, now: 0, random: &random).isEmpty)
+        let mixed = network.transmit(.replication(.entries([relayed, own])), from: Self.east, to: Self.west, now: 0, random: &random)
+        #expect(mixed.map(\.envelope.message) == [.replication(.entries([own]))])
+        #expect(network.transmit(.replication(.entries([relayed])), from: Self.east, to: Self.west, now: 0, random: &random).isEmpty)
         #expect(network.counters.relayDiscarded == 2)
     }
 

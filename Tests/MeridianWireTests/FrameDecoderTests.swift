@@ -1,4 +1,6 @@
+import MeridianCodec
 import MeridianCore
+import MeridianRegion
 import MeridianReplication
 import Testing
 @testable import MeridianWire
@@ -58,9 +60,9 @@ struct FrameDecoderTests {
 
     @Test func aOneMebibyteValueFitsInAFrame() throws {
         let value = JSONValue.string(String(repeating: "x", count: Limits.valueBytesMaxDefault))
-        let frame = WireFrame.message(.entries([LogEntry(origin: Samples.usEast, sequence: 1, timestamp: .zero, payload: .item(
+        let frame = WireFrame.message(.replication(.entries([LogEntry(origin: Samples.usEast, sequence: 1, timestamp: .zero, payload: .item(
             table: Samples.catalogRecord, key: Samples.keys[4],
-            record: ItemRecord(vector: Samples.vector, version: Samples.version, root: value)))]))
+            record: ItemRecord(vector: Samples.vector, version: Samples.version, root: value)))])))
         let bytes = encode(frame)
         #expect(bytes.count <= Wire.frameBytesMax)
         #expect(try Samples.decodeAll(bytes) == [frame])

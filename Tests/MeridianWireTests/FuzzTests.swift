@@ -1,3 +1,4 @@
+import MeridianCodec
 import MeridianCore
 import MeridianReplication
 import Testing

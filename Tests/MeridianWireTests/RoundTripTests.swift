@@ -1,4 +1,6 @@
+import MeridianCodec
 import MeridianCore
+import MeridianRegion
 import MeridianReplication
 import Testing
 @testable import MeridianWire
@@ -12,7 +14,7 @@ struct RoundTripTests {
     }
 
     @Test func theFrameStartsWithTheLengthOfTheRestAndTheKind() {
-        let bytes = encode(.message(.ack(Positions())))
+        let bytes = encode(.message(.replication(.ack(Positions()))))
         #expect(bytes == [0, 0, 0, 2, 4, 0], "length 2 (kind + an empty map's count), kind 4 (ack), count 0")
     }
 
@@ -41,11 +43,11 @@ struct RoundTripTests {
 
     @Test func doublesKeepTheirExactBits() throws {
         let doubles: [Double] = [-0.0, 0.0, 1e300, -1e300, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 0.1]
-        let frame = WireFrame.message(.entries([LogEntry(origin: Samples.usEast, sequence: 1, timestamp: .zero, payload: .item(
+        let frame = WireFrame.message(.replication(.entries([LogEntry(origin: Samples.usEast, sequence: 1, timestamp: .zero, payload: .item(
             table: Samples.catalogRecord, key: Samples.keys[0],
             record: ItemRecord(vector: VersionVector([Samples.usEast: 1]), version: Samples.version,
-                               root: .array(doubles.map(JSONValue.double)))))]))
-        guard case .message(.entries(let entries)) = try Samples.decodeAll(encode(frame)).first,
+                               root: .array(doubles.map(JSONValue.double)))))])))
+        guard case .message(.replication(.entries(let entries))) = try Samples.decodeAll(encode(frame)).first,
               case .item(_, _, let record) = entries.first?.payload, case .array(let values) = record.root else {
             Issue.record("the frame did not decode to one item entry")
             return
@@ -60,11 +62,11 @@ struct RoundTripTests {
     @Test func unicodeKeysThatSwiftCallsEqualStayDistinctKeys() throws {
         let precomposed = try Key("\u{E9}")
         let decomposed = try Key("e\u{301}")
-        let frame = WireFrame.message(.snapshot(SnapshotChunk(transfer: 1, index: 0, positions: Positions(), catalog: [], items: [
+        let frame = WireFrame.message(.replication(.snapshot(SnapshotChunk(transfer: 1, index: 0, positions: Positions(), catalog: [], items: [
             SnapshotItem(table: Samples.table, key: precomposed, record: Samples.deletedRecord),
             SnapshotItem(table: Samples.table, key: decomposed, record: Samples.deletedRecord),
-        ], isFinal: true)))
-        guard case .message(.snapshot(let chunk)) = try Samples.decodeAll(encode(frame)).first else {
+        ], isFinal: true))))
+        guard case .message(.replication(.snapshot(let chunk))) = try Samples.decodeAll(encode(frame)).first else {
             Issue.record("no snapshot decoded")
             return
         }

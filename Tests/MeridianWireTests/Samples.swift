@@ -1,4 +1,6 @@
+import MeridianCodec
 import MeridianCore
+import MeridianRegion
 import MeridianRaft
 import MeridianReplication
 @testable import MeridianWire
@@ -100,16 +102,16 @@ enum Samples {
     static let frames: [WireFrame] = [
         .hello(hello),
         .hello(Hello(protocolVersion: Wire.protocolVersionMin, clusterID: "c", region: usEast)),
-        .message(.catchUp(Positions())),
-        .message(.catchUp(positions)),
-        .message(.entries([])),
-        .message(.entries(entries)),
-        .message(.ack(positions)),
-        .message(.heartbeat(heartbeat)),
-        .message(.heartbeat(Heartbeat(latestSequence: 0, latestTimestamp: .zero, wallMilliseconds: 0, applied: Positions()))),
-        .message(.snapshot(snapshot)),
-        .message(.snapshot(SnapshotChunk(transfer: UInt64.max, index: UInt64.max, positions: Positions(), catalog: [], items: [], isFinal: true))),
-        .message(.copyRequest(try! TableName("orders"))),
+        .message(.replication(.catchUp(Positions()))),
+        .message(.replication(.catchUp(positions))),
+        .message(.replication(.entries([]))),
+        .message(.replication(.entries(entries))),
+        .message(.replication(.ack(positions))),
+        .message(.replication(.heartbeat(heartbeat))),
+        .message(.replication(.heartbeat(Heartbeat(latestSequence: 0, latestTimestamp: .zero, wallMilliseconds: 0, applied: Positions())))),
+        .message(.replication(.snapshot(snapshot))),
+        .message(.replication(.snapshot(SnapshotChunk(transfer: UInt64.max, index: UInt64.max, positions: Positions(), catalog: [], items: [], isFinal: true)))),
+        .message(.replication(.copyRequest(try! TableName("orders")))),
         .message(.raft([])),
         .message(.raft(raftEnvelopes)),
     ]
@@ -130,24 +132,24 @@ enum Samples {
     /// Short frames of every kind: the fuzzer's seeds (small, so that a million mutations stay fast).
     static let smallFrames: [WireFrame] = [
         .hello(Hello(clusterID: "dev", region: usEast)),
-        .message(.catchUp(Positions([usEast: 3, euWest: 300]))),
-        .message(.copyRequest(try! TableName("t"))),
-        .message(.ack(Positions([apSouth: 1]))),
-        .message(.entries([LogEntry(origin: usEast, sequence: 4, timestamp: version.timestamp, payload: .withheld(table: table))])),
-        .message(.entries([LogEntry(origin: euWest, sequence: 1, timestamp: version.timestamp, payload: .catalog(catalogRecord))])),
-        .message(.entries([LogEntry(origin: euWest, sequence: 2, timestamp: version.timestamp, payload: .item(
+        .message(.replication(.catchUp(Positions([usEast: 3, euWest: 300])))),
+        .message(.replication(.copyRequest(try! TableName("t")))),
+        .message(.replication(.ack(Positions([apSouth: 1])))),
+        .message(.replication(.entries([LogEntry(origin: usEast, sequence: 4, timestamp: version.timestamp, payload: .withheld(table: table))]))),
+        .message(.replication(.entries([LogEntry(origin: euWest, sequence: 1, timestamp: version.timestamp, payload: .catalog(catalogRecord))]))),
+        .message(.replication(.entries([LogEntry(origin: euWest, sequence: 2, timestamp: version.timestamp, payload: .item(
             table: CatalogRecord(name: table, definition: nil, version: version, deletedBefore: .zero), key: keys[2],
             record: ItemRecord(vector: VersionVector([usEast: 1]), version: version,
-                               root: .object(["a": .array([.integer(-1), .double(0.5), .null, .bool(true)]), "é": .string("x")]))))])),
-        .message(.entries([LogEntry(origin: apSouth, sequence: 9, timestamp: .zero, payload: .item(
+                               root: .object(["a": .array([.integer(-1), .double(0.5), .null, .bool(true)]), "é": .string("x")]))))]))),
+        .message(.replication(.entries([LogEntry(origin: apSouth, sequence: 9, timestamp: .zero, payload: .item(
             table: CatalogRecord(name: table, definition: strong, version: version, deletedBefore: .zero), key: keys[0],
             record: ItemRecord(vector: VersionVector([euWest: 2]), version: version, root: .object([:]), fields: [
-                "f": FieldEntry(value: .integer(7), version: version), "g": FieldEntry(value: nil, version: version)])))])),
-        .message(.heartbeat(Heartbeat(latestSequence: 5, latestTimestamp: version.timestamp, wallMilliseconds: 1_700_000_000_000,
-                                      applied: Positions([usEast: 5])))),
-        .message(.snapshot(SnapshotChunk(transfer: 1, index: 0, positions: Positions([usEast: 1]), catalog: [], items: [
+                "f": FieldEntry(value: .integer(7), version: version), "g": FieldEntry(value: nil, version: version)])))]))),
+        .message(.replication(.heartbeat(Heartbeat(latestSequence: 5, latestTimestamp: version.timestamp, wallMilliseconds: 1_700_000_000_000,
+                                      applied: Positions([usEast: 5]))))),
+        .message(.replication(.snapshot(SnapshotChunk(transfer: 1, index: 0, positions: Positions([usEast: 1]), catalog: [], items: [
             SnapshotItem(table: table, key: keys[0], record: ItemRecord(vector: VersionVector([usEast: 1]), version: version, root: .integer(1),
-                siblings: [Sibling(value: .string("s"), version: version, dot: Dot(region: usEast, counter: 1))]))], isFinal: true))),
+                siblings: [Sibling(value: .string("s"), version: version, dot: Dot(region: usEast, counter: 1))]))], isFinal: true)))),
     ]
 
     /// Builds a frame by hand, for payloads the encoder would never produce.

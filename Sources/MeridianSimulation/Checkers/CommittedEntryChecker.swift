@@ -1,4 +1,5 @@
 import MeridianCore
+import MeridianRegion
 import MeridianStorage
 
 /// `Property.committedEntriesImmutable`: once an entry of a Raft group is committed, every
@@ -68,14 +69,8 @@ public struct CommittedEntryChecker: Sendable {
         for group in checkedThrough.keys where group.region == region { checkedThrough[group] = nil }
     }
 
-    /// An entry as its term and its command (stored entries begin with the term and the
-    /// index, eight bytes big-endian each, and the kind, one byte).
+    /// An entry as its term, index and command.
     static func describe(_ bytes: [UInt8]) -> String {
-        let term = bytes.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        let command = String(decoding: bytes.dropFirst(17).prefix(describedCommandBytesMax), as: UTF8.self)
-        return "term \(term) [\(command.isEmpty ? "no command" : command)]"
+        describeStoredRaftEntry(bytes)
     }
-
-    /// The most bytes of a command a violation quotes.
-    static let describedCommandBytesMax = 200
 }

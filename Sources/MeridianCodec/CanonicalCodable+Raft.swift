@@ -1,36 +1,35 @@
-// Payload layouts of MeridianRaft's types (version 2), in the notation of
-// `WireCodable+Core.swift`. Node ids are region names and are validated as such.
+// Canonical layouts of MeridianRaft's types (version 2), in the notation of
+// `CanonicalCodable+Core.swift`. Node ids are region names and are validated as such.
 
 import MeridianCore
 import MeridianRaft
-import MeridianReplication
 
 /// A region name used as a Raft node id.
-private func readNodeID(_ reader: inout ByteReader) throws(WireError) -> RaftNodeID {
+private func readNodeID(_ reader: inout ByteReader) throws(CodecError) -> RaftNodeID {
     try reader.read(RegionID.self).name
 }
 
 /// term `var`, index `var`, kind `u8`, data `var` count + bytes.
-extension RaftEntry: WireCodable {
-    func write(to writer: inout ByteWriter) {
+extension RaftEntry: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
         writer.writeVarUInt(term)
         writer.writeVarUInt(index)
         writer.writeUInt8(kind.rawValue)
         writer.writeBytes(data)
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         let term = try reader.readVarUInt()
         let index = try reader.readVarUInt()
         let rawKind = try reader.readUInt8()
-        guard let kind = Kind(rawValue: rawKind) else { throw WireError.invalidPayload.detailed("unknown Raft entry kind \(rawKind)") }
+        guard let kind = Kind(rawValue: rawKind) else { throw CodecError.invalidPayload.detailed("unknown Raft entry kind \(rawKind)") }
         self.init(term: term, index: index, kind: kind, data: Array(try reader.readBytes()))
     }
 }
 
 /// index `var`, term `var`, `array(string)` voters, data `var` count + bytes.
-extension RaftSnapshot: WireCodable {
-    func write(to writer: inout ByteWriter) {
+extension RaftSnapshot: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
         writer.writeVarUInt(index)
         writer.writeVarUInt(term)
         writer.writeCount(voters.count)
@@ -38,7 +37,7 @@ extension RaftSnapshot: WireCodable {
         writer.writeBytes(data)
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         let index = try reader.readVarUInt()
         let term = try reader.readVarUInt()
         let count = try reader.readCount(elementBytesMin: 2)
@@ -50,8 +49,8 @@ extension RaftSnapshot: WireCodable {
 
 /// kind `u8`, from `string`, to `string`, term, logTerm, index `var`, `array(entry)`,
 /// commit `var`, reject `u8`, rejectHint `var`, `opt(snapshot)`, context `var` count + bytes.
-extension RaftMessage: WireCodable {
-    func write(to writer: inout ByteWriter) {
+extension RaftMessage: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
         writer.writeUInt8(kind.rawValue)
         writer.writeString(from)
         writer.writeString(to)
@@ -66,9 +65,9 @@ extension RaftMessage: WireCodable {
         writer.writeBytes(context)
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         let rawKind = try reader.readUInt8()
-        guard let kind = RaftMessageKind(rawValue: rawKind) else { throw WireError.invalidPayload.detailed("unknown Raft message kind \(rawKind)") }
+        guard let kind = RaftMessageKind(rawValue: rawKind) else { throw CodecError.invalidPayload.detailed("unknown Raft message kind \(rawKind)") }
         let from = try readNodeID(&reader)
         let to = try readNodeID(&reader)
         let term = try reader.readVarUInt()
@@ -85,15 +84,3 @@ extension RaftMessage: WireCodable {
     }
 }
 
-/// table `string`, incarnation `u64`, message.
-extension RaftEnvelope: WireCodable {
-    func write(to writer: inout ByteWriter) {
-        writer.write(table)
-        writer.write(incarnation)
-        writer.write(message)
-    }
-
-    init(from reader: inout ByteReader) throws(WireError) {
-        self.init(table: try reader.read(TableName.self), incarnation: try reader.read(HLCTimestamp.self), message: try reader.read(RaftMessage.self))
-    }
-}

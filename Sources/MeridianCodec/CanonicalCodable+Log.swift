@@ -1,23 +1,23 @@
 // Payload layouts of the origin log's types (version 1), in the notation of
-// `WireCodable+Core.swift`.
+// `CanonicalCodable+Core.swift`.
 
 import MeridianCore
 
 /// name, definition `opt(definition)`, version, deletedBefore `u64`. A definition must
 /// name the record's table.
-extension CatalogRecord: WireCodable {
-    func write(to writer: inout ByteWriter) {
+extension CatalogRecord: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
         writer.write(name)
         writer.writeOptional(definition)
         writer.write(version)
         writer.write(deletedBefore)
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         let name = try reader.read(TableName.self)
         let definition = try reader.readOptional(TableDefinition.self)
         if let definition, definition.name != name {
-            throw WireError.invalidPayload.detailed("catalog record of '\(name)' carries the definition of '\(definition.name)'")
+            throw CodecError.invalidPayload.detailed("catalog record of '\(name)' carries the definition of '\(definition.name)'")
         }
         self.init(name: name, definition: definition, version: try reader.read(ItemVersion.self),
                   deletedBefore: try reader.read(HLCTimestamp.self))
@@ -26,8 +26,8 @@ extension CatalogRecord: WireCodable {
 
 /// A tag `u8`, then: 0 item (catalog record, key, item record); 1 catalog (record);
 /// 2 withheld (table name).
-extension LogPayload: WireCodable {
-    func write(to writer: inout ByteWriter) {
+extension LogPayload: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
         switch self {
         case .item(let table, let key, let record):
             writer.writeUInt8(0)
@@ -43,41 +43,41 @@ extension LogPayload: WireCodable {
         }
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         switch try reader.readUInt8() {
         case 0:
             self = .item(table: try reader.read(CatalogRecord.self), key: try reader.read(Key.self),
                          record: try reader.read(ItemRecord.self))
         case 1: self = .catalog(try reader.read(CatalogRecord.self))
         case 2: self = .withheld(table: try reader.read(TableName.self))
-        case let other: throw WireError.invalidPayload.detailed("unknown log payload tag \(other)")
+        case let other: throw CodecError.invalidPayload.detailed("unknown log payload tag \(other)")
         }
     }
 }
 
 /// origin, sequence `var` (at least 1), timestamp `u64`, payload.
-extension LogEntry: WireCodable {
-    func write(to writer: inout ByteWriter) {
+extension LogEntry: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
         writer.write(origin)
         writer.writeVarUInt(sequence)
         writer.write(timestamp)
         writer.write(payload)
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         let origin = try reader.read(RegionID.self)
         let sequence = try reader.readVarUInt()
-        guard sequence > 0 else { throw WireError.invalidPayload.detailed("a log entry's sequence is zero") }
+        guard sequence > 0 else { throw CodecError.invalidPayload.detailed("a log entry's sequence is zero") }
         self.init(origin: origin, sequence: sequence, timestamp: try reader.read(HLCTimestamp.self),
                   payload: try reader.read(LogPayload.self))
     }
 }
 
 /// Region counts (see `writeRegionCounts`).
-extension Positions: WireCodable {
-    func write(to writer: inout ByteWriter) { writer.writeRegionCounts(sequences) }
+extension Positions: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) { writer.writeRegionCounts(sequences) }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         self.init(try reader.readRegionCounts())
     }
 }

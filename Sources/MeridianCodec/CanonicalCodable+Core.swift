@@ -1,4 +1,4 @@
-// Payload layouts of MeridianCore's types (version 1). Notation: `u8`, `u16`, `u64` are
+// Canonical layouts of MeridianCore's types (version 1). Notation: `u8`, `u16`, `u64` are
 // fixed-width big-endian; `var` is a shortest-form LEB128 integer; `zigzag` a signed one;
 // `string` is `var` byte count + UTF-8; `opt(T)` is a presence byte 0/1 then T;
 // `array(T)` is `var` count then each T.
@@ -6,59 +6,59 @@
 import MeridianCore
 
 /// `string`, validated as a region name.
-extension RegionID: WireCodable {
-    func write(to writer: inout ByteWriter) { writer.writeString(name) }
+extension RegionID: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) { writer.writeString(name) }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         let name = try reader.readString()
-        do { try self.init(name) } catch { throw WireError.invalidPayload.detailed(error.message) }
+        do { try self.init(name) } catch { throw CodecError.invalidPayload.detailed(error.message) }
     }
 }
 
 /// `string`, validated as a table name.
-extension TableName: WireCodable {
-    func write(to writer: inout ByteWriter) { writer.writeString(name) }
+extension TableName: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) { writer.writeString(name) }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         let name = try reader.readString()
-        do { try self.init(name) } catch { throw WireError.invalidPayload.detailed(error.message) }
+        do { try self.init(name) } catch { throw CodecError.invalidPayload.detailed(error.message) }
     }
 }
 
 /// `var` byte count + bytes, validated as a key (1 to 1024 bytes of UTF-8).
-extension Key: WireCodable {
-    func write(to writer: inout ByteWriter) { writer.writeBytes(bytes) }
+extension Key: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) { writer.writeBytes(bytes) }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         let bytes = try reader.readBytes()
-        do { try self.init(utf8: Array(bytes)) } catch { throw WireError.invalidPayload.detailed(error.message) }
+        do { try self.init(utf8: Array(bytes)) } catch { throw CodecError.invalidPayload.detailed(error.message) }
     }
 }
 
 /// `u64`: the packed value.
-extension HLCTimestamp: WireCodable {
-    func write(to writer: inout ByteWriter) { writer.writeUInt64(rawValue) }
+extension HLCTimestamp: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) { writer.writeUInt64(rawValue) }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         self.init(rawValue: try reader.readUInt64())
     }
 }
 
 /// timestamp `u64`, origin `string`.
-extension ItemVersion: WireCodable {
-    func write(to writer: inout ByteWriter) {
+extension ItemVersion: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
         writer.write(timestamp)
         writer.write(origin)
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         self.init(timestamp: try reader.read(HLCTimestamp.self), origin: try reader.read(RegionID.self))
     }
 }
 
 extension ByteWriter {
     /// `var` count, then (region `string`, count `var`) in ascending region order; never a zero count.
-    mutating func writeRegionCounts(_ counts: [RegionID: UInt64]) {
+    public mutating func writeRegionCounts(_ counts: [RegionID: UInt64]) {
         writeCount(counts.count)
         for region in counts.keys.sorted() {
             let count = counts[region].unsafelyUnwrapped
@@ -71,17 +71,17 @@ extension ByteWriter {
 
 extension ByteReader {
     /// Region counts written by `writeRegionCounts`: regions strictly ascending, counts positive.
-    mutating func readRegionCounts() throws(WireError) -> [RegionID: UInt64] {
+    public mutating func readRegionCounts() throws(CodecError) -> [RegionID: UInt64] {
         let count = try readCount(elementBytesMin: 3)
         var counts: [RegionID: UInt64] = [:]
         var previous: RegionID? = nil
         for _ in 0..<count {
             let region = try read(RegionID.self)
             if let previous, !(previous < region) {
-                throw WireError.invalidPayload.detailed("regions are not in strictly ascending order")
+                throw CodecError.invalidPayload.detailed("regions are not in strictly ascending order")
             }
             let value = try readVarUInt()
-            guard value > 0 else { throw WireError.invalidPayload.detailed("a region count is zero") }
+            guard value > 0 else { throw CodecError.invalidPayload.detailed("a region count is zero") }
             counts[region] = value
             previous = region
         }
@@ -90,22 +90,22 @@ extension ByteReader {
 }
 
 /// Region counts (see `writeRegionCounts`).
-extension VersionVector: WireCodable {
-    func write(to writer: inout ByteWriter) { writer.writeRegionCounts(counts) }
+extension VersionVector: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) { writer.writeRegionCounts(counts) }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         self.init(try reader.readRegionCounts())
     }
 }
 
 /// region `string`, counter `var`.
-extension Dot: WireCodable {
-    func write(to writer: inout ByteWriter) {
+extension Dot: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
         writer.write(region)
         writer.writeVarUInt(counter)
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         self.init(region: try reader.read(RegionID.self), counter: try reader.readVarUInt())
     }
 }
@@ -114,12 +114,12 @@ extension Dot: WireCodable {
 /// (finite only: JSON has no NaN or infinity); 5 `string`; 6 `array(value)`;
 /// 7 object: `var` count, then (key `string`, value) with keys strictly ascending by UTF-8
 /// bytes. Arrays and objects nest at most `Limits.jsonDepthMax` levels.
-extension JSONValue: WireCodable {
+extension JSONValue: CanonicalCodable {
     private enum Tag: UInt8 {
         case null = 0, falseValue, trueValue, integer, double, string, array, object
     }
 
-    func write(to writer: inout ByteWriter) {
+    public func write(to writer: inout ByteWriter) {
         switch self {
         case .null:
             writer.writeUInt8(Tag.null.rawValue)
@@ -143,15 +143,15 @@ extension JSONValue: WireCodable {
         }
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         try self.init(from: &reader, depth: 0)
     }
 
     /// Reads a value that sits inside `depth` arrays or objects.
-    private init(from reader: inout ByteReader, depth: Int) throws(WireError) {
+    private init(from reader: inout ByteReader, depth: Int) throws(CodecError) {
         let byte = try reader.readUInt8()
         guard let tag = Tag(rawValue: byte) else {
-            throw WireError.invalidPayload.detailed("unknown JSON tag \(byte)")
+            throw CodecError.invalidPayload.detailed("unknown JSON tag \(byte)")
         }
         switch tag {
         case .null: self = .null
@@ -160,7 +160,7 @@ extension JSONValue: WireCodable {
         case .integer: self = .integer(try reader.readVarInt())
         case .double:
             let value = Double(bitPattern: try reader.readUInt64())
-            guard value.isFinite else { throw WireError.invalidPayload.detailed("a JSON number is not finite") }
+            guard value.isFinite else { throw CodecError.invalidPayload.detailed("a JSON number is not finite") }
             self = .double(value)
         case .string: self = .string(try reader.readString())
         case .array:
@@ -171,48 +171,48 @@ extension JSONValue: WireCodable {
             self = .array(elements)
         case .object:
             try Self.checkNesting(depth)
-            self = .object(try reader.readStringMap { (reader: inout ByteReader) throws(WireError) in
+            self = .object(try reader.readStringMap { (reader: inout ByteReader) throws(CodecError) in
                 try JSONValue(from: &reader, depth: depth + 1)
             })
         }
     }
 
-    private static func checkNesting(_ depth: Int) throws(WireError) {
+    private static func checkNesting(_ depth: Int) throws(CodecError) {
         guard depth < Limits.jsonDepthMax else {
-            throw WireError.invalidPayload.detailed("a JSON value nests deeper than \(Limits.jsonDepthMax) levels")
+            throw CodecError.invalidPayload.detailed("a JSON value nests deeper than \(Limits.jsonDepthMax) levels")
         }
     }
 }
 
 /// value `opt(JSON)`, version.
-extension FieldEntry: WireCodable {
-    func write(to writer: inout ByteWriter) {
+extension FieldEntry: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
         writer.writeOptional(value)
         writer.write(version)
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         self.init(value: try reader.readOptional(JSONValue.self), version: try reader.read(ItemVersion.self))
     }
 }
 
 /// value `opt(JSON)`, version, dot.
-extension Sibling: WireCodable {
-    func write(to writer: inout ByteWriter) {
+extension Sibling: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
         writer.writeOptional(value)
         writer.write(version)
         writer.write(dot)
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         self.init(value: try reader.readOptional(JSONValue.self), version: try reader.read(ItemVersion.self),
                   dot: try reader.read(Dot.self))
     }
 }
 
 /// vector, version, root `opt(JSON)`, fields (a string map of field entries), `array(sibling)`.
-extension ItemRecord: WireCodable {
-    func write(to writer: inout ByteWriter) {
+extension ItemRecord: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
         writer.write(vector)
         writer.write(version)
         writer.writeOptional(root)
@@ -220,11 +220,11 @@ extension ItemRecord: WireCodable {
         writer.writeArray(siblings)
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         let vector = try reader.read(VersionVector.self)
         let version = try reader.read(ItemVersion.self)
         let root = try reader.readOptional(JSONValue.self)
-        let fields = try reader.readStringMap { (reader: inout ByteReader) throws(WireError) in try reader.read(FieldEntry.self) }
+        let fields = try reader.readStringMap { (reader: inout ByteReader) throws(CodecError) in try reader.read(FieldEntry.self) }
         let siblings = try reader.readArray(of: Sibling.self)
         self.init(vector: vector, version: version, root: root, fields: fields, siblings: siblings)
     }
@@ -234,32 +234,32 @@ extension ItemRecord: WireCodable {
 /// DynamoDB schema follows), conflict `opt(u8)` (0 lww, 1 merge, 2 siblings), primary
 /// `opt(region)`, commit `opt(u8)` (0 local, 1 quorum), `array(region)`, then, only with
 /// the flag, the DynamoDB schema. A definition without a schema keeps the layout of
-/// earlier builds byte for byte (stored origin-log rows still read); one with a schema is
-/// refused by them as an unknown mode rather than misread. The decoder checks the
-/// invariants `TableDefinition` documents.
-extension TableDefinition: WireCodable {
+/// earlier builds byte for byte (stored rows still read); one with a schema is refused by
+/// them as an unknown mode rather than misread. The decoder checks the invariants
+/// `TableDefinition` documents.
+extension TableDefinition: CanonicalCodable {
     /// Set in the mode byte when a DynamoDB schema follows the regions.
     static let dynamoFlag: UInt8 = 0x80
 
-    func write(to writer: inout ByteWriter) {
+    public func write(to writer: inout ByteWriter) {
         writer.write(name)
         writer.writeUInt8(Self.wireCode(of: mode) | (dynamo == nil ? 0 : Self.dynamoFlag))
-        writer.writeOptional(conflict.map { WireEnumCode(Self.wireCode(of: $0)) })
+        writer.writeOptional(conflict.map { EnumCode(Self.wireCode(of: $0)) })
         writer.writeOptional(primary)
-        writer.writeOptional(commit.map { WireEnumCode(Self.wireCode(of: $0)) })
+        writer.writeOptional(commit.map { EnumCode(Self.wireCode(of: $0)) })
         writer.writeArray(regions)
         if let dynamo { writer.write(dynamo) }
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         let name = try reader.read(TableName.self)
         let modeByte = try reader.readUInt8()
         let mode: TableMode = try Self.decodeEnum(modeByte & ~Self.dynamoFlag, TableMode.allCases, Self.wireCode(of:))
-        let conflict: ConflictPolicy? = try reader.readOptional(WireEnumCode.self).map { (code: WireEnumCode) throws(WireError) in
+        let conflict: ConflictPolicy? = try reader.readOptional(EnumCode.self).map { (code: EnumCode) throws(CodecError) in
             try Self.decodeEnum(code.value, ConflictPolicy.allCases, Self.wireCode(of:))
         }
         let primary = try reader.readOptional(RegionID.self)
-        let commit: CommitRule? = try reader.readOptional(WireEnumCode.self).map { (code: WireEnumCode) throws(WireError) in
+        let commit: CommitRule? = try reader.readOptional(EnumCode.self).map { (code: EnumCode) throws(CodecError) in
             try Self.decodeEnum(code.value, CommitRule.allCases, Self.wireCode(of:))
         }
         let regions = try reader.readArray(of: RegionID.self, elementBytesMin: 2)
@@ -269,9 +269,9 @@ extension TableDefinition: WireCodable {
     }
 
     /// The invariants `resolve` establishes; a definition that breaks them never came from a correct peer.
-    private func checkInvariants() throws(WireError) {
+    private func checkInvariants() throws(CodecError) {
         guard !regions.isEmpty, zip(regions, regions.dropFirst()).allSatisfy({ $0 < $1 }) else {
-            throw WireError.invalidPayload.detailed("a table's regions must be non-empty, sorted and unique")
+            throw CodecError.invalidPayload.detailed("a table's regions must be non-empty, sorted and unique")
         }
         let valid: Bool
         switch mode {
@@ -280,7 +280,7 @@ extension TableDefinition: WireCodable {
         case .strong: valid = conflict == nil && primary == nil && commit == nil
         }
         guard valid else {
-            throw WireError.invalidPayload.detailed("table '\(name)': conflict, primary and commit do not fit mode \(mode.rawValue)")
+            throw CodecError.invalidPayload.detailed("table '\(name)': conflict, primary and commit do not fit mode \(mode.rawValue)")
         }
     }
 
@@ -308,9 +308,9 @@ extension TableDefinition: WireCodable {
         }
     }
 
-    private static func decodeEnum<T>(_ code: UInt8, _ cases: [T], _ wireCode: (T) -> UInt8) throws(WireError) -> T {
+    private static func decodeEnum<T>(_ code: UInt8, _ cases: [T], _ wireCode: (T) -> UInt8) throws(CodecError) -> T {
         guard let value = cases.first(where: { wireCode($0) == code }) else {
-            throw WireError.invalidPayload.detailed("unknown \(T.self) code \(code)")
+            throw CodecError.invalidPayload.detailed("unknown \(T.self) code \(code)")
         }
         return value
     }
@@ -319,8 +319,8 @@ extension TableDefinition: WireCodable {
 /// table name `string`, hash key (name `string`, type `u8`: 0 S, 1 N, 2 B), range key
 /// `opt` of the same, billing mode `string`, created `u64` (milliseconds). The decoder
 /// checks `DynamoSchema.isValid`.
-extension DynamoSchema: WireCodable {
-    func write(to writer: inout ByteWriter) {
+extension DynamoSchema: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
         writer.writeString(tableName)
         writer.write(hashKey)
         writer.writeOptional(rangeKey)
@@ -328,26 +328,26 @@ extension DynamoSchema: WireCodable {
         writer.writeUInt64(createdMilliseconds)
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         self.init(tableName: try reader.readString(), hashKey: try reader.read(DynamoKeyAttribute.self),
                   rangeKey: try reader.readOptional(DynamoKeyAttribute.self), billingMode: try reader.readString(),
                   createdMilliseconds: try reader.readUInt64())
-        guard isValid else { throw WireError.invalidPayload.detailed("an invalid DynamoDB schema for table '\(tableName.prefix(80))'") }
+        guard isValid else { throw CodecError.invalidPayload.detailed("an invalid DynamoDB schema for table '\(tableName.prefix(80))'") }
     }
 }
 
 /// name `string`, type `u8` (0 S, 1 N, 2 B).
-extension DynamoKeyAttribute: WireCodable {
-    func write(to writer: inout ByteWriter) {
+extension DynamoKeyAttribute: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
         writer.writeString(name)
         writer.writeUInt8(Self.wireCode(of: type))
     }
 
-    init(from reader: inout ByteReader) throws(WireError) {
+    public init(from reader: inout ByteReader) throws(CodecError) {
         let name = try reader.readString()
         let code = try reader.readUInt8()
         guard let type = DynamoKeyType.allCases.first(where: { Self.wireCode(of: $0) == code }) else {
-            throw WireError.invalidPayload.detailed("unknown DynamoDB key type code \(code)")
+            throw CodecError.invalidPayload.detailed("unknown DynamoDB key type code \(code)")
         }
         self.init(name: name, type: type)
     }
@@ -362,12 +362,12 @@ extension DynamoKeyAttribute: WireCodable {
 }
 
 /// One byte naming an enumeration case (so that optional enumerations reuse `writeOptional`).
-struct WireEnumCode: WireCodable {
+struct EnumCode: CanonicalCodable {
     var value: UInt8
 
     init(_ value: UInt8) { self.value = value }
 
-    func write(to writer: inout ByteWriter) { writer.writeUInt8(value) }
+    public func write(to writer: inout ByteWriter) { writer.writeUInt8(value) }
 
-    init(from reader: inout ByteReader) throws(WireError) { value = try reader.readUInt8() }
+    public init(from reader: inout ByteReader) throws(CodecError) { value = try reader.readUInt8() }
 }

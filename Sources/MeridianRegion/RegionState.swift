@@ -1,0 +1,91 @@
+import MeridianCore
+import MeridianRaft
+import MeridianReplication
+import MeridianStorage
+
+/// A snapshot transfer being received from one peer.
+struct IncomingSnapshot: Sendable, Equatable {
+    var transfer: UInt64
+    /// The index the next chunk must have.
+    var nextIndex: UInt64
+    /// Whether a chunk was missed or refused: the transfer is not installed.
+    var abandoned: Bool
+}
+
+/// The most recent delay samples, in a ring of `RegionState.applyDelaySamplesMax`.
+struct DelaySamples: Sendable {
+    private(set) var values: [UInt64] = []
+    private var next = 0
+
+    mutating func append(_ value: UInt64) {
+        if values.count < RegionState.applyDelaySamplesMax {
+            values.append(value)
+        } else {
+            values[next] = value
+            next = (next + 1) % values.count
+        }
+    }
+}
+
+/// Everything a region step may change, adopted only when the step commits.
+struct RegionState: Sendable {
+    var catalog: [TableName: CatalogRecord]
+    var clock: HybridLogicalClock
+    var replication: Replication
+    var counters = RegionCounters()
+    /// Messages produced while processing inputs (catch-up requests, acknowledgements,
+    /// heartbeats), sent after the commit.
+    var outbox: [(RegionID, PeerMessage)] = []
+    /// Whether entries were applied this step, so every connected peer is owed an acknowledgement.
+    var acknowledgementOwed = false
+    /// Per origin, the most recent delays from acceptance at the origin to application
+    /// here, in milliseconds.
+    var applyDelays: [RegionID: DelaySamples] = [:]
+    /// Per origin, the sequence through which the log was last truncated in this run.
+    var truncated = Positions()
+    /// Tables this region was added to and whose copy it still waits for, with when it last asked.
+    var copiesWanted: [TableName: UInt64] = [:]
+    /// Whether deleted bytes may still be recoverable from the storage's files: a table left
+    /// this region and the reclaim has not yet succeeded. True at start, since a crash may
+    /// have come between a table's removal and its reclaim.
+    var reclaimNeeded = true
+    /// Whether this step removed a table (its reclaim is tried at once, not at the next tick).
+    var reclaimNow = false
+    /// How long a region waits for a table copy before asking again, in milliseconds.
+    static let copyRetryMilliseconds: UInt64 = 2_000
+    /// Per peer, the snapshot transfer being received.
+    var incomingSnapshots: [RegionID: IncomingSnapshot] = [:]
+
+    /// The most apply-delay samples kept per origin.
+    static let applyDelaySamplesMax = 2048
+
+    /// The `primary` and `strong` tables' groups and what waits on them.
+    var consensus = ConsensusState()
+    /// Whether the catalog changed since the groups were last matched to it (set when a
+    /// region opens, and by every catalog change).
+    var catalogChangedSinceSync = true
+    /// Results of pending requests produced in this step.
+    var completions: [(UInt64, Result<RegionReply, MeridianError>)] = []
+    /// The ticket the next pending request gets.
+    var nextTicket: UInt64 = 1
+
+    mutating func issueTicket() -> UInt64 {
+        defer { nextTicket += 1 }
+        return nextTicket
+    }
+
+    mutating func takeOutbox() -> [(RegionID, PeerMessage)] {
+        var messages = outbox
+        if acknowledgementOwed {
+            for (peer, progress) in replication.peers.sorted(by: { $0.key < $1.key }) where progress.connected {
+                messages.append((peer, .replication(.ack(replication.applied))))
+            }
+        }
+        outbox = []
+        acknowledgementOwed = false
+        return messages
+    }
+
+    /// The live definition of a table, if it exists.
+    func definition(_ name: TableName) -> TableDefinition? { catalog[name]?.definition }
+}
