@@ -159,4 +159,30 @@ struct RequestTests {
         #expect(page.lastEvaluated == "d")
         #expect(try ListTablesRequest(Self.body(#"{"ExclusiveStartTableName": "d"}"#)).page(of: ["d", "a", "e"]).lastEvaluated == nil)
     }
+
+    @Test func aTransactionWithAFailedConditionIsCancelledWithOneReasonPerAction() throws {
+        let request = try TransactWriteItemsRequest(Self.body("""
+            {"TransactItems": [
+              {"Put": {"TableName": "Music", "Item": {"artist": {"S": "a"}, "year": {"N": "1"}}, "ConditionExpression": "attribute_not_exists(artist)"}},
+              {"Update": {"TableName": "Music", "Key": {"artist": {"S": "b"}, "year": {"N": "1"}}, "UpdateExpression": "SET plays = plays + :one",
+                          "ConditionExpression": "plays < :ten", "ExpressionAttributeValues": {":one": {"N": "1"}, ":ten": {"N": "10"}},
+                          "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+              {"ConditionCheck": {"TableName": "Music", "Key": {"artist": {"S": "c"}, "year": {"N": "1"}}, "ConditionExpression": "attribute_exists(artist)"}}
+            ]}
+            """))
+        let b: Item = ["artist": .string("b"), "year": .number(DynamoNumber(1)), "plays": .number(DynamoNumber(10))]
+        let c: Item = ["artist": .string("c"), "year": .number(DynamoNumber(1))]
+        let error = #expect(throws: DynamoError.self) { try request.plan(current: [nil, b, c], keyNames: ["artist", "year"]) }
+        #expect(error?.type == "TransactionCanceledException")
+        #expect(error?.message == "Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed, None]")
+        #expect(error?.cancellationReasons?.map(\.code) == ["None", "ConditionalCheckFailed", "None"])
+        #expect(error?.cancellationReasons?[1].item == b)
+        var fewer = b
+        fewer["plays"] = .number(DynamoNumber(3))
+        let planned = try request.plan(current: [nil, fewer, c], keyNames: ["artist", "year"])
+        #expect(planned.count == 3)
+        #expect(planned[2] == .check)
+        guard case .put(let updated) = planned[1] else { Issue.record("the update plans a put"); return }
+        #expect(updated["plays"] == .number(DynamoNumber(4)))
+    }
 }
