@@ -11,6 +11,7 @@ public struct DynamoKeyAttribute: Sendable, Hashable, Codable {
     public var name: String
     public var type: DynamoKeyType
 
+    /// A key attribute of a name and a type.
     public init(name: String, type: DynamoKeyType) {
         self.name = name
         self.type = type
@@ -47,6 +48,7 @@ public struct DynamoSchema: Sendable, Hashable, Codable {
     /// The billing modes DynamoDB defines.
     public static let billingModes: Set<String> = ["PROVISIONED", "PAY_PER_REQUEST"]
 
+    /// Makes a schema from its parts; `isValid` says whether they hold the invariants.
     public init(tableName: String, hashKey: DynamoKeyAttribute, rangeKey: DynamoKeyAttribute? = nil,
                 billingMode: String = "PAY_PER_REQUEST", createdMilliseconds: UInt64 = 0) {
         self.tableName = tableName

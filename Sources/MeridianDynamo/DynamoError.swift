@@ -26,6 +26,7 @@ public struct DynamoError: Error, Sendable, Equatable, CustomStringConvertible {
         public var message: String?
         public var item: Item?
 
+        /// A reason with its code (`None`, `ConditionalCheckFailed`), message and item.
         public init(code: String, message: String? = nil, item: Item? = nil) {
             self.code = code
             self.message = message
@@ -33,6 +34,7 @@ public struct DynamoError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// An error of a DynamoDB type with its message and HTTP status.
     public init(_ type: String, _ message: String, status: Int = 400) {
         self.type = type
         self.message = message

@@ -122,6 +122,7 @@ public struct DynamoNumber: Sendable, Hashable, Comparable, CustomStringConverti
         }
     }
 
+    /// Whether the number is zero.
     public var isZero: Bool { digits.isEmpty }
 
     /// The plain decimal text DynamoDB returns: no exponent, no trailing zeros (`100`, `0.05`, `-1.5`).

@@ -25,6 +25,7 @@ import MeridianCore
 public struct KeyCodec: Sendable {
     public let schema: DynamoSchema
 
+    /// The codec of a table with this schema.
     public init(schema: DynamoSchema) {
         self.schema = schema
     }

@@ -272,14 +272,14 @@ struct ExpressionParser {
                     update.removes.append(try path())
                 case "ADD":
                     let target = try path()
-                    let value = try updateValue(operator: "ADD")
+                    let value = try updateValue()
                     guard ["N", "SS", "NS", "BS"].contains(value.typeName) else {
                         throw .validation("Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, operand type: \(value.typeName)")
                     }
                     update.adds.append((target, value))
                 default:
                     let target = try path()
-                    let value = try updateValue(operator: "DELETE")
+                    let value = try updateValue()
                     guard ["SS", "NS", "BS"].contains(value.typeName) else {
                         throw .validation("Invalid UpdateExpression: Incorrect operand type for operator or function; operator: DELETE, operand type: \(value.typeName)")
                     }
@@ -293,7 +293,8 @@ struct ExpressionParser {
         return update
     }
 
-    mutating func updateValue(operator name: String) throws(DynamoError) -> AttributeValue {
+    /// The `:value` an ADD or DELETE action takes.
+    mutating func updateValue() throws(DynamoError) -> AttributeValue {
         guard case .valueReference(let reference) = current.kind else { throw syntaxError() }
         advance()
         return try attributes.value(reference, in: kind)

@@ -19,6 +19,7 @@ public struct DocumentPath: Sendable, Hashable, CustomStringConvertible {
     /// The steps; the first is always a name.
     public var elements: [Element]
 
+    /// A path of steps, the first an attribute name.
     public init(_ elements: [Element]) {
         precondition(elements.first.map { if case .name = $0 { true } else { false } } ?? false, "a document path starts with an attribute name")
         self.elements = elements
@@ -108,6 +109,7 @@ public struct UpdateExpression: Sendable, Equatable {
     public var adds: [(path: DocumentPath, value: AttributeValue)] = []
     public var deletes: [(path: DocumentPath, value: AttributeValue)] = []
 
+    /// An update that changes nothing (UpdateItem without an UpdateExpression).
     public init() {}
 
     /// Every path the update writes, in section order.

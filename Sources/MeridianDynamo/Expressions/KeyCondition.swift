@@ -85,6 +85,7 @@ public struct KeyRange: Sendable, Equatable {
     /// The upper bound and whether it is included.
     public var upper: (key: Key, inclusive: Bool)?
 
+    /// A range of the keys with a prefix, between optional bounds.
     public init(prefix: [UInt8], lower: (key: Key, inclusive: Bool)? = nil, upper: (key: Key, inclusive: Bool)? = nil) {
         self.prefix = prefix
         self.lower = lower

@@ -14,6 +14,7 @@ public struct BatchGetItemRequest: Sendable {
     public var tables: [TableKeys]
     public var returnConsumedCapacity: Bool
 
+    /// Reads and validates the operation's request body, with DynamoDB's messages.
     public init(_ body: RequestBody) throws(DynamoError) {
         guard let requestItems = try body.object("RequestItems") else { throw RequestBody.missing("RequestItems") }
         guard !requestItems.isEmpty else {
@@ -62,6 +63,7 @@ public struct BatchWriteItemRequest: Sendable {
     public var tables: [(tableName: String, actions: [Action])]
     public var returnConsumedCapacity: Bool
 
+    /// Reads and validates the operation's request body, with DynamoDB's messages.
     public init(_ body: RequestBody) throws(DynamoError) {
         guard let requestItems = try body.object("RequestItems") else { throw RequestBody.missing("RequestItems") }
         guard !requestItems.isEmpty else {
@@ -128,6 +130,7 @@ public struct TransactWriteItemsRequest: Sendable {
     public var returnItemOnConditionFailure: [Bool]
     public var clientRequestToken: String?
 
+    /// Reads and validates the operation's request body, with DynamoDB's messages.
     public init(_ body: RequestBody) throws(DynamoError) {
         guard let items = try body.array("TransactItems") else { throw RequestBody.missing("TransactItems") }
         guard (1...DynamoLimits.transactItemsMax).contains(items.count) else {
@@ -182,6 +185,7 @@ public struct TransactGetItemsRequest: Sendable {
 
     public var reads: [Read]
 
+    /// Reads and validates the operation's request body, with DynamoDB's messages.
     public init(_ body: RequestBody) throws(DynamoError) {
         guard let items = try body.array("TransactItems") else { throw RequestBody.missing("TransactItems") }
         guard (1...DynamoLimits.transactItemsMax).contains(items.count) else {

@@ -55,6 +55,7 @@ public struct PutItemRequest: Sendable {
     public var item: Item
     public var options: WriteOptions
 
+    /// Reads and validates the operation's request body, with DynamoDB's messages.
     public init(_ body: RequestBody) throws(DynamoError) {
         tableName = try body.tableName()
         item = try body.requiredItem("Item")
@@ -73,6 +74,7 @@ public struct GetItemRequest: Sendable {
     public var projection: [DocumentPath]?
     public var returnConsumedCapacity: Bool
 
+    /// Reads and validates the operation's request body, with DynamoDB's messages.
     public init(_ body: RequestBody) throws(DynamoError) {
         tableName = try body.tableName()
         key = try body.requiredItem("Key")
@@ -94,6 +96,7 @@ public struct DeleteItemRequest: Sendable {
     public var key: Item
     public var options: WriteOptions
 
+    /// Reads and validates the operation's request body, with DynamoDB's messages.
     public init(_ body: RequestBody) throws(DynamoError) {
         tableName = try body.tableName()
         key = try body.requiredItem("Key")
@@ -111,6 +114,7 @@ public struct UpdateItemRequest: Sendable {
     public var update: UpdateExpression
     public var options: WriteOptions
 
+    /// Reads and validates the operation's request body, with DynamoDB's messages.
     public init(_ body: RequestBody) throws(DynamoError) {
         tableName = try body.tableName()
         key = try body.requiredItem("Key")
@@ -216,6 +220,7 @@ public struct QueryRequest: Sendable {
     public var forward: Bool
     public var options: ReadOptions
 
+    /// Reads and validates the operation's request body, with DynamoDB's messages.
     public init(_ body: RequestBody) throws(DynamoError) {
         tableName = try body.tableName()
         var attributes = try body.expressionAttributes()
@@ -242,6 +247,7 @@ public struct ScanRequest: Sendable {
     /// This scan's segment and the number of segments of a parallel scan.
     public var segment: (index: Int, total: Int)?
 
+    /// Reads and validates the operation's request body, with DynamoDB's messages.
     public init(_ body: RequestBody) throws(DynamoError) {
         tableName = try body.tableName()
         var attributes = try body.expressionAttributes()

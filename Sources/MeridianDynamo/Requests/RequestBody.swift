@@ -6,6 +6,7 @@ import MeridianCore
 public struct RequestBody: Sendable {
     public let members: [String: JSONValue]
 
+    /// The members of a request body, which must be a JSON object.
     public init(_ json: JSONValue) throws(DynamoError) {
         guard case .object(let members) = json else { throw .serialization("The request body must be a JSON object") }
         self.members = members
@@ -20,35 +21,41 @@ public struct RequestBody: Sendable {
         .validation("1 validation error detected: Value null at '\(validationName(member))' failed to satisfy constraint: Member must not be null")
     }
 
+    /// A string member, or `nil` when absent.
     public func string(_ member: String) throws(DynamoError) -> String? {
         guard let value = members[member] else { return nil }
         guard case .string(let string) = value else { throw .serialization("\(member) must be a string") }
         return string
     }
 
+    /// A string member that must be present.
     public func requiredString(_ member: String) throws(DynamoError) -> String {
         guard let string = try string(member) else { throw Self.missing(member) }
         return string
     }
 
+    /// A boolean member, or `nil` when absent.
     public func bool(_ member: String) throws(DynamoError) -> Bool? {
         guard let value = members[member] else { return nil }
         guard case .bool(let bool) = value else { throw .serialization("\(member) must be true or false") }
         return bool
     }
 
+    /// An integer member, or `nil` when absent.
     public func integer(_ member: String) throws(DynamoError) -> Int64? {
         guard let value = members[member] else { return nil }
         guard case .integer(let integer) = value else { throw .serialization("\(member) must be an integer") }
         return integer
     }
 
+    /// An object member, or `nil` when absent.
     public func object(_ member: String) throws(DynamoError) -> [String: JSONValue]? {
         guard let value = members[member] else { return nil }
         guard case .object(let object) = value else { throw .serialization("\(member) must be a JSON object") }
         return object
     }
 
+    /// An array member, or `nil` when absent.
     public func array(_ member: String) throws(DynamoError) -> [JSONValue]? {
         guard let value = members[member] else { return nil }
         guard case .array(let array) = value else { throw .serialization("\(member) must be a JSON array") }
@@ -61,6 +68,7 @@ public struct RequestBody: Sendable {
         return try Items.item(dynamoJSON: value, what: member)
     }
 
+    /// An item or key member that must be present.
     public func requiredItem(_ member: String) throws(DynamoError) -> Item {
         guard let item = try item(member) else { throw Self.missing(member) }
         return item

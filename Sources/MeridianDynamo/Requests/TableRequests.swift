@@ -22,6 +22,7 @@ public struct CreateTableRequest: Sendable {
         "meridian:primary": "primary", "meridian:commit": "commit",
     ]
 
+    /// Reads and validates the operation's request body, with DynamoDB's messages.
     public init(_ body: RequestBody) throws(DynamoError) {
         tableName = try body.tableName()
         for (member, feature) in [("GlobalSecondaryIndexes", "global secondary indexes"), ("LocalSecondaryIndexes", "local secondary indexes")]
@@ -135,6 +136,7 @@ public struct ListTablesRequest: Sendable {
     public var exclusiveStartTableName: String?
     public var limit: Int
 
+    /// Reads and validates the operation's request body, with DynamoDB's messages.
     public init(_ body: RequestBody) throws(DynamoError) {
         exclusiveStartTableName = try body.string("ExclusiveStartTableName")
         let limit = try body.integer("Limit") ?? Int64(DynamoLimits.listTablesPageMax)
@@ -164,6 +166,7 @@ public struct UpdateTableRequest: Sendable {
     /// Regions to remove.
     public var delete: [String]
 
+    /// Reads and validates the operation's request body, with DynamoDB's messages.
     public init(_ body: RequestBody) throws(DynamoError) {
         tableName = try body.tableName()
         for (member, feature) in [("GlobalSecondaryIndexUpdates", "global secondary indexes"), ("AttributeDefinitions", "changing AttributeDefinitions"),

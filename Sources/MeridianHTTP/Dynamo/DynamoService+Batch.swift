@@ -73,7 +73,8 @@ extension DynamoService {
         var unprocessed: [String: [JSONValue]] = [:]
         for (index, outcome) in outcomes.enumerated() {
             let (part, key) = origins[index]
-            responses[part.tableName, default: []] = responses[part.tableName] ?? []
+            // Every table asked for is in Responses, with its items or none.
+            if responses[part.tableName] == nil { responses[part.tableName] = [] }
             switch outcome {
             case .done(.item(let stored, _)?):
                 if let item = try decode(stored, in: requests[index].1) {

@@ -125,6 +125,6 @@ extension DynamoService {
                 throw translate(error, table: table.schema.tableName, regions: table.definition.regions)
             }
         }
-        throw Self.retriesExhausted(table)
+        throw Self.retriesExhausted
     }
 }

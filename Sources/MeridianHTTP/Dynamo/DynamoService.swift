@@ -154,12 +154,10 @@ struct DynamoService: Sendable {
     /// read of a consensus table.
     func current(_ table: Table, key: Key) async throws -> (item: Item?, version: ItemVersion?) {
         let consistency: ConsistencyLevel = table.isConsensus ? .strong : .eventual
-        do {
-            guard case .item(let stored, _) = try await regionAllowingNotFound(.getItem(table.name, key, consistency), table: table) else {
-                return (nil, nil)
-            }
-            return (try decode(stored, in: table), stored.version)
+        guard case .item(let stored, _) = try await regionAllowingNotFound(.getItem(table.name, key, consistency), table: table) else {
+            return (nil, nil)
         }
+        return (try decode(stored, in: table), stored.version)
     }
 
     /// A region request whose `item_not_found` is an answer (`nil`), not an error.
@@ -176,7 +174,7 @@ struct DynamoService: Sendable {
         version.map { .versionMatches($0.token) } ?? .itemAbsent
     }
 
-    static func retriesExhausted(_ table: Table) -> DynamoError {
+    static var retriesExhausted: DynamoError {
         DynamoError("ServiceUnavailable", "the item changed \(conditionalAttemptsMax) times between this write's read and its write; retry", status: 503)
     }
 }

@@ -19,6 +19,7 @@ public struct TransactOperation: Sendable, Equatable {
     public var kind: Kind
     public var precondition: WritePrecondition
 
+    /// An operation on the item of `key`, applied only when `precondition` holds.
     public init(key: Key, kind: Kind, precondition: WritePrecondition = .none) {
         self.key = key
         self.kind = kind
