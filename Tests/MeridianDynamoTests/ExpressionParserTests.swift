@@ -144,4 +144,13 @@ struct ExpressionParserTests {
         let error = #expect(throws: DynamoError.self) { try Expressions.projection("a, a.b", attributes: &attributes) }
         #expect(error?.message.hasPrefix("Invalid ProjectionExpression: Two document paths overlap") == true)
     }
+
+    @Test func deepNestingIsRefusedBeforeItExhaustsTheStack() throws {
+        #expect(try Self.condition(String(repeating: "(", count: 100) + "a = :one" + String(repeating: ")", count: 100))
+            == .comparison(.path(Self.path("a")), .equal, .value(.number(DynamoNumber(1)))))
+        let error = #expect(throws: DynamoError.self) {
+            try Self.condition(String(repeating: "NOT ", count: 101) + "a = :one")
+        }
+        #expect(error?.message == "Invalid ConditionExpression: The expression nests parentheses and NOT more than 100 levels deep")
+    }
 }

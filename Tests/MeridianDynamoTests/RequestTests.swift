@@ -119,7 +119,7 @@ struct RequestTests {
 
     @Test func unsupportedKeyConditionsGetDynamoDBsMessages() {
         func keyCondition(_ expression: String) throws(DynamoError) {
-            let values = [(":a", #"{"S": "Queen"}"#), (":n", #"{"N": "1"}"#)]
+            let values = [(":a", #"{"S": "Queen"}"#), (":n", #"{"N": "1"}"#), (":e", #"{"S": ""}"#)]
                 .filter { expression.contains($0.0) }.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ")
             let request = try QueryRequest(Self.body("""
                 {"TableName": "Music", "KeyConditionExpression": "\(expression)", "ExpressionAttributeValues": {\(values)}}
@@ -132,6 +132,8 @@ struct RequestTests {
         #expect(error?.message == "Query key condition not supported")
         error = #expect(throws: DynamoError.self) { try keyCondition("artist = :n") }
         #expect(error?.message == "One or more parameter values were invalid: Condition parameter type does not match schema type")
+        error = #expect(throws: DynamoError.self) { try keyCondition("artist = :e") }
+        #expect(error?.message == "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: artist")
     }
 
     @Test func scansCheckTheirSegments() {

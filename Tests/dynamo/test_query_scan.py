@@ -172,3 +172,17 @@ def test_scan_filters_and_counts(numbers):
     assert page["Count"] == len(NUMBERS) // 2
     assert page["ScannedCount"] == 2 * len(NUMBERS)
     assert "LastEvaluatedKey" not in page
+
+
+def test_a_query_of_a_table_without_sort_key_selects_one_item_and_refuses_an_empty_key(cluster):
+    client = cluster.client()
+    name = unique("hash-only")
+    create_table(client, name)
+    for pk in ("a", "ab", "abc"):
+        client.put_item(TableName=name, Item={"pk": {"S": pk}})
+    found = client.query(TableName=name, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "ab"}})
+    assert [item["pk"]["S"] for item in found["Items"]] == ["ab"]
+    error = error_of(lambda: client.query(TableName=name, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": ""}}))
+    assert error["Message"] == "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk"
+    # The region is still up.
+    assert client.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE"

@@ -35,6 +35,10 @@ struct ExpressionParser {
     static let operatorWords: Set<String> = ["AND", "OR", "NOT", "BETWEEN", "IN"]
     /// The deepest document path accepted.
     static let pathElementsMax = 32
+    /// The most parentheses and NOTs a condition may nest (the parser recurses once per level).
+    static let conditionNestingMax = 100
+    /// How deep the condition being parsed is nested now.
+    var nesting = 0
 
     init(_ text: String, kind: ExpressionKind, attributes: ExpressionAttributes) throws(DynamoError) {
         self.kind = kind
@@ -83,14 +87,25 @@ struct ExpressionParser {
     mutating func notCondition() throws(DynamoError) -> Condition {
         if current.isKeyword("NOT") {
             advance()
+            try enterNesting()
+            defer { nesting -= 1 }
             return .not(try notCondition())
         }
         return try primaryCondition()
     }
 
+    mutating func enterNesting() throws(DynamoError) {
+        nesting += 1
+        guard nesting <= Self.conditionNestingMax else {
+            throw .validation("Invalid \(kind.rawValue): The expression nests parentheses and NOT more than \(Self.conditionNestingMax) levels deep")
+        }
+    }
+
     mutating func primaryCondition() throws(DynamoError) -> Condition {
         if current.kind == .leftParenthesis {
             advance()
+            try enterNesting()
+            defer { nesting -= 1 }
             let inner = try orCondition()
             try expect(.rightParenthesis)
             return inner

@@ -73,6 +73,14 @@ public struct KeyCondition: Sendable, Equatable {
         guard value.typeName == attribute.type.rawValue else {
             throw .invalidParameter("Condition parameter type does not match schema type")
         }
+        switch value {
+        case .string(let string) where string.isEmpty:
+            throw .validation("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: \(attribute.name)")
+        case .binary(let bytes) where bytes.isEmpty:
+            throw .validation("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty binary value. Key: \(attribute.name)")
+        default:
+            return
+        }
     }
 }
 

@@ -147,9 +147,10 @@ struct DynamoEndpoint: Sendable {
                         body: .init(byteBuffer: ByteBuffer(bytes: JSONValue.object(members).canonicalBytes)))
     }
 
+    /// A random request id (128 bits, upper-case hex, as DynamoDB's look).
     static func requestID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(format: "%02X", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        return SignatureV4.hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }).uppercased()
     }
 
     // MARK: Forwarding
