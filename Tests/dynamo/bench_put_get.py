@@ -9,7 +9,10 @@ keeps its string keys as they are). Load is closed-loop: each client is a proces
 one request in flight, on a kept-alive connection (boto3's own pool, http.client for the
 native API). Reported: operations per second, and latency p50 and p99 in milliseconds, of
 the operations that started and ended inside the measured window (after a one-second
-warm-up). Nothing is asserted: it is a measurement, not a test.
+warm-up). Then the server's own share: one signed DynamoDB request of each kind captured
+from boto3 and replayed with http.client (a signature stays valid for 15 minutes), next
+to native requests, one client, `--replays` times each. Nothing is asserted: it is a
+measurement, not a test.
 """
 
 import argparse
@@ -107,12 +110,48 @@ def measure(kind, operation, endpoint, data, table, clients, seconds):
     return len(latencies) / seconds, quantile(0.5), quantile(0.99)
 
 
+def replay_costs(endpoint, data, table, replays):
+    """Milliseconds per request, one client on one kept-alive connection."""
+    client = boto3_client(endpoint, data)
+    captured = {}
+
+    def capture(request, **_):
+        captured["headers"] = {name: (value.decode() if isinstance(value, bytes) else value) for name, value in request.headers.items()}
+        captured["body"] = request.body
+
+    client.meta.events.register("before-send.dynamodb.*", capture)
+    parsed = urllib.parse.urlparse(endpoint)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port)
+    token = open(f"{data}/token").read().strip()
+
+    def timed(method, path, body=None, headers=None):
+        began = time.monotonic()
+        for _ in range(replays):
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200, (path, response.status)
+        return (time.monotonic() - began) / replays * 1000
+
+    bearer = {"Authorization": f"Bearer {token}"}
+    rows = [("GET /v1/health (client and HTTP floor)", timed("GET", "/v1/health")),
+            ("native GET /v1/tables", timed("GET", "/v1/tables", headers=bearer)),
+            ("native GET of an item", timed("GET", f"/v1/tables/{table.lower()}/items/c0-0", headers=bearer))]
+    for label, call in [("DynamoDB ListTables", lambda: client.list_tables()),
+                        ("DynamoDB GetItem", lambda: client.get_item(TableName=table, Key={"pk": {"S": "c0-0"}})),
+                        ("DynamoDB PutItem", lambda: client.put_item(TableName=table, Item={"pk": {"S": "c0-0"}, "payload": {"S": PAYLOAD}}))]:
+        call()
+        rows.append((label, timed("POST", "/", body=captured["body"], headers=captured["headers"])))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="meridian dev's data folder (aws-credentials and token)")
     parser.add_argument("--endpoint", default="http://127.0.0.1:7001")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", default="1,8")
+    parser.add_argument("--replays", type=int, default=2000)
     arguments = parser.parse_args()
     table = f"bench-{uuid.uuid4().hex[:8]}"
     admin = boto3_client(arguments.endpoint, arguments.data)
@@ -131,6 +170,9 @@ def main():
             if rows["native"][0] > 0:
                 print(f"{'':>7} {'':>9} {'ratio':>7} {rows['boto3'][0] / rows['native'][0]:>9.2f} "
                       f"{rows['boto3'][1] / max(rows['native'][1], 1e-9):>8.2f} {rows['boto3'][2] / max(rows['native'][2], 1e-9):>8.2f}  (boto3 / native)")
+    print("server's share (signed requests replayed, one client):")
+    for label, milliseconds in replay_costs(arguments.endpoint, arguments.data, table, arguments.replays):
+        print(f"  {label:<40} {milliseconds:6.2f} ms")
     admin.delete_table(TableName=table)
 
 
