@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "MeridianSimulation", dependencies: ["MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianRegion", "MeridianStorage"]),
         // The runtime around a region: executor thread, configuration, lifecycle.
         .target(name: "MeridianNode", dependencies: [
-            "MeridianCore", "MeridianStorage", "MeridianSQLite", "MeridianRegion", "MeridianReplication", "MeridianWire", "MeridianRaft",
+            "MeridianCore", "MeridianStorage", "MeridianSQLite", "MeridianRegion", "MeridianReplication", "MeridianWire",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -56,11 +56,15 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        // Local clusters of `meridian serve` processes (dev, bench, tests): cluster file, ports, processes.
+        .target(name: "MeridianLocalCluster", dependencies: ["MeridianCore", "MeridianNode"]),
+        // The native API's header names and JSON bodies, shared by the server and the client.
+        .target(name: "MeridianAPIModel", dependencies: ["MeridianCore"]),
         // The DynamoDB data model, expressions and request validation: pure, like MeridianCore.
         .target(name: "MeridianDynamo", dependencies: ["MeridianCore"]),
         // The HTTP/JSON API (Hummingbird), and the DynamoDB endpoint over the same node.
         .target(name: "MeridianHTTP", dependencies: [
-            "MeridianCore", "MeridianNode", "MeridianDynamo",
+            "MeridianAPIModel", "MeridianCore", "MeridianDynamo", "MeridianNode", "MeridianRegion", "MeridianReplication", "MeridianStorage",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -75,15 +79,24 @@ let package = Package(
         ]),
         // The async/await Swift client: nearest healthy region, failover, session tokens.
         .target(name: "MeridianClient", dependencies: [
-            "MeridianCore",
+            "MeridianAPIModel", "MeridianCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        // `meridian bench`: its own clusters, etcd and PostgreSQL next to them, load, histograms, ratios.
+        .target(name: "MeridianBench", dependencies: [
+            "MeridianAPIModel", "MeridianClient", "MeridianCore", "MeridianLocalCluster", "MeridianNode",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .executableTarget(name: "meridian", dependencies: [
-            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianSimulation", "MeridianClient", "MeridianStorage",
+            "MeridianAPIModel", "MeridianBench", "MeridianClient", "MeridianCore", "MeridianHTTP", "MeridianLocalCluster", "MeridianNode",
+            "MeridianSimulation", "MeridianSQLite", "MeridianStorage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -92,15 +105,17 @@ let package = Package(
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
 
         // Shared helpers for the test targets: server processes, ports, cluster files, a seeded generator.
-        .target(name: "MeridianTestSupport", dependencies: ["MeridianCore"], path: "Tests/MeridianTestSupport"),
+        .target(name: "MeridianTestSupport", dependencies: ["MeridianLocalCluster", "MeridianNode"], path: "Tests/MeridianTestSupport"),
         .testTarget(name: "MeridianCoreTests", dependencies: [
             "MeridianCore",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
+        .testTarget(name: "MeridianAPIModelTests", dependencies: ["MeridianAPIModel", "MeridianCore"]),
+        .testTarget(name: "MeridianLocalClusterTests", dependencies: ["MeridianLocalCluster", "MeridianNode"]),
+        .testTarget(name: "MeridianBenchTests", dependencies: ["MeridianBench", "MeridianLocalCluster"]),
         .testTarget(name: "MeridianRaftTests", dependencies: ["MeridianRaft"]),
         .testTarget(name: "MeridianReplicationTests", dependencies: ["MeridianCore", "MeridianReplication"]),
         .testTarget(name: "MeridianWireTests", dependencies: ["MeridianCodec", "MeridianCore", "MeridianRaft", "MeridianReplication", "MeridianRegion", "MeridianWire"]),
@@ -109,10 +124,9 @@ let package = Package(
         .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion", "MeridianRaft", "MeridianReplication", "MeridianTestSupport"]),
         .testTarget(name: "MeridianSimulationTests", dependencies: ["MeridianCore", "MeridianSimulation", "MeridianRegion", "MeridianStorage", "MeridianReplication"]),
         .testTarget(name: "MeridianNodeTests", dependencies: [
-            "MeridianCore", "MeridianStorage", "MeridianNode", "MeridianReplication", "MeridianWire",
+            "MeridianCore", "MeridianStorage", "MeridianNode", "MeridianRegion", "MeridianReplication", "MeridianWire",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
@@ -121,13 +135,16 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "MeridianHTTPTests", dependencies: [
-            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianRegion", "MeridianDynamo",
+            "MeridianCore", "MeridianDynamo", "MeridianNode", "MeridianHTTP", "MeridianRegion", "MeridianStorage",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "meridian", "MeridianSimulation", "MeridianTestSupport"]),
-        .testTarget(name: "MeridianClientTests", dependencies: ["MeridianClient", "MeridianCore", "meridian", "MeridianTestSupport"]),
+        // The two targets that start real processes depend on `meridian` so that the executable is built before they run.
+        .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "MeridianLocalCluster", "MeridianNode", "meridian", "MeridianSimulation", "MeridianTestSupport"]),
+        .testTarget(name: "MeridianClientTests", dependencies: ["MeridianClient", "MeridianCore", "MeridianLocalCluster", "meridian", "MeridianTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import MeridianAPIModel
 import MeridianCore
 
 extension MeridianClient {
@@ -11,7 +12,7 @@ extension MeridianClient {
     @discardableResult
     public func createTable(_ name: String, definition: [String: JSONValue]) async throws -> TableResult {
         let answer = try await call("PUT", Self.tablePath(name), body: JSONValue.object(definition).canonicalBytes)
-        let table = try ResponseBodies.decode(ResponseBodies.Table.self, from: answer)
+        let table = try answer.decode(TableBody.self)
         return TableResult(name: table.name, mode: table.mode, conflict: table.conflict, primary: table.primary, commit: table.commit,
                            regions: table.regions, created: answer.status == 201, region: answer.region)
     }
@@ -33,9 +34,9 @@ extension MeridianClient {
         var headers: [String: String] = [:]
         if let ifMatch { headers["If-Match"] = ifMatch }
         if ifAbsent { headers["If-None-Match"] = "*" }
-        if let context { headers["Meridian-Context"] = context }
+        if let context { headers[APIHeader.context] = context }
         let answer = try await call("PUT", Self.itemPath(table, key), body: value.canonicalBytes, headers: headers)
-        return Self.writeResult(try ResponseBodies.decode(ResponseBodies.Write.self, from: answer))
+        return try answer.decode(WriteBody.self).result
     }
 
     /// Reads an item.
@@ -48,7 +49,7 @@ extension MeridianClient {
     public func get(table: String, key: String, consistency: ConsistencyLevel? = nil, maxStalenessMilliseconds: Int? = nil) async throws -> ItemResult {
         let query = PathEncoding.query([("consistency", consistency?.rawValue), ("max_staleness_ms", maxStalenessMilliseconds.map(String.init))])
         let answer = try await call("GET", Self.itemPath(table, key) + query)
-        return try ResponseBodies.decode(ResponseBodies.Item.self, from: answer).result(servedBy: answer.region)
+        return try answer.decode(ItemBody.self).result(servedBy: answer.region)
     }
 
     /// Deletes an item (leaves a tombstone); `ifMatch` makes it conditional.
@@ -56,7 +57,7 @@ extension MeridianClient {
     public func delete(table: String, key: String, ifMatch: String? = nil) async throws -> WriteResult {
         let headers = ifMatch.map { ["If-Match": $0] } ?? [:]
         let answer = try await call("DELETE", Self.itemPath(table, key), headers: headers)
-        return Self.writeResult(try ResponseBodies.decode(ResponseBodies.Write.self, from: answer))
+        return try answer.decode(WriteBody.self).result
     }
 
     /// Reads one page of items in key order.
@@ -70,7 +71,7 @@ extension MeridianClient {
     public func scan(table: String, prefix: String? = nil, startAfter: String? = nil, limit: Int? = nil) async throws -> Page {
         let query = PathEncoding.query([("prefix", prefix), ("start_after", startAfter), ("limit", limit.map(String.init))])
         let answer = try await call("GET", Self.tablePath(table) + "/items" + query)
-        let page = try ResponseBodies.decode(ResponseBodies.ItemPage.self, from: answer)
+        let page = try answer.decode(PageBody.self)
         return Page(items: page.items.map { $0.result(servedBy: answer.region) }, next: page.next, region: answer.region)
     }
 
@@ -78,12 +79,8 @@ extension MeridianClient {
     public func conflicts(table: String, startAfter: String? = nil, limit: Int? = nil) async throws -> ConflictPage {
         let query = PathEncoding.query([("start_after", startAfter), ("limit", limit.map(String.init))])
         let answer = try await call("GET", Self.tablePath(table) + "/conflicts" + query)
-        let page = try ResponseBodies.decode(ResponseBodies.ConflictPage.self, from: answer)
-        let rows = page.conflicts.map { row in
-            ConflictRecord(id: row.id, key: row.key, value: row.value, version: row.version, origin: row.origin,
-                           field: row.field, winner: row.winner, detectedBy: row.detectedBy)
-        }
-        return ConflictPage(conflicts: rows, next: page.next, region: answer.region)
+        let page = try answer.decode(ConflictPageBody.self)
+        return ConflictPage(conflicts: page.conflicts, next: page.next, region: answer.region)
     }
 
     static func tablePath(_ table: String) -> String {
@@ -92,9 +89,5 @@ extension MeridianClient {
 
     static func itemPath(_ table: String, _ key: String) -> String {
         tablePath(table) + "/items/" + PathEncoding.component(key)
-    }
-
-    private static func writeResult(_ body: ResponseBodies.Write) -> WriteResult {
-        WriteResult(key: body.key, version: body.version, region: body.region, context: body.context, deleted: body.deleted ?? false)
     }
 }

@@ -1,3 +1,4 @@
+import MeridianAPIModel
 import MeridianCore
 
 extension MeridianClient {
@@ -40,14 +41,14 @@ extension MeridianClient {
                 continue
             }
             let response = MeridianResponse(status: answer.status, headers: answer.headers, body: answer.body,
-                                            region: answer.headers["meridian-region"] ?? region.name)
+                                            region: answer.header(APIHeader.region) ?? region.name)
             if answer.status == 503 {
-                recordFailure(region.name, session: answer.headers["meridian-session"])
+                recordFailure(region.name, session: answer.header(APIHeader.session))
                 failures.append("\(region.name): HTTP 503")
                 lastUnavailable = response
                 continue
             }
-            recordAnswer(region.name, session: answer.headers["meridian-session"])
+            recordAnswer(region.name, session: answer.header(APIHeader.session))
             return response
         }
         if let lastUnavailable { return lastUnavailable }
@@ -66,7 +67,7 @@ extension MeridianClient {
     private func outboundRequest(method: String, path: String, body: [UInt8]?, headers: [String: String], session: String?) -> TransportRequest {
         var fields: [String: String] = [:]
         if let token = options.token { fields["Authorization"] = "Bearer \(token)" }
-        if let session { fields["Meridian-Session"] = session }
+        if let session { fields[APIHeader.session] = session }
         if body != nil { fields["Content-Type"] = "application/json" }
         for (name, value) in headers {
             for existing in fields.keys where existing.lowercased() == name.lowercased() { fields[existing] = nil }

@@ -8,6 +8,7 @@
 // never wait without a bound: every request, probe, retry and backoff has a limit.
 
 import Foundation
+import MeridianAPIModel
 import MeridianCore
 
 /// An async/await client for a Meridian cluster that talks to the nearest healthy region.
@@ -71,8 +72,8 @@ public final class MeridianClient: Sendable {
     /// Discovers the cluster from one of its regions (`host:port` or a URL), then measures
     /// every region and returns a client ranked nearest first.
     ///
-    /// It reads `regions[].name` and `regions[].api` of `GET /v1/cluster`, and its
-    /// `latency_ms` unless `options.latencyMatrix` is set.
+    /// It decodes the seed's `GET /v1/cluster` answer (`ClusterBody`) and uses each region's
+    /// name and API address, and the `latency_ms` matrix unless `options.latencyMatrix` is set.
     ///
     /// - Throws: `MeridianClientError`: `unreachable` when the seed does not answer, the
     ///   server's error when it refuses, `invalid_response` when the answer is not a cluster.
@@ -100,13 +101,13 @@ public final class MeridianClient: Sendable {
             try Task.checkCancellation()
             throw MeridianClientError.unreachable.with(message: "the seed \(seedURL) did not answer: \(error)")
         }
-        let response = MeridianResponse(status: answer.status, headers: answer.headers, body: answer.body, region: answer.headers["meridian-region"] ?? seedURL)
+        let response = MeridianResponse(status: answer.status, headers: answer.headers, body: answer.body, region: answer.header(APIHeader.region) ?? seedURL)
         guard answer.status == 200 else { throw MeridianClientError(answer: response) }
-        let cluster = try ResponseBodies.decode(ResponseBodies.Cluster.self, from: response)
+        let cluster = try response.decode(ClusterBody.self)
         var resolved = options
         if resolved.latencyMatrix == nil, let matrix = cluster.latencyMilliseconds { resolved.latencyMatrix = LatencyMatrix(matrix) }
         // The discovery request pays its simulated round trip too, once the seed said where it is.
-        if let seedRegion = cluster.region { try await pay(2 * oneWayMilliseconds(resolved, to: seedRegion)) }
+        try await pay(2 * oneWayMilliseconds(resolved, to: cluster.region))
         let client = try MeridianClient(regions: cluster.regions.map { RegionAddress(name: $0.name, url: $0.api) }, options: resolved, transport: transport)
         await client.measure()
         return client

@@ -1,4 +1,4 @@
-import MeridianCore
+import MeridianAPIModel
 
 /// A failed request: the server's error object, or a failure to reach any region.
 ///
@@ -70,11 +70,9 @@ public struct MeridianClientError: Error, Sendable, Equatable, CustomStringConve
     init(answer: MeridianResponse) {
         status = answer.status
         region = answer.region
-        if case .object(let fields)? = try? JSONValue.parse(answer.body, bytesMax: .max),
-           case .object(let error)? = fields["error"],
-           case .string(let code)? = error["code"] {
-            self.code = code
-            if case .string(let message)? = error["message"] { self.message = message } else { self.message = "" }
+        if let body = try? APIJSON.decode(ErrorBody.self, from: answer.body) {
+            code = body.error.code
+            message = body.error.message
         } else {
             code = "http_\(answer.status)"
             message = String(decoding: answer.body.prefix(Self.messageBytesMax), as: UTF8.self)

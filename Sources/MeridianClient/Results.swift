@@ -1,3 +1,4 @@
+import MeridianAPIModel
 import MeridianCore
 
 /// One answer of the API as it arrived: what `MeridianClient.send` returns.
@@ -11,6 +12,11 @@ public struct MeridianResponse: Sendable {
     /// The region that served the request: `Meridian-Region`, or the region the client
     /// sent it to when the header is missing.
     public var region: String
+
+    /// The value of a header, whatever the case of `name`.
+    public func header(_ name: String) -> String? {
+        headers[name.lowercased()]
+    }
 
     /// The body as JSON.
     ///
@@ -82,25 +88,9 @@ public struct Page: Sendable, Equatable {
     public var region: String
 }
 
-/// A value that a concurrent write overwrote, from a table's conflict ledger.
-public struct ConflictRecord: Sendable, Equatable {
-    /// The ledger row's id (pages continue after it).
-    public var id: Int64
-    /// The item's key.
-    public var key: String
-    /// The value that lost; nil when a delete lost.
-    public var value: JSONValue?
-    /// The version that lost.
-    public var version: String
-    /// The region that accepted the losing write.
-    public var origin: String
-    /// Under `merge`: the field the losing write set.
-    public var field: String?
-    /// The version that won.
-    public var winner: String
-    /// The region that recorded the conflict.
-    public var detectedBy: String
-}
+/// A value that a concurrent write overwrote, from a table's conflict ledger: the row
+/// exactly as the API sends it.
+public typealias ConflictRecord = ConflictBody
 
 /// One page of a conflict ledger.
 public struct ConflictPage: Sendable, Equatable {

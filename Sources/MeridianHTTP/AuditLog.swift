@@ -1,4 +1,5 @@
 import Foundation
+import MeridianAPIModel
 import MeridianCore
 
 /// One admin action: who (the token's name), when, and what (method, path, outcome).
@@ -61,7 +62,7 @@ public final class AuditLog: Sendable {
     /// Appends one record and syncs it; a failure is reported on standard error and the
     /// action it describes still stands.
     func append(_ record: AuditRecord) {
-        guard var line = try? JSONBodies.encode(record) else { return }
+        guard var line = try? APIJSON.encode(record) else { return }
         line.append(UInt8(ascii: "\n"))
         lock.withLock {
             do {

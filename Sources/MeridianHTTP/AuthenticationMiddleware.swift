@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import MeridianAPIModel
 import MeridianCore
 import NIOCore
 
@@ -74,7 +75,6 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
     static func refusal(_ status: HTTPResponse.Status, code: String, _ message: String, headers extra: HTTPFields = [:]) throws -> Response {
         var headers = extra
         headers[.contentType] = "application/json"
-        let body = ["error": ["code": code, "message": message]]
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try JSONBodies.encode(body))))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try APIJSON.encode(ErrorBody(code: code, message: message)))))
     }
 }

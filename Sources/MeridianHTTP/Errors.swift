@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Logging
+import MeridianAPIModel
 import MeridianCore
 
 /// A `MeridianError` on its way to the client: knows its HTTP status and renders the
@@ -31,17 +32,16 @@ struct APIError: Error, HTTPResponseError {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = ["error": ["code": error.code, "message": error.message]]
+        let body = ErrorBody(code: error.code, message: error.message)
         var headers = self.headers
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try JSONBodies.encode(body))))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try APIJSON.encode(body))))
     }
 }
 
 /// Turns every error into the JSON error object and stamps every response with
 /// `Meridian-Region`.
 struct ErrorAndRegionMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var regionHeader: HTTPField.Name { HTTPField.Name("Meridian-Region")! }
     let region: RegionID
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -52,7 +52,7 @@ struct ErrorAndRegionMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try Self.apiError(for: error, request: request, context: context).response(from: request, context: context)
         }
         // A forwarded answer already names the region that served it.
-        if response.headers[Self.regionHeader] == nil { response.headers[Self.regionHeader] = region.name }
+        if response.headers[.meridianRegion] == nil { response.headers[.meridianRegion] = region.name }
         return response
     }
 

@@ -22,24 +22,21 @@ let regionHTTPClient: HTTPClient = {
 /// may, and streams the answer back. Nothing of the request or the answer is stored
 /// here: bodies pass through in memory only (data residency).
 struct Forwarder: Sendable {
-    /// Names the region that forwarded a request (and its answer); a request that already
-    /// carries it is never forwarded again.
-    static let forwardedByHeader = HTTPField.Name("Meridian-Forwarded-By")!
     /// How long one forwarded request may take, in seconds.
     static let timeoutSeconds: Int64 = 30
     /// How long connecting to another region may take, in seconds.
     static let connectTimeoutSeconds: Int64 = 2
     /// Request headers passed on to the serving region.
-    static let passedRequestHeaders: [HTTPField.Name] = [.contentType, .ifMatch, .ifNoneMatch, HTTPField.Name("Meridian-Context")!, SessionTokens.header, .authorization]
+    static let passedRequestHeaders: [HTTPField.Name] = [.contentType, .ifMatch, .ifNoneMatch, .meridianContext, .meridianSession, .authorization]
     /// Answer headers passed back to the client.
-    static let passedResponseHeaders = ["content-type", "etag", "meridian-context", "meridian-region", "meridian-session", "allow", "www-authenticate"]
+    static let passedResponseHeaders: [HTTPField.Name] = [.contentType, .eTag, .meridianContext, .meridianRegion, .meridianSession, .allow, .wwwAuthenticate]
 
     let node: Node
 
     /// Forwards `request` for `table` (with its already-read `body`); throws `refusal`
     /// when the request was forwarded once already or no listed region answers.
     func forward(_ request: Request, table: TableName, body: ByteBuffer?, refusal: APIError) async throws -> Response {
-        guard request.headers[Self.forwardedByHeader] == nil else {
+        guard request.headers[.meridianForwardedBy] == nil else {
             // Leadership moved while the request was on its way: the client may retry.
             if refusal.error.code == "not_leader" {
                 throw APIError(MeridianError(.unavailable, code: "leader_moved", "the leader of table '\(table)' changed while the request was forwarded; retry"))
@@ -71,7 +68,7 @@ struct Forwarder: Sendable {
         for name in Self.passedRequestHeaders {
             if let value = request.headers[name] { outbound.headers.add(name: name.canonicalName, value: value) }
         }
-        outbound.headers.add(name: Self.forwardedByHeader.canonicalName, value: node.region.name)
+        outbound.headers.add(name: HTTPField.Name.meridianForwardedBy.canonicalName, value: node.region.name)
         if let body { outbound.body = .bytes(body) }
         let delay = node.oneWayDelaysMilliseconds[region] ?? 0
         try await pay(delay)
@@ -79,9 +76,9 @@ struct Forwarder: Sendable {
         try await pay(delay)
         var headers: HTTPFields = [:]
         for name in Self.passedResponseHeaders {
-            if let value = answer.headers.first(name: name), let field = HTTPField.Name(name) { headers[field] = value }
+            if let value = answer.headers.first(name: name.canonicalName) { headers[name] = value }
         }
-        headers[Self.forwardedByHeader] = node.region.name
+        headers[.meridianForwardedBy] = node.region.name
         return Response(status: .init(code: Int(answer.status.code)), headers: headers, body: ResponseBody(asyncSequence: answer.body))
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import MeridianAPIModel
 import MeridianCore
 import NIOCore
 
@@ -78,6 +79,6 @@ extension MeridianAPI {
         let records = try auditLog.newest(limit: limit)
         var headers: HTTPFields = [.contentType: "application/json"]
         headers[.cacheControl] = "no-store"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try JSONBodies.encode(["records": records]))))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try APIJSON.encode(["records": records]))))
     }
 }

@@ -7,6 +7,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import AsyncHTTPClient
+import MeridianAPIModel
 import MeridianCore
 import MeridianNode
 import MeridianRegion
@@ -70,7 +71,7 @@ public struct MeridianAPI: Sendable {
     // MARK: Handlers
 
     @Sendable func health(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        try json(.ok, ["region": node.region.name, "status": "ok"])
+        try json(.ok, HealthBody(region: node.region.name))
     }
 
     @Sendable func cluster(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -80,7 +81,7 @@ public struct MeridianAPI: Sendable {
             let peer = peers[endpoint.name]
             return ClusterRegionBody(
                 name: endpoint.name.name, api: endpoint.api, reachable: endpoint.name == node.region || peer?.connected == true,
-                self_: endpoint.name == node.region, applied: status.applied[endpoint.name],
+                isServing: endpoint.name == node.region, applied: status.applied[endpoint.name],
                 originLatest: peer?.originLatestSequence, lagMilliseconds: peer?.lagMilliseconds,
                 heartbeatAgeMilliseconds: peer?.heartbeatAgeMilliseconds,
                 applyDelayMilliseconds: peer?.applyDelayMilliseconds.map { DelayBody(samples: $0.samples, p50: $0.p50, p99: $0.p99, max: $0.max) },
@@ -159,8 +160,8 @@ public struct MeridianAPI: Sendable {
             let (reply, applied) = try await performWithSessionMarks(.putItem(table, key, value, precondition, context: causalContext))
             guard case .written(let written, let version, let vector) = reply else { return unexpectedReply() }
             var response = try json(.ok, WriteBody(key: written.string, version: version.token, region: node.region.name, context: vector?.token), etag: version)
-            if let vector { response.headers[Self.contextHeader] = vector.token }
-            response.headers[SessionTokens.header] = sessions.token(for: session.merged(with: applied.touching(table)))
+            if let vector { response.headers[.meridianContext] = vector.token }
+            response.headers[.meridianSession] = sessions.token(for: session.merged(with: applied.touching(table)))
             return response
         }
     }
@@ -177,38 +178,31 @@ public struct MeridianAPI: Sendable {
         case .bounded: requirement = .bounded(maxStalenessMilliseconds: try query.maxStalenessMilliseconds() ?? 0)
         case .strong, .eventual: requirement = .none
         }
+        // A session read the region cannot serve yet waits there (up to the node's session
+        // wait); a bounded one does not wait: its staleness is proven by heartbeats that
+        // come no faster for waiting, and another region may prove it now.
+        let wait = consistency == .session ? node.sessionWaitMilliseconds : 0
         return try await forwardingIfMisdirected(request, table: table) {
-            let deadline = ContinuousClock.now + .milliseconds(Int64(node.sessionWaitMilliseconds))
-            // Bounded: at most one poll per `sessionPollMilliseconds` until the deadline.
-            for _ in 0...(node.sessionWaitMilliseconds / Self.sessionPollMilliseconds) {
-                let (result, applied) = await node.performWithSessionMarks(.getItem(table, key, consistency, requirement: requirement))
-                switch result {
-                case .success(.item(let item, let servedAt)):
-                    var body = ItemBody(item)
-                    body.consistency = servedAt.rawValue
-                    body.region = node.region.name
-                    var response = try json(.ok, body, etag: item.version)
-                    if let context = body.context { response.headers[Self.contextHeader] = context }
-                    response.headers[SessionTokens.header] = sessions.token(for: session.merged(with: applied.touching(table)))
-                    return response
-                case .success(let other):
-                    return unexpectedReply(other)
-                case .failure(let error) where error.code == "session_not_ready" && ContinuousClock.now < deadline:
-                    try await Task.sleep(for: .milliseconds(Int64(Self.sessionPollMilliseconds)))
-                case .failure(let error) where error.code == "session_not_ready" || error.code == "staleness_unprovable":
-                    // Another region may have what this one lacks.
-                    return try await Forwarder(node: node).forward(request, table: table, body: nil, refusal: APIError(error))
-                case .failure(let error):
-                    throw APIError(error)
-                }
+            let (result, applied) = await node.performWithSessionMarks(.getItem(table, key, consistency, requirement: requirement, waitMilliseconds: wait))
+            switch result {
+            case .success(.item(let item, let servedAt)):
+                var body = ItemBody(item)
+                body.consistency = servedAt.rawValue
+                body.region = node.region.name
+                var response = try json(.ok, body, etag: item.version)
+                if let context = body.context { response.headers[.meridianContext] = context }
+                response.headers[.meridianSession] = sessions.token(for: session.merged(with: applied.touching(table)))
+                return response
+            case .success(let other):
+                return unexpectedReply(other)
+            case .failure(let error) where error.code == "session_not_ready" || error.code == "staleness_unprovable":
+                // Another region (the leader, for a consensus table) may have what this one lacks.
+                return try await Forwarder(node: node).forward(request, table: table, body: nil, refusal: APIError(error))
+            case .failure(let error):
+                throw APIError(error)
             }
-            return try await Forwarder(node: node).forward(request, table: table, body: nil,
-                refusal: APIError(MeridianError(.unavailable, code: "session_not_ready", "no region has caught up with this session yet")))
         }
     }
-
-    /// How often a session read asks the region again while it waits, in milliseconds.
-    static let sessionPollMilliseconds: UInt64 = 2
 
     @Sendable func deleteItem(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let table = try tableName(context)
@@ -219,7 +213,7 @@ public struct MeridianAPI: Sendable {
             let (reply, applied) = try await performWithSessionMarks(.deleteItem(table, key, precondition))
             guard case .deleted(let deleted, let version) = reply else { return unexpectedReply() }
             var response = try json(.ok, WriteBody(key: deleted.string, version: version.token, region: node.region.name, deleted: true), etag: version)
-            response.headers[SessionTokens.header] = sessions.token(for: session.merged(with: applied.touching(table)))
+            response.headers[.meridianSession] = sessions.token(for: session.merged(with: applied.touching(table)))
             return response
         }
     }
@@ -264,7 +258,7 @@ public struct MeridianAPI: Sendable {
         guard let answer = try? await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds)),
               answer.status == .ok,
               let bytes = try? await answer.body.collect(upTo: Limits.definitionBytesMax),
-              let body = try? JSONDecoder().decode(PlacementBody.self, from: Data(buffer: bytes))
+              let body = try? APIJSON.decode(PlacementBody.self, from: bytes.readableBytesView)
         else { return PlacementBody(unreachable: endpoint.name.name) }
         return body
     }
@@ -303,7 +297,7 @@ public struct MeridianAPI: Sendable {
         }
         return try await forwardingIfMisdirected(request, table: table, body: body) {
             guard case .failover(let chosen, let planned) = try await perform(.failover(table, planned: mode == "planned", target: target)) else { return unexpectedReply() }
-            return try json(.accepted, ["table": table.name, "mode": planned ? "planned" : "forced", "target": chosen.name])
+            return try json(.accepted, FailoverBody(table: table.name, mode: planned ? "planned" : "forced", target: chosen.name))
         }
     }
 
@@ -328,7 +322,7 @@ public struct MeridianAPI: Sendable {
             guard let answer = try? await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds)),
                   answer.status == .ok,
                   let bytes = try? await answer.body.collect(upTo: Self.divergencePageBytesMax),
-                  let body = try? JSONDecoder().decode(DivergenceLocalBody.self, from: Data(buffer: bytes))
+                  let body = try? APIJSON.decode(DivergenceLocalBody.self, from: bytes.readableBytesView)
             else {
                 unreachable.append(region.name)
                 continue
@@ -346,10 +340,7 @@ public struct MeridianAPI: Sendable {
 
     private func localDivergence(_ table: TableName) async throws -> [DivergenceRowBody] {
         guard case .divergence(let entries, _) = try await perform(.divergence(table, afterID: 0, limit: Self.divergenceRowsMax)) else { return unexpectedReply() }
-        return entries.map { entry in
-            DivergenceRowBody(id: entry.id, key: entry.key.string, value: entry.value, version: entry.version.token, index: entry.index,
-                              term: entry.term, replaced_in_term: entry.replacedInTerm, detected_by: entry.detectedBy.name)
-        }
+        return entries.map(DivergenceRowBody.init)
     }
 
     /// `PUT` or `DELETE` on `/items/` with nothing after it: the key is missing.
@@ -384,7 +375,7 @@ public struct MeridianAPI: Sendable {
 
     /// What the request's `Meridian-Session` token says the session has seen (nothing without one).
     private func sessionMarks(_ request: Request) throws(MeridianError) -> SessionMarks {
-        guard let token = request.headers[SessionTokens.header] else { return SessionMarks() }
+        guard let token = request.headers[.meridianSession] else { return SessionMarks() }
         return try sessions.marks(from: token)
     }
 
@@ -409,11 +400,8 @@ public struct MeridianAPI: Sendable {
         return decoded
     }
 
-    /// `Meridian-Context`: the version context a client read (siblings tables).
-    static var contextHeader: HTTPField.Name { HTTPField.Name("Meridian-Context")! }
-
     private func versionContext(_ request: Request) throws(MeridianError) -> VersionVector? {
-        guard let token = request.headers[Self.contextHeader] else { return nil }
+        guard let token = request.headers[.meridianContext] else { return nil }
         guard let vector = VersionVector(token: token) else {
             throw .invalid("invalid_context", "Meridian-Context is not a context this cluster issued; send back the 'context' of a read")
         }
@@ -460,6 +448,6 @@ public struct MeridianAPI: Sendable {
     private func json(_ status: HTTPResponse.Status, _ body: some Encodable, etag: ItemVersion? = nil) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let etag { headers[.eTag] = "\"\(etag.token)\"" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try JSONBodies.encode(body))))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try APIJSON.encode(body))))
     }
 }

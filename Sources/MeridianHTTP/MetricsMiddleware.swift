@@ -16,8 +16,8 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             ? Self.consistency(in: request.uri.query) : "none"
         do {
             let response = try await next(request, context)
-            let servedBy = response.headers[HTTPField.Name("Meridian-Region")!]
-            let forwardedBy = response.headers[Forwarder.forwardedByHeader]
+            let servedBy = response.headers[.meridianRegion]
+            let forwardedBy = response.headers[.meridianForwardedBy]
             metrics.recordRequest(method: request.method.rawValue, route: route, status: response.status.code, consistency: consistency,
                                   duration: ContinuousClock.now - start, forwardedTo: forwardedBy == region ? servedBy ?? "unknown" : nil)
             return response

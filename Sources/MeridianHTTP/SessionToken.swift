@@ -22,7 +22,6 @@ struct SessionTokens: Sendable {
     static let tokenBytesMax = 8 * 1024
     /// The bytes of the mac kept in a token.
     static let macBytes = 16
-    static let header = HTTPField.Name("Meridian-Session")!
 
     let clusterID: String
     let key: SymmetricKey

@@ -35,6 +35,26 @@ public struct NodeOptions: Sendable {
         self.allowFaultInjection = allowFaultInjection
         self.injectLatency = injectLatency
     }
+
+    /// Checks the options against the node's policy for `cluster`; `Node` refuses options
+    /// that fail it, and the command line reports the error as it is.
+    ///
+    /// - Throws: `invalid_node_options` when the value limit is out of range, the session
+    ///   wait is longer than `Node.sessionWaitMillisecondsMax`, or the sync policy is
+    ///   `normal` in a cluster of several regions.
+    public func validate(for cluster: ClusterConfiguration) throws(MeridianError) {
+        guard (1...Limits.valueBytesMaxMax).contains(valueBytesMax) else {
+            throw .invalid("invalid_node_options", "the value limit must be 1 to \(Limits.valueBytesMaxMax) bytes (an item's record must fit one peer frame)")
+        }
+        guard sessionWaitMilliseconds <= Node.sessionWaitMillisecondsMax else {
+            throw .invalid("invalid_node_options", "the session wait must be at most \(Node.sessionWaitMillisecondsMax) ms")
+        }
+        if syncPolicy == .normal && cluster.regions.count > 1 {
+            // Under NORMAL a power loss can take back commits whose entries were already
+            // shipped; the region would then reuse their sequence numbers (docs/durability.md).
+            throw .invalid("invalid_node_options", "sync 'normal' is refused in a cluster of several regions: a power loss could make this region reuse log positions it already shipped; use sync 'full'")
+        }
+    }
 }
 
 /// One region's running node: its storage, its region logic, the executor that runs it,
@@ -65,9 +85,10 @@ public final class Node: Sendable {
     let transport: PeerTransport?
     private let ticker: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
 
-    /// Opens a node over SQLite in its data directory.
+    /// Opens a node over SQLite in its data directory, once `options` pass `validate(for:)`.
     public convenience init(cluster: ClusterConfiguration, options: NodeOptions, logger: Logger = Logger(label: "meridian")) throws {
         guard cluster.endpoint(of: options.region) != nil else { throw Self.unknownRegion(options.region, cluster) }
+        try options.validate(for: cluster)
         let directory = try DataDirectory(path: options.dataDirectory)
         let storage = try SQLiteStorage(path: directory.databasePath, syncPolicy: options.syncPolicy)
         try self.init(cluster: cluster, region: options.region, storage: storage, valueBytesMax: options.valueBytesMax,

@@ -6,29 +6,34 @@ import MeridianReplication
 /// Runs a region's synchronous code on one dedicated thread.
 ///
 /// Inputs (client requests, peer messages, connection events, ticks) queue up while a
-/// step executes; the thread then takes up to `batchInputsMax` of them and runs them as
-/// one step, so concurrent writes share one storage transaction and one sync (group
-/// commit). The queue is bounded: past `pendingInputsMax` a request is refused at once
-/// with 503 and a peer message is dropped (replication sends it again), rather than
-/// growing memory.
+/// step executes, in the region's `InputQueue` (the simulator uses the same queue with the
+/// same limits); the thread then takes a batch and runs it as one step, so concurrent
+/// writes share one storage transaction and one sync (group commit). The queue is
+/// bounded: when it is full a request is refused at once with 503 and a peer message is
+/// dropped (replication sends it again), rather than growing memory.
 public final class RegionExecutor: @unchecked Sendable {
     /// The most inputs waiting for the executor.
-    public static let pendingInputsMax = 16_384
-    /// The most inputs run in one step (one storage transaction).
-    public static let batchInputsMax = 512
+    public static var pendingInputsMax: Int { InputQueue<Work>.inputsMaxDefault }
 
     typealias Completion = @Sendable (Result<RegionReply, MeridianError>, SessionMarks) -> Void
 
     enum Work {
         case request(RegionRequest, Completion)
         case input(RegionInput)
+
+        var isTick: Bool {
+            if case .input(.tick) = self { return true }
+            return false
+        }
     }
 
     // All mutable state below is guarded by `condition`.
     private let condition = NSCondition()
-    private var pending: [Work] = []
-    private var tickPending = false
+    private var pending = InputQueue<Work>()
     private var stopping = false
+    /// When the region next needs a step even if no input comes (a waiting request's
+    /// deadline), in wall milliseconds; the thread then runs a tick.
+    private var wakeAtMilliseconds: UInt64?
     private var finished = false
     private var droppedInputs = 0
 
@@ -66,15 +71,6 @@ public final class RegionExecutor: @unchecked Sendable {
 
     /// Queues a peer message, a connection event or a tick (at most one tick waits at a time).
     public func submit(_ input: RegionInput) {
-        if case .tick = input {
-            condition.lock()
-            defer { condition.unlock() }
-            guard !tickPending, !stopping else { return }
-            tickPending = true
-            pending.append(.input(.tick))
-            condition.signal()
-            return
-        }
         _ = enqueue(.input(input))
     }
 
@@ -83,13 +79,16 @@ public final class RegionExecutor: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if stopping { return MeridianError(.unavailable, code: "shutting_down", "the region is shutting down") }
-        if pending.count >= Self.pendingInputsMax {
+        switch pending.enqueue(work, isTick: work.isTick) {
+        case .queued:
+            condition.signal()
+            return nil
+        case .coalesced:
+            return nil
+        case .refused:
             droppedInputs += 1
-            return MeridianError(.unavailable, code: "overloaded", "the region has \(Self.pendingInputsMax) inputs waiting; retry shortly")
+            return MeridianError(.unavailable, code: "overloaded", "the region has \(pending.inputsMax) inputs waiting; retry shortly")
         }
-        pending.append(work)
-        condition.signal()
-        return nil
     }
 
     private func runLoop() {
@@ -115,6 +114,9 @@ public final class RegionExecutor: @unchecked Sendable {
                 waiting.removeValue(forKey: ticket)?(result, marks)
             }
             if !output.messages.isEmpty { send(output.messages) }
+            condition.lock()
+            wakeAtMilliseconds = output.nextDeadlineMilliseconds
+            condition.unlock()
         }
         let stopped = MeridianError(.unavailable, code: "shutting_down", "the region shut down before the request completed; it may still be applied")
         for (_, completion) in waiting { completion(.failure(stopped), SessionMarks()) }
@@ -129,13 +131,22 @@ public final class RegionExecutor: @unchecked Sendable {
     private func nextBatch() -> [Work]? {
         condition.lock()
         defer { condition.unlock() }
-        while pending.isEmpty && !stopping { condition.wait() }
+        while pending.isEmpty && !stopping {
+            guard let wakeAt = wakeAtMilliseconds else {
+                condition.wait()
+                continue
+            }
+            let now = wallMilliseconds()
+            if now >= wakeAt {
+                // A waiting request's deadline came with no other input: a tick answers it.
+                wakeAtMilliseconds = nil
+                _ = pending.enqueue(.input(.tick), isTick: true)
+            } else {
+                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(wakeAt - now) / 1000))
+            }
+        }
         if pending.isEmpty { return nil }
-        let count = min(pending.count, Self.batchInputsMax)
-        let batch = Array(pending.prefix(count))
-        pending.removeFirst(count)
-        if batch.contains(where: { if case .input(.tick) = $0 { return true } else { return false } }) { tickPending = false }
-        return batch
+        return pending.nextBatch(isTick: \.isTick)
     }
 
     /// Stops taking work, finishes what is queued, and waits for the thread to end.

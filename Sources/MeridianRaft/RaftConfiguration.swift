@@ -11,8 +11,8 @@ public enum ReadOnlyOption: Sendable {
 }
 
 /// Bugs planted on purpose so that the simulator's checkers can show they catch them.
-/// Never set one outside a test.
-public enum RaftFault: String, Sendable, CaseIterable {
+/// Never set one outside a test: the type and the switch are SPI (`@_spi(Simulation)`).
+@_spi(Simulation) public enum RaftFault: String, Sendable, CaseIterable {
     /// A node grants a vote to a second candidate in the same term.
     case voteTwice
     /// The leader advances its commit index to its own last index without a majority.
@@ -52,8 +52,9 @@ public struct RaftConfiguration: Sendable {
     public var pendingReadsMax: Int = 4096
     /// The seed of the generator that draws election timeouts.
     public var randomSeed: UInt64
-    /// A planted bug, for the simulator's checkers only.
-    public var fault: RaftFault? = nil
+    /// A planted bug, for the simulator's checkers only: outside the public API, reached
+    /// only through `@_spi(Simulation) import` (the simulator and the tests).
+    @_spi(Simulation) public var fault: RaftFault? = nil
 
     /// Creates a configuration with the default limits.
     public init(id: RaftNodeID, voters: [RaftNodeID], randomSeed: UInt64) {

@@ -105,6 +105,7 @@ public final class Region {
                 replies = try storage.write { writer in
                     let replies = try inputs.compactMap { try step.run($0, reader: writer, writer: writer) }
                     try step.processRaftReady(writer: writer)
+                    try step.serveParkedReads(reader: writer)
                     if step.state.clock.latest > state.clock.latest {
                         try writer.setMetadata(MetadataName.clockHighWater, step.state.clock.latest.rawValue.bigEndianBytes)
                     }
@@ -113,11 +114,12 @@ public final class Region {
             } else {
                 replies = try storage.read { reader in try inputs.compactMap { try step.run($0, reader: reader, writer: nil) } }
             }
+            step.state.checkInvariants(after: state, requestCount: requestCount, replyCount: replies.count)
             working = step.state
         } catch {
             let failure = (error as? MeridianError) ?? .storageFailed("storage failed; nothing of this request was applied: \(error)")
             return RegionOutput(replies: Array(repeating: .failure(failure), count: requestCount), messages: [], applied: state.replication.applied,
-                                raftApplied: state.consensus.groups.mapValues(\.appliedIndex))
+                                raftApplied: state.consensus.groups.mapValues(\.appliedIndex), nextDeadlineMilliseconds: state.nextDeadlineMilliseconds)
         }
         state = working
         let ticked = inputs.contains { if case .tick = $0 { return true } else { return false } }
@@ -142,7 +144,8 @@ public final class Region {
         }
         return RegionOutput(replies: answered, messages: messages, applied: state.replication.applied,
                             raftApplied: state.consensus.groups.mapValues(\.appliedIndex),
-                            completions: completions.map { (ticket: $0.0, result: $0.1) })
+                            completions: completions.map { (ticket: $0.0, result: $0.1) },
+                            nextDeadlineMilliseconds: state.nextDeadlineMilliseconds)
     }
 
     static func needsWriteTransaction(_ input: RegionInput) -> Bool {

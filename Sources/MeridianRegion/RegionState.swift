@@ -68,6 +68,12 @@ struct RegionState: Sendable {
     var completions: [(UInt64, Result<RegionReply, MeridianError>)] = []
     /// The ticket the next pending request gets.
     var nextTicket: UInt64 = 1
+    /// Session and bounded reads waiting for the local copy to catch up, by ticket.
+    var parkedReads: [UInt64: ParkedRead] = [:]
+    /// The most reads parked at once (past it a read is refused at once, and the edge forwards it).
+    static let parkedReadsMax = 4096
+    /// The longest a read may wait in the region, in milliseconds.
+    static let parkedReadWaitMillisecondsMax: UInt64 = 10_000
 
     mutating func issueTicket() -> UInt64 {
         defer { nextTicket += 1 }
@@ -84,6 +90,40 @@ struct RegionState: Sendable {
         outbox = []
         acknowledgementOwed = false
         return messages
+    }
+
+    /// The earliest deadline of a request waiting in the region (parked reads, proposals
+    /// and strong reads waiting on a Raft group).
+    var nextDeadlineMilliseconds: UInt64? {
+        let deadlines = parkedReads.values.map(\.deadlineMilliseconds) + consensus.pendingProposals.values.map(\.deadlineMilliseconds)
+            + consensus.pendingReads.values.map(\.deadlineMilliseconds)
+        return deadlines.min()
+    }
+
+    /// Stops the program when a step broke an invariant of the region: TigerBeetle's habit
+    /// of asserting where state is richest, in release builds too, since a region that
+    /// carried on would spread the damage to its peers.
+    ///
+    /// - What the region applied never goes backwards (per origin), nor does its clock.
+    /// - Every request got exactly one reply.
+    /// - What waits is within its bounds, and every waiting ticket was issued.
+    /// - A group's commit index never passes its log, and (within one incarnation) never
+    ///   goes backwards.
+    func checkInvariants(after previous: RegionState, requestCount: Int, replyCount: Int) {
+        precondition(replyCount == requestCount, "a step answers every request once")
+        for (origin, sequence) in previous.replication.applied.sequences {
+            precondition(replication.applied[origin] >= sequence, "what a region applied of \(origin) never goes backwards")
+        }
+        precondition(clock.latest >= previous.clock.latest, "a region's clock never goes backwards")
+        precondition(parkedReads.count <= Self.parkedReadsMax, "at most parkedReadsMax reads are parked")
+        precondition(parkedReads.keys.allSatisfy { $0 < nextTicket }, "every parked read holds an issued ticket")
+        precondition(consensus.pendingProposals.keys.allSatisfy { $0 < nextTicket } && consensus.pendingReads.keys.allSatisfy { $0 < nextTicket },
+                     "every request waiting on a Raft group holds an issued ticket")
+        consensus.checkInvariants()
+        for (table, group) in consensus.groups {
+            guard let before = previous.consensus.groups[table], before.incarnation == group.incarnation else { continue }
+            precondition(group.node.status.commit >= before.node.status.commit, "a group's commit index never goes backwards")
+        }
     }
 
     /// The live definition of a table, if it exists.

@@ -1,5 +1,5 @@
 import MeridianCore
-import MeridianRaft
+@_spi(Simulation) import MeridianRaft
 import MeridianReplication
 import MeridianStorage
 
@@ -15,6 +15,8 @@ public struct RegionConfiguration: Sendable {
     public var replication: ReplicationConfiguration
     /// Raft timings of `primary` and `strong` tables.
     public var raft = RaftSettings()
+    /// A planted bug, set only by the simulator to check its checkers (SPI, not public API).
+    @_spi(Simulation) public var fault: RegionFault? = nil
 
     public init(id: RegionID, clusterRegions: [RegionID], clockSkewMillisecondsMax: UInt64 = Limits.clockSkewMillisecondsMaxDefault) {
         precondition(clusterRegions.contains(id), "a region belongs to its own cluster")
@@ -26,6 +28,13 @@ public struct RegionConfiguration: Sendable {
 
 }
 
+/// Bugs planted on purpose in the region so that the simulator's checkers can show they
+/// catch them. Never set one outside a test: the type and the switch are SPI.
+@_spi(Simulation) public enum RegionFault: String, Sendable, CaseIterable {
+    /// Session reads are served whatever the session's token says the session has seen.
+    case ignoreSessionToken
+}
+
 /// A client request, already parsed and validated at the edge.
 public enum RegionRequest: Sendable, Equatable {
     case createTable(TableName, definition: JSONValue)
@@ -34,7 +43,10 @@ public enum RegionRequest: Sendable, Equatable {
     case deleteTable(TableName)
     /// A write; `context` (siblings tables) is the version vector the client read.
     case putItem(TableName, Key, JSONValue, WritePrecondition, context: VersionVector? = nil)
-    case getItem(TableName, Key, ConsistencyLevel, requirement: ReadRequirement = .none)
+    /// A read; a `session` or `bounded` read the local copy cannot serve yet waits in the
+    /// region for up to `waitMilliseconds` (answered `.pending`), then is refused with an
+    /// error naming where to go instead.
+    case getItem(TableName, Key, ConsistencyLevel, requirement: ReadRequirement = .none, waitMilliseconds: UInt64 = 0)
     case deleteItem(TableName, Key, WritePrecondition)
     case scan(TableName, ScanRange)
     /// A page of a table's conflict ledger: rows after `afterID`.
@@ -61,7 +73,7 @@ public enum RegionRequest: Sendable, Equatable {
     public var isWrite: Bool {
         switch self {
         case .createTable, .deleteTable, .putItem, .deleteItem, .changeRegions, .failover, .transact: return true
-        case .getItem(_, _, let consistency, _): return consistency != .eventual
+        case .getItem(_, _, let consistency, _, _): return consistency != .eventual
         case .listTables, .showTable, .scan, .conflicts, .clusterStatus, .placement, .divergence: return false
         }
     }
@@ -151,6 +163,10 @@ public struct RegionOutput: Sendable {
     public var raftApplied: [TableName: UInt64] = [:]
     /// Results of earlier `.pending` replies, by ticket, sent only after the step committed.
     public var completions: [(ticket: UInt64, result: Result<RegionReply, MeridianError>)] = []
+    /// The earliest deadline of a request still waiting in the region, in wall milliseconds:
+    /// the driver must run a step (a tick) by then, even with no other input, so that the
+    /// request is answered on time. `nil` when nothing waits with a deadline.
+    public var nextDeadlineMilliseconds: UInt64? = nil
 }
 
 /// Counters a region keeps for metrics and the cluster view.

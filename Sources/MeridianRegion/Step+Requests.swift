@@ -45,13 +45,15 @@ extension Step {
             let record = try write(table, key, value: value, precondition: precondition, context: context, reader: reader, writer: required(writer))
             return .written(key, record.version, context: record.vector)
 
-        case .getItem(let table, let key, let consistency, let requirement):
+        case .getItem(let table, let key, let consistency, let requirement, let waitMilliseconds):
             let definition = try servedTable(table)
             if consistency == .strong && definition.mode == .multiPrimary {
                 throw MeridianError.invalid("consistency_unavailable",
                     "table '\(table)' is multi-primary, which cannot serve consistency=strong; use a table with mode \"strong\" or \"primary\", or read with bounded, session or eventual consistency")
             }
-            try check(requirement)
+            if let refusal = unreadiness(of: table, requirement, consistency: consistency) {
+                return try park(table, key, consistency: consistency, requirement: requirement, waitMilliseconds: waitMilliseconds, refusal: refusal)
+            }
             guard let item = try reader.item(table: table, key: key), !item.isTombstone else { throw MeridianError.itemNotFound }
             return .item(item, servedAt: consistency)
 
@@ -168,12 +170,12 @@ extension Step {
         case .deleteItem(let table, let key, let precondition):
             guard try servedTable(table).mode != .multiPrimary else { return nil }
             return try raftWrite(table, key, value: nil, isDelete: true, precondition: precondition, reader: reader, writer: required(writer))
-        case .getItem(let table, let key, let consistency, let requirement):
+        case .getItem(let table, let key, let consistency, let requirement, let waitMilliseconds):
             guard try servedTable(table).mode != .multiPrimary else { return nil }
             guard consistency == .eventual || writer != nil else {
                 preconditionFailure("a read a Raft group confirms runs in a write step")
             }
-            return try raftRead(table, key, consistency: consistency, requirement: requirement, reader: reader)
+            return try raftRead(table, key, consistency: consistency, requirement: requirement, waitMilliseconds: waitMilliseconds, reader: reader)
         default:
             return nil
         }
@@ -201,6 +203,7 @@ extension Step {
         case .none:
             return
         case .session(let positions, _):
+            if region.configuration.fault == .ignoreSessionToken { return }
             for (origin, sequence) in positions.sequences where state.replication.applied[origin] < sequence {
                 throw MeridianError(.unavailable, code: "session_not_ready",
                     "this region has applied \(origin)'s log through \(state.replication.applied[origin]); the session has seen \(sequence)")

@@ -9,6 +9,12 @@ enum PendingInput {
     case createTable(Int)
     /// A peer message, a connection event or a tick.
     case input(RegionInput)
+
+    /// Whether this is a tick (at most one waits in a region's queue).
+    var isTick: Bool {
+        if case .input(.tick) = self { return true }
+        return false
+    }
 }
 
 /// One region in the simulated world: its storage outlives its process.
@@ -21,9 +27,7 @@ final class SimulatedNode {
     var clock: SimulatedClock
     /// Inputs waiting for the region's next step, in arrival order: the executor's queue,
     /// lost when the process dies.
-    var inbox: [PendingInput] = []
-    /// Whether a tick waits in `inbox` (at most one does, as in the node's executor).
-    var tickPending = false
+    var inbox = InputQueue<PendingInput>()
     /// Whether a `runStep` event is scheduled.
     var stepScheduled = false
     /// When the step in progress finishes (its commit and sync), in virtual milliseconds:

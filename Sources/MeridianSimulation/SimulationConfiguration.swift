@@ -1,6 +1,7 @@
 import MeridianCore
 import MeridianStorage
-import MeridianRaft
+@_spi(Simulation) import MeridianRaft
+@_spi(Simulation) import MeridianRegion
 
 /// A bug planted on purpose inside the simulated world, to prove that the checkers catch
 /// what they claim to.
@@ -29,18 +30,26 @@ public enum Mutation: String, Sendable, CaseIterable, CustomStringConvertible {
     case staleRead = "stale-read"
     /// `RaftFault.ignoreLogRecency`: votes are granted to candidates whose log is behind.
     case ignoreLogRecency = "ignore-log-recency"
+    /// `RegionFault.ignoreSessionToken`: regions serve session reads whatever the session
+    /// has seen, so a session that moves to a region behind it misses its own writes.
+    case ignoreSessionToken = "ignore-session-token"
 
     public var description: String { rawValue }
 
     /// The Raft fault the mutation plants in every region; `nil` for the simulator's own.
-    public var raftFault: RaftFault? {
+    var raftFault: RaftFault? {
         switch self {
-        case .skipLedger, .dropRelay, .leakResidency: return nil
+        case .skipLedger, .dropRelay, .leakResidency, .ignoreSessionToken: return nil
         case .voteTwice: return .voteTwice
         case .commitEarly: return .commitEarly
         case .staleRead: return .skipReadConfirmation
         case .ignoreLogRecency: return .ignoreLogRecency
         }
+    }
+
+    /// The region fault the mutation plants in every region, if it is one.
+    var regionFault: RegionFault? {
+        self == .ignoreSessionToken ? .ignoreSessionToken : nil
     }
 }
 

@@ -11,6 +11,10 @@ public struct SimulationCounters: Sendable, Equatable {
     public var consensusWritesAcknowledged = 0
     /// Strong reads of the consensus tables answered (final reads included).
     public var strongReadsServed = 0
+    /// Session reads served (`consistency=session`, by the region the session asked or the one it was forwarded to).
+    public var sessionReadsServed = 0
+    /// Bounded-staleness reads served.
+    public var boundedReadsServed = 0
     /// Calls on the consensus tables whose outcome the client never learned.
     public var consensusOutcomesUnknown = 0
     /// Calls a region refused with `not_leader` and forwarded to the leader it named.
@@ -82,6 +86,7 @@ public struct SimulationReport: Sendable {
             + (counters.writesLostToPowerLoss > 0 ? " (\(counters.writesLostToPowerLoss) lost to power loss)" : "")
             + ", conflicts recorded \(counters.conflictsRecorded)"
             + "; consensus writes \(counters.consensusWritesAcknowledged), strong reads \(counters.strongReadsServed), unknown \(counters.consensusOutcomesUnknown), redirects \(counters.consensusRedirects)"
+            + "; session reads \(counters.sessionReadsServed), bounded reads \(counters.boundedReadsServed)"
             + "; faults \(faultsTotal)"
             + (faults.isEmpty ? "" : " (\(faults.joined(separator: ", ")))")
             + "; messages \(counters.messagesSent), lost \(counters.messagesLost), reset \(counters.messagesReset), duplicated \(counters.messagesDuplicated)"

@@ -57,8 +57,10 @@ extension Simulator {
     }
 
     /// Records the outcome of one client request.
-    func handle(_ reply: Result<RegionReply, MeridianError>, to client: ClientRequest, in node: SimulatedNode, localWrites: LocalWrites) {
-        guard let policy = client.table.policy else { return handleConsensus(reply, to: client, in: node) }
+    func handle(_ reply: Result<RegionReply, MeridianError>, to client: ClientRequest, in node: SimulatedNode, localWrites: LocalWrites,
+                marks: SessionMarks) {
+        if client.operation == .sessionGet || client.operation == .boundedGet { return handleSessionRead(reply, to: client, in: node, marks: marks) }
+        guard let policy = client.table.policy else { return handleConsensus(reply, to: client, in: node, marks: marks) }
         let described = "\(node.id) \(client.operation.rawValue) \(client.table.name)/\(client.key)"
         switch reply {
         case .success(.written(_, let version, let context)):
@@ -66,6 +68,8 @@ extension Simulator {
                 preconditionFailure("a multi-primary write returns its vector and commits its item")
             }
             acknowledge(client, policy: policy, in: node, version: version, vector: vector, replaced: write.replaced)
+            sessionWrote(client, in: node, marks: marks, version: version, vector: vector)
+            endSessionRequest(client)
             workload.remember(region: node.id, table: client.table.name, key: client.key, version: version, vector: vector)
             record("\(described) \(client.value.map(Self.text) ?? "") -> \(version.token) \(vector.token)")
         case .success(.deleted(_, let version)):
@@ -74,6 +78,8 @@ extension Simulator {
                 preconditionFailure("a delete commits a tombstone with a record")
             }
             acknowledge(client, policy: policy, in: node, version: version, vector: vector, replaced: write.replaced)
+            sessionWrote(client, in: node, marks: marks, version: version, vector: vector)
+            endSessionRequest(client)
             record("\(described) -> tombstone \(version.token) \(vector.token)")
         case .success(.item(let item, _)):
             counters.readsServed += 1
@@ -83,6 +89,7 @@ extension Simulator {
             preconditionFailure("\(client.operation) answered \(reply)")
         case .failure(let error):
             counters.requestsRefused += 1
+            endSessionRequest(client)
             record("\(described) -> \(error.code)")
         }
     }
@@ -92,6 +99,7 @@ extension Simulator {
         acknowledgedWrites.append(AcknowledgedWrite(region: node.id, table: client.table.name, policy: policy, key: client.key,
                                                     value: client.value, version: version, vector: vector, replaced: replaced))
         acknowledgedCommits.append(node.storage.commitCount)
+        boundedChecker.acknowledged(table: client.table.name, key: client.key, origin: node.id, vector: vector, version: version, at: now)
         if let violation = timestampChecker.observe(region: node.id, version: version) { fail(violation) }
     }
 

@@ -25,7 +25,7 @@ extension Simulator {
     // MARK: Replies
 
     /// Handles the reply to one attempt of a call on a consensus table, at `node`.
-    func handleConsensus(_ reply: Result<RegionReply, MeridianError>, to client: ClientRequest, in node: SimulatedNode) {
+    func handleConsensus(_ reply: Result<RegionReply, MeridianError>, to client: ClientRequest, in node: SimulatedNode, marks: SessionMarks) {
         let described = "\(node.id) \(client.operation.rawValue) \(client.table.name)/\(client.key) call \(client.call)"
         if case .success(.pending(let ticket)) = reply {
             node.pendingCalls[ticket] = client
@@ -36,6 +36,12 @@ extension Simulator {
         switch outcome {
         case .returned(let operation):
             record("\(described) -> \(Self.describe(reply))")
+            switch reply {
+            case .success(.written(_, let version, _)), .success(.deleted(_, let version)):
+                sessionWrote(client, in: node, marks: marks, version: version, vector: nil)
+            default:
+                break
+            }
             finish(client, operation: operation, returnedAt: now)
             remember(reply, of: client)
         case .unknown:
@@ -49,12 +55,12 @@ extension Simulator {
     /// Handles the results of earlier `.pending` replies that a step produced, in ticket
     /// order: the region lists the ones that timed out in the order of a dictionary, which
     /// the process's hash seed decides, and the run must not depend on it.
-    func handleCompletions(_ completions: [(ticket: UInt64, result: Result<RegionReply, MeridianError>)], in node: SimulatedNode) {
+    func handleCompletions(_ completions: [(ticket: UInt64, result: Result<RegionReply, MeridianError>)], in node: SimulatedNode, marks: SessionMarks) {
         for completion in completions.sorted(by: { $0.ticket < $1.ticket }) {
             guard let client = node.pendingCalls.removeValue(forKey: completion.ticket) else {
                 preconditionFailure("\(node.id) completed ticket \(completion.ticket), which no call waits for")
             }
-            handleConsensus(completion.result, to: client, in: node)
+            handle(completion.result, to: client, in: node, localWrites: LocalWrites([], before: [:], requested: [], region: node.id), marks: marks)
         }
     }
 
@@ -81,6 +87,7 @@ extension Simulator {
 
     /// Records a call in the history; `returnedAt` nil: its outcome is unknown.
     private func finish(_ client: ClientRequest, operation: RegisterOperation, returnedAt: UInt64?) {
+        endSessionRequest(client)
         if returnedAt == nil { counters.consensusOutcomesUnknown += 1 }
         if case .read = operation, returnedAt != nil { counters.strongReadsServed += 1 }
         if returnedAt != nil, case .write = operation { counters.consensusWritesAcknowledged += 1 }
@@ -92,6 +99,7 @@ extension Simulator {
     }
 
     private func finishWithoutEffect(_ client: ClientRequest) {
+        endSessionRequest(client)
         if finalReadsOutstanding.remove(client.call) != nil {
             finalReadsFailed.append("\(client.table.name)/\(client.key)")
         }
@@ -153,7 +161,7 @@ extension Simulator {
             return .compareAndSet(expected: nil, new: written, succeeded: succeeded)
         case .put, .delete, .putWithContext:
             return .write(written)
-        case .get, .strongGet:
+        case .get, .strongGet, .sessionGet, .boundedGet:
             preconditionFailure("a read has no write operation")
         }
     }
@@ -176,7 +184,7 @@ extension Simulator {
         for (ticket, client) in node.pendingCalls.sorted(by: { $0.key < $1.key }) {
             record("\(node.id) crashed holding call \(client.call) (ticket \(ticket)): outcome unknown")
             // A read that never returned tells nothing; a write may still take effect.
-            guard client.operation != .strongGet else {
+            guard client.operation != .strongGet && client.operation != .sessionGet && client.operation != .boundedGet else {
                 finishWithoutEffect(client)
                 continue
             }
@@ -238,6 +246,9 @@ extension Simulator {
             }
             let committed = entries.filter { $0.index <= status.commitIndex }
             if let violation = committedEntryChecker.observeCommitted(region: node.id, table: table, entries: committed) { fail(violation) }
+            for entry in committed {
+                if let version = committedWriteVersion(ofStoredEntry: entry.bytes) { sessionChecker.committed(table: table, version: version, index: entry.index) }
+            }
         }
     }
 

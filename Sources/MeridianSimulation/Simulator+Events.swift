@@ -49,6 +49,8 @@ extension Simulator {
             heal(faultID: faultID)
         case .resend(let client, let region):
             enqueue(.client(client), for: node(region))
+        case .session(let index):
+            runSession(index)
         }
     }
 
@@ -68,30 +70,34 @@ extension Simulator {
             }
             return
         }
-        if case .input(.tick) = pending {
-            guard !node.tickPending else { return }
-            node.tickPending = true
+        switch node.inbox.enqueue(pending, isTick: pending.isTick) {
+        case .queued:
+            break
+        case .coalesced:
+            return
+        case .refused:
+            // The region's queue is full: a request is refused (503), a message dropped.
+            if case .client = pending { counters.requestsUnavailable += 1 }
+            return
         }
-        node.inbox.append(pending)
         guard !node.stepScheduled else { return }
         node.stepScheduled = true
         queue.schedule(.runStep(node.id), at: max(now, node.busyUntil))
     }
 
-    /// Runs one step over up to `batchInputsMax` queued inputs; the region stays busy for
+    /// Runs one step over a batch of the region's queue (`InputQueue`, the node's limits); the region stays busy for
     /// the step's duration, and what it sends leaves when the step ends (after its commit).
     private func runStep(_ node: SimulatedNode) {
         node.stepScheduled = false
         guard let region = node.region, !node.inbox.isEmpty else { return }
-        let batch = Array(node.inbox.prefix(Self.batchInputsMax))
-        node.inbox.removeFirst(batch.count)
-        if batch.contains(where: { if case .input(.tick) = $0 { return true } else { return false } }) { node.tickPending = false }
+        let batch = node.inbox.nextBatch(isTick: \.isTick)
         let requested = requestedItems(batch, in: node)
         let output = region.step(batch.map { input(of: $0) }, wallMilliseconds: node.clock.wallMilliseconds(at: now))
         let writes = node.storage.takeItemWrites()
+        let marks = SessionMarks(positions: output.applied, raft: output.raftApplied)
         observe(writes, in: node)
-        record(batch, output: output, writes: writes, requested: requested, in: node)
-        handleCompletions(output.completions, in: node)
+        record(batch, output: output, writes: writes, requested: requested, marks: marks, in: node)
+        handleCompletions(output.completions, in: node, marks: marks)
         observeRaft(node)
         node.busyUntil = now + random.uniform(in: Self.stepMilliseconds)
         for (peer, message) in output.messages { send(message, from: node.id, to: peer, at: node.busyUntil) }
@@ -149,7 +155,7 @@ extension Simulator {
 
     /// Traces a step's inputs and handles each reply, in input order.
     private func record(_ batch: [PendingInput], output: RegionOutput, writes: [SimulatedStorage.ItemWrite],
-                        requested: (before: [ItemAddress: StoredItem], addresses: Set<ItemAddress>), in node: SimulatedNode) {
+                        requested: (before: [ItemAddress: StoredItem], addresses: Set<ItemAddress>), marks: SessionMarks, in node: SimulatedNode) {
         var replies = output.replies.makeIterator()
         let localWrites = LocalWrites(writes, before: requested.before, requested: requested.addresses, region: node.id)
         for pending in batch {
@@ -167,7 +173,7 @@ extension Simulator {
                 recordTableCreation(workload.tables[index], reply, in: node)
             case .client(let client):
                 guard let reply = replies.next() else { preconditionFailure("a step returned fewer replies than requests") }
-                handle(reply, to: client, in: node, localWrites: localWrites)
+                handle(reply, to: client, in: node, localWrites: localWrites, marks: marks)
             }
         }
         precondition(replies.next() == nil, "a step returned more replies than requests")
@@ -223,9 +229,7 @@ extension Simulator {
         node.countersOfEarlierProcesses.add(region.counters)
         abandonPendingCalls(of: node)
         node.region = nil
-        counters.requestsUnavailable += node.inbox.filter { if case .client = $0 { return true } else { return false } }.count
-        node.inbox = []
-        node.tickPending = false
+        counters.requestsUnavailable += node.inbox.removeAll().filter { if case .client = $0 { return true } else { return false } }.count
         if powerLoss { losePower(node) }
         reconcileConnections()
     }

@@ -81,6 +81,7 @@ extension Simulator {
             restart(node(region))
         case .excursion(let region):
             node(region).clock.excursionMilliseconds = 0
+            lastClockExcursionEndMilliseconds = now
         }
     }
 

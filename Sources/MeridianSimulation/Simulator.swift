@@ -12,7 +12,7 @@
 // every time is virtual. It must never import MeridianNode or NIO.
 
 import MeridianCore
-import MeridianRegion
+@_spi(Simulation) import MeridianRegion
 import MeridianReplication
 import MeridianStorage
 
@@ -38,8 +38,10 @@ enum SimulationEvent {
     /// A fault ends.
     case heal(faultID: Int)
     /// A call on a consensus table refused by one region reaches another (its leader, or
-    /// the client's own region again).
+    /// the client's own region again); or a session read forwarded after its refusal.
     case resend(ClientRequest, to: RegionID)
+    /// A session (by index) sends its next request.
+    case session(Int)
 }
 
 /// Runs one simulated cluster from one seed.
@@ -91,8 +93,6 @@ public final class Simulator {
     static let checkpointIntervalMilliseconds: ClosedRange<UInt64> = 200...1000
     /// How long one step takes (execution, commit and sync), in milliseconds.
     static let stepMilliseconds: ClosedRange<UInt64> = 1...3
-    /// The most inputs one step takes from a region's queue.
-    static let batchInputsMax = 64
     /// The relative chances that one client event sends one, two or three requests at once
     /// (concurrent clients, whose requests may share a step).
     static let requestsPerClientEventWeights = [60, 25, 15]
@@ -136,6 +136,12 @@ public final class Simulator {
     var committedEntryChecker = CommittedEntryChecker()
     /// Every call on the consensus tables, for the linearizability check.
     var consensusHistory: [HistoryEvent] = []
+    /// The sessions, and the checkers of their reads and of bounded reads.
+    var sessions: [SessionClient] = []
+    var sessionChecker = SessionChecker()
+    var boundedChecker: BoundedStalenessChecker
+    /// When the last clock excursion ended, in virtual milliseconds.
+    var lastClockExcursionEndMilliseconds: UInt64?
     /// The final strong reads not answered yet, by call, and the keys of those that failed.
     var finalReadsOutstanding: Set<Int> = []
     var finalReadsFailed: [String] = []
@@ -157,6 +163,7 @@ public final class Simulator {
             // its name and the table's); a Raft mutation is planted in every region.
             regionConfiguration.raft.randomSeed = raftSeed
             regionConfiguration.raft.fault = configuration.mutation?.raftFault
+            regionConfiguration.fault = configuration.mutation?.regionFault
             let storage = SimulatedStorage(syncPolicy: configuration.syncPolicy, dropsConflictRows: configuration.mutation == .skipLedger)
             return SimulatedNode(id: id, configuration: regionConfiguration, storage: storage,
                                  clock: SimulatedClock(boundMilliseconds: configuration.clockOffsetMillisecondsMax, random: &random))
@@ -168,6 +175,7 @@ public final class Simulator {
         var regionsByTable: [TableName: [RegionID]] = [:]
         for table in workload.tables { regionsByTable[table.name] = table.regions ?? regions }
         residencyChecker = ResidencyChecker(regionsByTable: regionsByTable)
+        boundedChecker = BoundedStalenessChecker(clockOffsetMillisecondsMax: configuration.clockOffsetMillisecondsMax)
         trace = TraceRecorder(tailLinesMax: configuration.traceTailLines, recordsAll: configuration.recordsFullTrace)
         self.random = random
         record("seed \(configuration.seed): regions \(regions.map(\.name).joined(separator: ",")), faults \(configuration.faults.name), sync \(configuration.syncPolicy.rawValue), log retention \(retained)\(configuration.mutation.map { ", mutation \($0)" } ?? "")")
@@ -206,6 +214,11 @@ public final class Simulator {
             if configuration.syncPolicy == .normal {
                 queue.schedule(.checkpoint(node.id), at: now + random.uniform(in: Self.checkpointIntervalMilliseconds))
             }
+        }
+        for index in 0..<Self.sessionsCount {
+            let home = random.element(of: configuration.regions)
+            sessions.append(SessionClient(id: index, region: home))
+            queue.schedule(.session(index), at: now + Self.clientsStartMilliseconds + random.uniform(in: 0...200))
         }
         // Each table is created by one region, and now and then concurrently by a second.
         for index in workload.tables.indices {

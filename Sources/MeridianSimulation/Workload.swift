@@ -65,6 +65,10 @@ enum ClientOperation: String, CaseIterable {
     case get
     /// A linearizable read of a `primary` or `strong` table, served by its leader.
     case strongGet = "strong-get"
+    /// A session's read (`consistency=session`, carrying what the session has seen).
+    case sessionGet = "session-get"
+    /// A bounded-staleness read of a multi-primary table.
+    case boundedGet = "bounded-get"
 
     /// Relative weights of the operations on multi-primary tables.
     static let weights: [ClientOperation: Int] = [
@@ -100,6 +104,11 @@ struct ClientRequest {
     /// The most attempts of the call (its first send, redirects to the leader and retries
     /// after `no_leader`), as an HTTP client and its region's forwarder would make.
     var attemptsMax = Workload.attemptsMax
+    /// For a session's request: the session, and the number of this request in it (a reply
+    /// to a request the session gave up on is ignored).
+    var session: (id: Int, request: Int)? = nil
+    /// For a bounded read: the bound, in milliseconds.
+    var boundMilliseconds: UInt64 = 0
 }
 
 /// Clients in every region: puts, conditional puts, deletes and reads over a few keys of a
@@ -142,7 +151,7 @@ struct Workload {
     /// a `primary` table may still move back to its primary region, and a read must not give up then.
     static let finalReadAttemptsMax = 40
     /// Numbers the logical calls on consensus tables.
-    private var callsStarted = 0
+    private(set) var callsStarted = 0
     /// Numbers every written value, so that each write's value is unique.
     private var valuesWritten = 0
 
@@ -204,7 +213,7 @@ struct Workload {
             let precondition: WritePrecondition = memory.map { .versionMatches($0.versionToken) } ?? .none
             return ClientRequest(operation: memory == nil ? .delete : operation, table: table, key: key, value: nil,
                                  request: .deleteItem(table.name, key, precondition))
-        case .get, .strongGet:
+        case .get, .strongGet, .sessionGet, .boundedGet:
             return ClientRequest(operation: .get, table: table, key: key, value: nil, request: .getItem(table.name, key, .eventual))
         }
     }
@@ -237,7 +246,7 @@ struct Workload {
         case (.delete, _), (.deleteIfMatch, nil):
             operation = .delete
             request = .deleteItem(table.name, key, .none)
-        case (.strongGet, _), (.get, _), (.putWithContext, _):
+        case (.strongGet, _), (.get, _), (.putWithContext, _), (.sessionGet, _), (.boundedGet, _):
             operation = .strongGet
             request = .getItem(table.name, key, .strong)
         }
@@ -245,6 +254,51 @@ struct Workload {
         return ClientRequest(operation: operation, table: table, key: key, value: value, request: request, home: region,
                              expectedValue: expected, call: callsStarted, invokedAt: now)
     }
+
+    /// A session's next request in `region`: a write (an unconditional put, to any table
+    /// every region holds), a session read carrying `marks` (waiting in the region up to
+    /// `sessionWaitMilliseconds`), or a bounded read of a multi-primary table.
+    mutating func nextSessionRequest(session: Int, number: Int, marks: SessionMarks, in region: RegionID, now: UInt64,
+                                     random: inout SimulationRandom) -> ClientRequest {
+        let candidates = tables.filter { $0.regions == nil }
+        let table = random.element(of: candidates)
+        let key = random.element(of: table.isConsensus ? consensusKeys : keys)
+        var client: ClientRequest
+        switch random.weightedIndex(Self.sessionOperationWeights) {
+        case 0:
+            let value = nextValue(for: table.policy ?? .lww, in: region, random: &random)
+            client = ClientRequest(operation: .put, table: table, key: key, value: value, request: .putItem(table.name, key, value, .none))
+            if table.isConsensus {
+                callsStarted += 1
+                client.home = region
+                client.call = callsStarted
+                client.invokedAt = now
+            }
+        case 1 where !table.isConsensus:
+            let bound = random.element(of: Self.boundsMilliseconds)
+            client = ClientRequest(operation: .boundedGet, table: table, key: key, value: nil,
+                                   request: .getItem(table.name, key, .bounded, requirement: .bounded(maxStalenessMilliseconds: bound)))
+            client.boundMilliseconds = bound
+        default:
+            client = ClientRequest(operation: .sessionGet, table: table, key: key, value: nil,
+                                   request: .getItem(table.name, key, .session, requirement: marks.requirement,
+                                                     waitMilliseconds: Self.sessionWaitMilliseconds))
+        }
+        client.session = (session, number)
+        client.home = region
+        client.attemptsMax = Self.sessionAttemptsMax
+        return client
+    }
+
+    /// The relative chances of a session's write, bounded read and session read.
+    static let sessionOperationWeights = [35, 15, 50]
+    /// The bounds of bounded reads, in milliseconds.
+    static let boundsMilliseconds: [UInt64] = [300, 800, 2_000]
+    /// How long a session read waits in a region that is behind the session (the node's default).
+    static let sessionWaitMilliseconds: UInt64 = 300
+    /// A session read is sent once and forwarded at most once (as the HTTP edge does); a
+    /// session's write to a consensus table follows redirects like any call.
+    static let sessionAttemptsMax = 4
 
     /// A strong read of one key of a consensus table from `region`, first sent at `now`: the
     /// final reads that expose lost acknowledged writes.

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
+import MeridianAPIModel
+import MeridianClient
 import MeridianCore
 import MeridianNode
-
-import MeridianClient
 
 /// Where the data commands send their requests, and from where.
 struct EndpointOptions: ParsableArguments {
@@ -71,7 +71,7 @@ struct APIClient {
             FileHandle.standardError.write(Data("meridian: \(error.code): \(error.message)\n".utf8))
             throw ExitCode(1)
         }
-        if let session = response.headers.first(where: { $0.key.lowercased() == "meridian-session" })?.value {
+        if let session = response.header(APIHeader.session) {
             FileHandle.standardError.write(Data("session: \(session)\n".utf8))
         }
         guard (200..<300).contains(response.status) else {

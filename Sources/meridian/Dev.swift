@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeridianCore
+import MeridianLocalCluster
 import MeridianNode
 import UnixSignals
 
@@ -32,44 +33,40 @@ struct Dev: AsyncParsableCommand {
         let regionIDs = try regions.split(separator: ",").map { try RegionID(String($0)) }
         guard !regionIDs.isEmpty, Set(regionIDs).count == regionIDs.count else { throw ValidationError("--regions must name distinct regions") }
         guard (1...65000).contains(basePort) else { throw ValidationError("--base-port must be 1 to 65000") }
+        let names = regionIDs.map(\.name)
         let dataURL = URL(fileURLWithPath: data).standardizedFileURL
         try FileManager.default.createDirectory(at: dataURL, withIntermediateDirectories: true)
-        var cluster = Geography.localCluster(regions: regionIDs, basePort: basePort)
+        var configuration = try ClusterConfiguration.loopback(regions: names, ports: LocalPorts.consecutive(base: basePort, count: names.count),
+                                                              latencyMilliseconds: Geography.latencyMilliseconds(between: names))
         let clusterFile = dataURL.appendingPathComponent("cluster.json")
         let previous = try? ClusterConfiguration.load(path: clusterFile.path)
-        let token = try Self.prepareSecurity(&cluster, previous: previous, dataURL: dataURL)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(cluster).write(to: clusterFile)
+        let token = try Self.prepareSecurity(&configuration, previous: previous, dataURL: dataURL)
+        try configuration.write(to: clusterFile)
 
-        let executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
         let controlPort = basePort + Self.controlPortOffset
-        print("meridian dev: \(regionIDs.count) regions, cluster file \(clusterFile.path), latency \(noLatency ? "off" : "injected")")
-        var commands: [(RegionID, URL, [String])] = []
-        for region in regionIDs {
-            var arguments = ["serve", "--cluster", clusterFile.path, "--region", region.name,
-                             "--data", dataURL.appendingPathComponent(region.name).path, "--allow-fault-injection",
-                             "--dev-control", "127.0.0.1:\(controlPort)"]
-            if noLatency { arguments.append("--no-latency") }
-            commands.append((region, executable, arguments))
+        print("meridian dev: \(names.count) regions, cluster file \(clusterFile.path), latency \(noLatency ? "off" : "injected")")
+        // No logs: the regions write to this terminal.
+        let cluster = LocalCluster(configuration: configuration, clusterFile: clusterFile, executable: Meridian.executable, folder: dataURL, logs: false) { command in
+            command.allowFaultInjection = true
+            command.devControl = "127.0.0.1:\(controlPort)"
+            command.injectLatency = !noLatency
         }
-        let supervisor = DevSupervisor(commands: commands)
-        for (region, _, arguments) in commands {
-            try supervisor.start(region)
-            let api = cluster.endpoint(of: region)?.api ?? "?"
-            print("  \(region.name): API http://\(api)   command: \(executable.path) \(arguments.joined(separator: " "))")
+        for region in names {
+            try cluster.start(region)
+            print("  \(region): API \(cluster.url(region))   command: \(cluster.command(of: region).commandLine)")
         }
         if !noLatency {
-            for source in regionIDs {
-                let row = regionIDs.filter { $0 != source }.map { "\($0.name) \(Geography.oneWay(from: source.name, to: $0.name)) ms" }
-                print("  one-way from \(source.name): \(row.joined(separator: ", "))")
+            for source in names {
+                let row = names.filter { $0 != source }.map { "\($0) \(Geography.oneWay(from: source, to: $0)) ms" }
+                print("  one-way from \(source): \(row.joined(separator: ", "))")
             }
         }
         print("  admin token: \(token)   (also in \(dataURL.appendingPathComponent("token").path); send 'Authorization: Bearer <token>', or --token / MERIDIAN_TOKEN)")
-        print("  dashboard: http://\(cluster.regions[0].api)/dashboard#token=\(token)")
-        print("  DynamoDB API: POST / on every region's API port (aws dynamodb --endpoint-url http://\(cluster.regions[0].api) --region \(regionIDs[0].name)); access key id \(Self.devAdmin), secret in \(dataURL.appendingPathComponent("aws-credentials").path) (AWS_SHARED_CREDENTIALS_FILE=<that file>)")
-        print("Try: meridian tables create notes --cluster \(clusterFile.path) --from \(regionIDs[0].name)   (Ctrl-C stops every region)")
+        print("  dashboard: http://\(configuration.regions[0].api)/dashboard#token=\(token)")
+        print("  DynamoDB API: POST / on every region's API port (aws dynamodb --endpoint-url http://\(configuration.regions[0].api) --region \(names[0])); access key id \(Self.devAdmin), secret in \(dataURL.appendingPathComponent("aws-credentials").path) (AWS_SHARED_CREDENTIALS_FILE=<that file>)")
+        print("Try: meridian tables create notes --cluster \(clusterFile.path) --from \(names[0])   (Ctrl-C stops every region)")
         fflush(nil)
+        let supervisor = DevSupervisor(cluster: cluster)
         let control = Task { try await supervisor.controlApplication(port: controlPort, token: token).runService() }
         await Self.superviseUntilSignal(supervisor)
         control.cancel()
@@ -85,7 +82,7 @@ struct Dev: AsyncParsableCommand {
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         let watcher = Task {
             while !Task.isCancelled {
-                for (region, status) in supervisor.newlyExited() {
+                for (region, status) in supervisor.cluster.newlyExited() {
                     print("meridian dev: region \(region) exited with status \(status); it stays down until you run its command or start it from the dashboard")
                     fflush(nil)
                 }
@@ -96,6 +93,6 @@ struct Dev: AsyncParsableCommand {
         _ = await iterator.next()
         watcher.cancel()
         print("meridian dev: stopping every region")
-        supervisor.stopAll()
+        supervisor.cluster.stopAll(killAfterMilliseconds: nil)
     }
 }

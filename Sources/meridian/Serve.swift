@@ -48,25 +48,15 @@ struct Serve: AsyncParsableCommand {
         guard let syncPolicy = SyncPolicy(rawValue: sync) else {
             throw ValidationError("--sync must be one of \(SyncPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard (1...Limits.valueBytesMaxMax).contains(valueBytesMax) else {
-            throw ValidationError("--value-bytes-max must be 1 to \(Limits.valueBytesMaxMax) (an item's record must fit one peer frame)")
-        }
         let cluster = try ClusterConfiguration.load(path: self.cluster).resolvingPaths(clusterFilePath: self.cluster)
-        if syncPolicy == .normal && cluster.regions.count > 1 {
-            // Under NORMAL a power loss can take back commits whose entries were already
-            // shipped; the region would then reuse their sequence numbers (docs/durability.md).
-            throw ValidationError("--sync normal is refused in a cluster of several regions: a power loss could make this region reuse log positions it already shipped; use --sync full")
-        }
         let regionID = try RegionID(region)
         guard let endpoint = cluster.endpoint(of: regionID), let address = HostAndPort(endpoint.api) else {
             throw ValidationError("region '\(region)' is not in \(self.cluster)")
         }
-        guard sessionWaitMs <= Node.sessionWaitMillisecondsMax else {
-            throw ValidationError("--session-wait-ms must be at most \(Node.sessionWaitMillisecondsMax)")
-        }
         var options = NodeOptions(region: regionID, dataDirectory: data, syncPolicy: syncPolicy, valueBytesMax: valueBytesMax,
                                   allowFaultInjection: allowFaultInjection, injectLatency: !noLatency)
         options.sessionWaitMilliseconds = sessionWaitMs
+        do { try options.validate(for: cluster) } catch { throw ValidationError(error.message) }
         let operations = try Self.operationsOptions(cluster: cluster, data: data, devControl: devControl)
         let node = try Node(cluster: cluster, options: options, logger: logger)
         try await node.start()

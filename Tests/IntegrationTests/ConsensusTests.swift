@@ -15,14 +15,11 @@ struct ConsensusTests {
     static let names = ["us-east", "eu-west", "ap-south"]
 
     /// A three-region cluster with the default one-way delays.
-    static func cluster() throws -> MultiRegionTests.Cluster {
-        let directory = try TemporaryDirectory()
-        let clusterFile = directory.url.appendingPathComponent("cluster.json")
+    static func cluster() throws -> TestCluster {
         let defaults: [String: [String: Double]] = [
             "us-east": ["eu-west": 35, "ap-south": 93], "eu-west": ["us-east": 35, "ap-south": 60], "ap-south": ["us-east": 93, "eu-west": 60],
         ]
-        try writeClusterFile(to: clusterFile, regions: names, ports: try freePorts(2 * names.count), latencyMilliseconds: defaults)
-        return try MultiRegionTests.Cluster(directory: directory, clusterFile: clusterFile)
+        return try TestCluster(regions: names, latencyMilliseconds: defaults, allowFaultInjection: true)
     }
 
     /// A URL session whose requests give up after `seconds`.
@@ -50,13 +47,13 @@ struct ConsensusTests {
     }
 
     /// The table's leader as `region` sees it.
-    static func leader(_ cluster: MultiRegionTests.Cluster, _ region: String, table: String) async -> String? {
+    static func leader(_ cluster: TestCluster, _ region: String, table: String) async -> String? {
         guard let answer = await call("GET", "\(cluster.url(region))/v1/tables/\(table)"), answer.status == 200,
               case .object(let status)? = answer.fields["status"], case .string(let leader)? = status["leader"] else { return nil }
         return leader
     }
 
-    static func agreedLeader(_ cluster: MultiRegionTests.Cluster, table: String, among regions: [String] = names) async -> String? {
+    static func agreedLeader(_ cluster: TestCluster, table: String, among regions: [String] = names) async -> String? {
         var seen: Set<String?> = []
         for region in regions { seen.insert(await leader(cluster, region, table: table)) }
         guard seen.count == 1, let only = seen.first else { return nil }
@@ -68,7 +65,7 @@ struct ConsensusTests {
 
     /// One client: strong reads, writes of unique values and compare-and-sets on ten keys,
     /// through its own region, until `until`. Returns its history.
-    static func client(_ cluster: MultiRegionTests.Cluster, region: String, number: Int, until deadline: Date) async -> [HistoryEvent] {
+    static func client(_ cluster: TestCluster, region: String, number: Int, until deadline: Date) async -> [HistoryEvent] {
         var random = SplitMix64(seed: UInt64(number) &+ 99)
         var history: [HistoryEvent] = []
         var lastSeen: [String: (value: String?, version: String?)] = [:]
@@ -140,7 +137,7 @@ struct ConsensusTests {
             return await group.reduce(into: [HistoryEvent]()) { $0 += $1 }
         }
         try await Task.sleep(for: .seconds(4))
-        cluster.servers[leader]!.kill9()
+        cluster.kill9(leader)
         try await Task.sleep(for: .seconds(5))
         try cluster.start(leader)
         var history = await histories
@@ -165,7 +162,7 @@ struct ConsensusTests {
 
         // Every region ends with the same items.
         #expect(try await cluster.eventually {
-            var seen: Set<[MultiRegionTests.Cluster.Item]> = []
+            var seen: Set<[TestCluster.Item]> = []
             for region in Self.names { seen.insert(try await cluster.items(region, table: "bank")) }
             return seen.count == 1
         }, "regions converge")
@@ -199,7 +196,7 @@ struct ConsensusTests {
 
     /// Kills the primary of a `primary` table under writes; returns the milliseconds from
     /// the kill to the first write a standby accepted, and the writes acknowledged.
-    static func failover(commit: String) async throws -> (rto: Double, acknowledged: [String: String], cluster: MultiRegionTests.Cluster) {
+    static func failover(commit: String) async throws -> (rto: Double, acknowledged: [String: String], cluster: TestCluster) {
         let cluster = try Self.cluster()
         let created = await call("PUT", "\(cluster.url("us-east"))/v1/tables/orders", body: #"{"mode": "primary", "primary": "us-east", "commit": "\#(commit)"}"#)
         #expect(created?.status == 201)
@@ -212,7 +209,7 @@ struct ConsensusTests {
         #expect(acknowledged.count == 50)
         // Writes keep flowing to the primary while it is killed.
         let killed = Date()
-        cluster.servers["us-east"]!.kill9()
+        cluster.kill9("us-east")
         var rto: Double = -1
         for attempt in 0..<400 {
             let answer = await call("PUT", "\(cluster.url("eu-west"))/v1/tables/orders/items/after-\(attempt)", body: "\(attempt)")
@@ -262,7 +259,7 @@ struct ConsensusTests {
         }
         #expect(acknowledged.count == 30, "local commit acknowledges without the standbys")
         let killed = Date()
-        cluster.servers["us-east"]!.kill9()
+        cluster.kill9("us-east")
         var rto: Double = -1
         for attempt in 0..<400 {
             if await Self.call("PUT", "\(cluster.url("eu-west"))/v1/tables/orders/items/after-\(attempt)", body: "\(attempt)")?.status == 200 {

@@ -1,5 +1,6 @@
 import Foundation
 import MeridianCore
+import MeridianLocalCluster
 import MeridianTestSupport
 import Testing
 
@@ -22,7 +23,7 @@ struct DashboardBrowserTests {
         let browser = try #require(Self.chromium, "CI=true but chromium is missing: .ci/run must install Debian's chromium")
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let basePort = try freePorts(1)[0] % 20_000 + 20_000
+        let basePort = try LocalPorts.free(1)[0] % 20_000 + 20_000
         let dev = Process()
         dev.executableURL = meridianBinary
         dev.arguments = ["dev", "--data", directory.url.appendingPathComponent("data").path, "--base-port", String(basePort)]

@@ -1,4 +1,5 @@
 import Foundation
+import MeridianLocalCluster
 import MeridianTestSupport
 import Testing
 
@@ -26,7 +27,7 @@ struct DynamoDBTests {
     func boto3AndTheAWSCLIPassTheDynamoDBSuiteAgainstThreeRegions() throws {
         let python = try #require(Self.python, "CI=true but python3 is missing")
         #expect(Self.hasClients, "CI=true but boto3 or pytest is missing: .ci/run must install them")
-        let basePort = try freePorts(1)[0] % 20_000 + 20_000
+        let basePort = try LocalPorts.free(1)[0] % 20_000 + 20_000
         let environment = ["MERIDIAN_BIN": meridianBinary.path, "MERIDIAN_DYNAMO_BASE_PORT": String(basePort), "PYTHONDONTWRITEBYTECODE": "1"]
         let result = try Self.run(python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:benchmark",
                                            Self.package.appendingPathComponent("Tests/dynamo").path],

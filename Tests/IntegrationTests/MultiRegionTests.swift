@@ -9,109 +9,8 @@ struct MultiRegionTests {
     static let names = ["us-east", "eu-west", "ap-south"]
     static let keysCount = 50
 
-    /// A running three-region cluster with a small injected latency.
-    final class Cluster: @unchecked Sendable {
-        let directory: TemporaryDirectory
-        let clusterFile: URL
-        private let lock = NSLock()
-        private var serversByRegion: [String: ServerProcess] = [:]
-
-        /// The running servers (guarded: a writer task restarts one while others read).
-        var servers: [String: ServerProcess] {
-            get { lock.withLock { serversByRegion } }
-            set { lock.withLock { serversByRegion = newValue } }
-        }
-
-        init(oneWayMilliseconds: Double = 5) throws {
-            directory = try TemporaryDirectory()
-            clusterFile = directory.url.appendingPathComponent("three-regions.json")
-            let names = MultiRegionTests.names
-            let latency = Dictionary(uniqueKeysWithValues: names.map { source in
-                (source, Dictionary(uniqueKeysWithValues: names.filter { $0 != source }.map { ($0, oneWayMilliseconds) }))
-            })
-            try writeClusterFile(to: clusterFile, regions: names, ports: try freePorts(2 * names.count), latencyMilliseconds: latency)
-            for name in MultiRegionTests.names { try start(name) }
-        }
-
-        /// Starts every region of an already written cluster file.
-        init(directory: TemporaryDirectory, clusterFile: URL) throws {
-            self.directory = directory
-            self.clusterFile = clusterFile
-            for name in MultiRegionTests.names { try start(name) }
-        }
-
-        func start(_ name: String) throws {
-            let server = try ServerProcess(directory: directory.url, clusterFile: clusterFile, region: name, extraArguments: ["--allow-fault-injection"])
-            lock.withLock { serversByRegion[name] = server }
-        }
-
-        func url(_ name: String) -> String { servers[name]!.baseURL }
-
-        func stop() {
-            for server in servers.values { _ = server.terminate() }
-            directory.remove()
-        }
-
-        /// Waits until `condition` holds, polling; false after `seconds`.
-        func eventually(seconds: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if try await condition() { return true }
-                try await Task.sleep(for: .milliseconds(200))
-            }
-            return false
-        }
-
-        /// Every live item of a table in one region, in key order.
-        func items(_ name: String, table: String) async throws -> [Item] {
-            let exchange = try await send("GET", "\(url(name))/v1/tables/\(table)/items?limit=1000")
-            guard exchange.status == 200, case .array(let items)? = try exchange.json()["items"] else { return [] }
-            return items.compactMap { item in
-                guard case .object(let fields) = item, case .string(let key)? = fields["key"], case .string(let version)? = fields["version"],
-                      let value = fields["value"] else { return nil }
-                return Item(key: key, version: version, value: value)
-            }
-        }
-
-        struct Item: Hashable {
-            let key: String
-            let version: String
-            let value: JSONValue
-        }
-
-        /// A region's items, or a marker when the region cannot answer.
-        func snapshot(_ name: String, table: String) async throws -> [Item] {
-            try await items(name, table: table)
-        }
-
-        func converged(table: String) async throws -> Bool {
-            let reference = try await items(MultiRegionTests.names[0], table: table)
-            guard !reference.isEmpty else { return false }
-            for name in MultiRegionTests.names.dropFirst() where try await items(name, table: table) != reference { return false }
-            return true
-        }
-
-        func ledgerVersions(table: String) async throws -> Set<String> {
-            var versions: Set<String> = []
-            for name in MultiRegionTests.names {
-                var cursor = ""
-                for _ in 0..<1000 {
-                    let exchange = try await send("GET", "\(url(name))/v1/tables/\(table)/conflicts?limit=1000\(cursor)")
-                    let page = try exchange.json()
-                    guard case .array(let rows)? = page["conflicts"] else { break }
-                    for case .object(let row) in rows { if case .string(let version)? = row["version"] { versions.insert(version) } }
-                    guard case .string(let next)? = page["next"] else { break }
-                    cursor = "&start_after=\(next)"
-                }
-            }
-            return versions
-        }
-
-        func setLink(_ name: String, to peer: String, cut: Bool) async throws {
-            let exchange = try await send("PUT", "\(url(name))/v1/debug/links/\(peer)", body: #"{"cut": \#(cut), "direction": "both"}"#)
-            #expect(exchange.status == 200, "\(String(decoding: exchange.body, as: UTF8.self))")
-        }
-    }
+    /// Three regions with a small injected latency (`TestCluster(oneWayMilliseconds:)`).
+    typealias Cluster = TestCluster
 
     /// One acknowledged write.
     struct Acknowledged {
@@ -219,7 +118,7 @@ struct MultiRegionTests {
                         if name == "us-east" && index == 100 { try await cluster.setLink("us-east", to: "ap-south", cut: true) }
                         if name == "us-east" && index == 300 { try await cluster.setLink("us-east", to: "ap-south", cut: false) }
                         if name == "eu-west" && index == 150 {
-                            cluster.servers["eu-west"]!.kill9()
+                            cluster.kill9("eu-west")
                             try cluster.start("eu-west")
                         }
                     }
@@ -230,5 +129,77 @@ struct MultiRegionTests {
         #expect(results.count == 1200)
         #expect(try await cluster.eventually { try await cluster.converged(table: "scores") }, "regions converge after the faults heal")
         try await Self.expectNothingLost(cluster, table: "scores", results)
+    }
+}
+
+extension TestCluster {
+    /// us-east, eu-west and ap-south with `oneWayMilliseconds` between every pair, and links
+    /// that the tests may cut.
+    convenience init(oneWayMilliseconds: Double = 5) throws {
+        let names = MultiRegionTests.names
+        let latency = Dictionary(uniqueKeysWithValues: names.map { source in
+            (source, Dictionary(uniqueKeysWithValues: names.filter { $0 != source }.map { ($0, oneWayMilliseconds) }))
+        })
+        try self.init(regions: names, latencyMilliseconds: latency, allowFaultInjection: true)
+    }
+
+    /// Waits until `condition` holds, polling; false after `seconds`.
+    func eventually(seconds: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return false
+    }
+
+    /// Every live item of a table in one region, in key order.
+    func items(_ name: String, table: String) async throws -> [Item] {
+        let exchange = try await send("GET", "\(url(name))/v1/tables/\(table)/items?limit=1000")
+        guard exchange.status == 200, case .array(let items)? = try exchange.json()["items"] else { return [] }
+        return items.compactMap { item in
+            guard case .object(let fields) = item, case .string(let key)? = fields["key"], case .string(let version)? = fields["version"],
+                  let value = fields["value"] else { return nil }
+            return Item(key: key, version: version, value: value)
+        }
+    }
+
+    struct Item: Hashable {
+        let key: String
+        let version: String
+        let value: JSONValue
+    }
+
+    /// A region's items, or a marker when the region cannot answer.
+    func snapshot(_ name: String, table: String) async throws -> [Item] {
+        try await items(name, table: table)
+    }
+
+    func converged(table: String) async throws -> Bool {
+        let reference = try await items(processes.regions[0], table: table)
+        guard !reference.isEmpty else { return false }
+        for name in processes.regions.dropFirst() where try await items(name, table: table) != reference { return false }
+        return true
+    }
+
+    func ledgerVersions(table: String) async throws -> Set<String> {
+        var versions: Set<String> = []
+        for name in processes.regions {
+            var cursor = ""
+            for _ in 0..<1000 {
+                let exchange = try await send("GET", "\(url(name))/v1/tables/\(table)/conflicts?limit=1000\(cursor)")
+                let page = try exchange.json()
+                guard case .array(let rows)? = page["conflicts"] else { break }
+                for case .object(let row) in rows { if case .string(let version)? = row["version"] { versions.insert(version) } }
+                guard case .string(let next)? = page["next"] else { break }
+                cursor = "&start_after=\(next)"
+            }
+        }
+        return versions
+    }
+
+    func setLink(_ name: String, to peer: String, cut: Bool) async throws {
+        let exchange = try await send("PUT", "\(url(name))/v1/debug/links/\(peer)", body: #"{"cut": \#(cut), "direction": "both"}"#)
+        #expect(exchange.status == 200, "\(String(decoding: exchange.body, as: UTF8.self))")
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import MeridianCore
+import MeridianLocalCluster
+import MeridianNode
 import MeridianTestSupport
 import Testing
 
@@ -11,46 +13,33 @@ struct OperationsTests {
     static let adminToken = "integration-admin-token-0123456789"
     static let readToken = "integration-read-token-0123456789"
 
-    /// Writes a cluster file with a secrets file and a peer secret, starts both regions.
-    static func startSecuredCluster(oneWayMilliseconds: Double, tls certificates: URL? = nil) throws -> (TemporaryDirectory, [String: ServerProcess]) {
-        let directory = try TemporaryDirectory()
-        let clusterFile = directory.url.appendingPathComponent("cluster.json")
+    /// A two-region cluster whose file names a secrets file (written next to it) and a
+    /// peer secret, and TLS files when `certificates` is given.
+    static func startSecuredCluster(oneWayMilliseconds: Double, tls certificates: URL? = nil) throws -> TestCluster {
         let latency = ["us-east": ["eu-west": oneWayMilliseconds], "eu-west": ["us-east": oneWayMilliseconds]]
-        try writeClusterFile(to: clusterFile, regions: names, ports: try freePorts(2 * names.count), latencyMilliseconds: latency)
-        // Add the security fields to the file the helper wrote.
-        guard case .object(var fields) = try JSONValue.parse(Array(try Data(contentsOf: clusterFile)), bytesMax: .max) else {
-            throw MeridianError.invalid("test", "cluster file is not an object")
+        return try TestCluster(regions: names, latencyMilliseconds: latency) { configuration, directory in
+            configuration.secretsFile = "secrets.json"
+            configuration.peerSecret = String(repeating: "5", count: 64)
+            if let certificates {
+                configuration.tls = TLSFiles(ca: certificates.appendingPathComponent("cluster-ca.pem").path,
+                                             certificate: certificates.appendingPathComponent("node.pem").path,
+                                             key: certificates.appendingPathComponent("node.key").path, clientAPI: true, peers: true)
+            }
+            let secrets = """
+                {"tokens": [{"name": "ops", "role": "admin", "sha256": "\(sha256Hex(adminToken))"},
+                            {"name": "dashboard", "role": "read", "sha256": "\(sha256Hex(readToken))"}],
+                 "open_paths": ["/v1/health", "/metrics"]}
+                """
+            try Data(secrets.utf8).write(to: directory.appendingPathComponent("secrets.json"))
         }
-        fields["secrets_file"] = .string("secrets.json")
-        fields["peer_secret"] = .string(String(repeating: "5", count: 64))
-        if let certificates {
-            fields["tls"] = .object([
-                "ca": .string(certificates.appendingPathComponent("cluster-ca.pem").path),
-                "certificate": .string(certificates.appendingPathComponent("node.pem").path),
-                "key": .string(certificates.appendingPathComponent("node.key").path),
-                "client_api": .bool(true), "peers": .bool(true),
-            ])
-        }
-        try Data(JSONValue.object(fields).canonicalBytes).write(to: clusterFile)
-        let secrets = """
-            {"tokens": [{"name": "ops", "role": "admin", "sha256": "\(sha256Hex(adminToken))"},
-                        {"name": "dashboard", "role": "read", "sha256": "\(sha256Hex(readToken))"}],
-             "open_paths": ["/v1/health", "/metrics"]}
-            """
-        try Data(secrets.utf8).write(to: directory.url.appendingPathComponent("secrets.json"))
-        var servers: [String: ServerProcess] = [:]
-        for name in names {
-            servers[name] = try ServerProcess(directory: directory.url, clusterFile: clusterFile, region: name)
-        }
-        return (directory, servers)
     }
 
     static func bearer(_ token: String) -> [String: String] { ["Authorization": "Bearer \(token)"] }
 
     @Test func tokensAreCheckedInEveryRegionAndForwardedRequestsCarryThem() async throws {
-        let (directory, servers) = try Self.startSecuredCluster(oneWayMilliseconds: 5)
-        defer { for server in servers.values { _ = server.terminate() }; directory.remove() }
-        let east = servers["us-east"]!.baseURL, west = servers["eu-west"]!.baseURL
+        let cluster = try Self.startSecuredCluster(oneWayMilliseconds: 5)
+        defer { cluster.stop() }
+        let east = cluster.url("us-east"), west = cluster.url("eu-west")
         let refused = try await send("PUT", "\(east)/v1/tables/notes", body: #"{"regions": ["us-east"]}"#)
         #expect(refused.status == 401)
         #expect(refused.headers["www-authenticate"]?.hasPrefix("Bearer") == true)
@@ -68,9 +57,9 @@ struct OperationsTests {
 
     @Test func metricsShowReplicationLagAndConflictsAfterConcurrentWrites() async throws {
         // A long injected delay makes the two writes below concurrent for certain.
-        let (directory, servers) = try Self.startSecuredCluster(oneWayMilliseconds: 400)
-        defer { for server in servers.values { _ = server.terminate() }; directory.remove() }
-        let east = servers["us-east"]!.baseURL, west = servers["eu-west"]!.baseURL
+        let cluster = try Self.startSecuredCluster(oneWayMilliseconds: 400)
+        defer { cluster.stop() }
+        let east = cluster.url("us-east"), west = cluster.url("eu-west")
         #expect(try await send("PUT", "\(east)/v1/tables/notes", body: #"{"conflict": "lww"}"#, headers: Self.bearer(Self.adminToken)).status == 201)
         _ = try await eventuallyAnswer { try await send("GET", "\(west)/v1/tables/notes", headers: Self.bearer(Self.readToken)) }
         for round in 0..<3 {
@@ -116,16 +105,15 @@ extension OperationsTests {
     @Test func aRegionWithAnotherPeerSecretIsRefusedAndReplicatesNothing() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let ports = try freePorts(4)
+        let ports = try LocalPorts.free(4)
         var servers: [String: ServerProcess] = [:]
         defer { for server in servers.values { _ = server.terminate() } }
         // Two cluster files that differ only in the peer secret.
         for (name, secret) in [("us-east", "1"), ("eu-west", "2")] {
             let file = directory.url.appendingPathComponent("cluster-\(name).json")
-            try writeClusterFile(to: file, regions: Self.names, ports: ports, latencyMilliseconds: [:])
-            guard case .object(var fields) = try JSONValue.parse(Array(try Data(contentsOf: file)), bytesMax: .max) else { return }
-            fields["peer_secret"] = .string(String(repeating: secret, count: 64))
-            try Data(JSONValue.object(fields).canonicalBytes).write(to: file)
+            var configuration = try ClusterConfiguration.loopback(regions: Self.names, ports: ports, latencyMilliseconds: nil)
+            configuration.peerSecret = String(repeating: secret, count: 64)
+            try configuration.write(to: file)
             servers[name] = try ServerProcess(directory: directory.url, clusterFile: file, region: name)
         }
         let east = servers["us-east"]!.baseURL, west = servers["eu-west"]!.baseURL
@@ -153,9 +141,9 @@ extension OperationsTests {
     @Test(.enabled(if: hasOpenSSL || isCI, "openssl or curl is not installed: TLS cluster test skipped (.ci/run installs them)"))
     func aClusterServesHTTPSAndItsRegionsTalkOverMutualTLS() async throws {
         let certificates = try #require(makeTestCertificates(), "openssl could not make the test certificates")
-        let (directory, servers) = try Self.startSecuredCluster(oneWayMilliseconds: 5, tls: certificates)
-        defer { for server in servers.values { _ = server.terminate() }; directory.remove() }
-        let east = servers["us-east"]!.baseURL, west = servers["eu-west"]!.baseURL
+        let cluster = try Self.startSecuredCluster(oneWayMilliseconds: 5, tls: certificates)
+        defer { cluster.stop() }
+        let east = cluster.url("us-east"), west = cluster.url("eu-west")
         #expect(east.hasPrefix("https://") && west.hasPrefix("https://"))
         let ca = certificates.appendingPathComponent("cluster-ca.pem").path
         let admin = "Authorization: Bearer \(Self.adminToken)"
@@ -173,7 +161,7 @@ extension OperationsTests {
         } while Date() < deadline
         #expect(forwarded.status == 200, "\(forwarded.body)")
         // The command line reaches an HTTPS cluster through its cluster file (scheme and CA from there).
-        let listed = try runCLI(["tables", "list", "--cluster", directory.url.appendingPathComponent("cluster.json").path,
+        let listed = try runCLI(["tables", "list", "--cluster", cluster.processes.clusterFile.path,
                                  "--from", "eu-west", "--token", Self.readToken])
         #expect(listed.status == 0, "\(listed.error)")
         #expect(listed.output.contains(#""name":"notes""#))

@@ -9,15 +9,13 @@ import Testing
 struct ResidencyTests {
     typealias Cluster = MultiRegionTests.Cluster
 
-    /// Every file of a region: its data directory (database, WAL) and its process logs.
+    /// Every file of a region: its data directory (database, WAL) and its process log.
     static func files(of region: String, in cluster: Cluster) throws -> [URL] {
-        let root = cluster.directory.url
         var files: [URL] = []
-        if let walker = FileManager.default.enumerator(at: root.appendingPathComponent("data-\(region)"), includingPropertiesForKeys: nil) {
+        if let walker = FileManager.default.enumerator(at: cluster.processes.command(of: region).dataDirectory, includingPropertiesForKeys: nil) {
             for case let url as URL in walker where !url.hasDirectoryPath { files.append(url) }
         }
-        files += try FileManager.default.contentsOfDirectory(at: root, includingPropertiesForKeys: nil)
-            .filter { $0.lastPathComponent.hasPrefix("serve-\(region)-") }
+        if let log = cluster.processes.log(of: region) { files.append(log) }
         return files
     }
 

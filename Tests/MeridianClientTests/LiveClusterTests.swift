@@ -1,6 +1,7 @@
 import Foundation
 import MeridianClient
 import MeridianCore
+import MeridianLocalCluster
 import MeridianTestSupport
 import Testing
 
@@ -8,36 +9,12 @@ import Testing
 /// latency matrix: us-east to eu-west 5 ms, eu-west to ap-south 20 ms, us-east to ap-south 40 ms.
 @Suite(.serialized)
 struct LiveClusterTests {
+    static let names = ["us-east", "eu-west", "ap-south"]
+    static let latency: [String: [String: Double]] = ["us-east": ["eu-west": 5, "ap-south": 40], "eu-west": ["ap-south": 20]]
+
     /// A running three-region cluster.
-    final class Cluster {
-        static let names = ["us-east", "eu-west", "ap-south"]
-        static let latency: [String: [String: Double]] = ["us-east": ["eu-west": 5, "ap-south": 40], "eu-west": ["ap-south": 20]]
-
-        let directory: TemporaryDirectory
-        private(set) var servers: [String: ServerProcess] = [:]
-
-        init() throws {
-            directory = try TemporaryDirectory()
-            let clusterFile = directory.url.appendingPathComponent("cluster.json")
-            try writeClusterFile(to: clusterFile, regions: Self.names, ports: try freePorts(2 * Self.names.count), latencyMilliseconds: Self.latency)
-            for name in Self.names {
-                servers[name] = try ServerProcess(directory: directory.url, clusterFile: clusterFile, region: name)
-            }
-        }
-
-        func url(_ name: String) -> String { servers[name]!.baseURL }
-
-        func kill(_ name: String) { servers[name]?.kill9() }
-
-        func stop() {
-            for server in servers.values { server.kill9() }
-            directory.remove()
-        }
-
-        /// A client that sits in ap-south, discovered from us-east.
-        func clientInAPSouth() async throws -> MeridianClient {
-            try await MeridianClient.discover(seed: url("us-east"), options: MeridianClient.Options(simulatedLocation: "ap-south"))
-        }
+    static func cluster() throws -> TestCluster {
+        try TestCluster(regions: names, latencyMilliseconds: latency)
     }
 
     /// Polls `condition` every 50 ms; false after `seconds`.
@@ -51,18 +28,18 @@ struct LiveClusterTests {
     }
 
     @Test func discoveryFromASeedRanksTheSimulatedNearestRegionFirstAndUnreachableLast() async throws {
-        let cluster = try Cluster()
+        let cluster = try Self.cluster()
         defer { cluster.stop() }
-        let client = try await cluster.clientInAPSouth()
+        let client = try await cluster.client(in: "ap-south")
         let ranking = client.regions
         #expect(ranking.map(\.name) == ["ap-south", "eu-west", "us-east"])
         #expect(ranking.map(\.url) == ["ap-south", "eu-west", "us-east"].map(cluster.url))
         #expect(ranking.allSatisfy { $0.healthy })
-        #expect(client.options.latencyMatrix == LatencyMatrix(Cluster.latency), "the matrix comes from GET /v1/cluster")
+        #expect(client.options.latencyMatrix == LatencyMatrix(Self.latency), "the matrix comes from GET /v1/cluster")
         #expect((ranking[1].roundTripMilliseconds ?? 0) >= 40, "eu-west is 20 ms away each way")
         #expect((ranking[2].roundTripMilliseconds ?? 0) >= 80, "us-east is 40 ms away each way")
 
-        let closedPort = try freePorts(1)[0]
+        let closedPort = try LocalPorts.free(1)[0]
         let withDeadRegion = try MeridianClient(
             regions: [RegionAddress(name: "us-west", url: "127.0.0.1:\(closedPort)")] + ranking.map { RegionAddress(name: $0.name, url: $0.url) },
             options: client.options)
@@ -73,7 +50,7 @@ struct LiveClusterTests {
     }
 
     @Test func aRegionThatAcceptsButNeverAnswersTimesOutAndTheNextRegionServes() async throws {
-        let cluster = try Cluster()
+        let cluster = try Self.cluster()
         defer { cluster.stop() }
         let silent = try silentListener()
         defer { close(silent.descriptor) }
@@ -92,9 +69,9 @@ struct LiveClusterTests {
     }
 
     @Test func putGetScanDeleteRoundTripCarriesTheSessionToken() async throws {
-        let cluster = try Cluster()
+        let cluster = try Self.cluster()
         defer { cluster.stop() }
-        let client = try await cluster.clientInAPSouth()
+        let client = try await cluster.client(in: "ap-south")
         let definition: [String: JSONValue] = ["mode": .string("multi-primary"), "conflict": .string("lww")]
         let table = try await client.createTable("profiles", definition: definition)
         #expect(table.created && table.region == "ap-south" && table.conflict == "lww")
@@ -141,15 +118,15 @@ struct LiveClusterTests {
     }
 
     @Test func whenTheNearestRegionIsKilledTheNextRequestIsServedByTheNextNearest() async throws {
-        let cluster = try Cluster()
+        let cluster = try Self.cluster()
         defer { cluster.stop() }
-        let client = try await cluster.clientInAPSouth()
+        let client = try await cluster.client(in: "ap-south")
         try await client.createTable("orders", definition: ["mode": .string("multi-primary")])
         #expect(try await client.put(table: "orders", key: "o1", value: .string("paid")).region == "ap-south")
         let euWest = try MeridianClient(regions: [RegionAddress(name: "eu-west", url: cluster.url("eu-west"))])
         #expect(try await Self.eventually { (try? await euWest.get(table: "orders", key: "o1")) != nil }, "the write reaches eu-west")
 
-        cluster.kill("ap-south")
+        cluster.kill9("ap-south")
         let item = try await client.get(table: "orders", key: "o1", consistency: .session)
         #expect(item.region == "eu-west" && item.value == .string("paid"))
         #expect(client.regions.map(\.name) == ["eu-west", "us-east", "ap-south"])

@@ -11,45 +11,12 @@ struct SessionGuaranteeTests {
     static let latency: [String: [String: Double]] = ["us-east": ["eu-west": 35, "ap-south": 93], "eu-west": ["ap-south": 60]]
 
     /// Three real regions with the default one-way delays injected between them.
-    final class Cluster {
-        let directory: TemporaryDirectory
-        private(set) var servers: [String: ServerProcess] = [:]
-
-        init() throws {
-            directory = try TemporaryDirectory()
-            let clusterFile = directory.url.appendingPathComponent("cluster.json")
-            let names = SessionGuaranteeTests.names
-            try writeClusterFile(to: clusterFile, regions: names, ports: try freePorts(2 * names.count), latencyMilliseconds: SessionGuaranteeTests.latency)
-            for name in SessionGuaranteeTests.names {
-                servers[name] = try ServerProcess(directory: directory.url, clusterFile: clusterFile, region: name)
-            }
-        }
-
-        func url(_ name: String) -> String { servers[name]!.baseURL }
-        func kill(_ name: String) { servers[name]?.kill9() }
-
-        func stop() {
-            for server in servers.values { server.kill9() }
-            directory.remove()
-        }
-
-        /// A client that sits in `region` (it pays the simulated delays from there).
-        func client(in region: String) async throws -> MeridianClient {
-            try await MeridianClient.discover(seed: url("us-east"), options: MeridianClient.Options(simulatedLocation: region))
-        }
-
-        func waitForTable(_ table: String, in region: String) async throws {
-            let direct = try MeridianClient(regions: [RegionAddress(name: region, url: url(region))])
-            for _ in 0..<200 {
-                if (try? await direct.send(method: "GET", path: "/v1/tables/\(table)"))?.status == 200 { return }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            throw MeridianClientError(status: nil, code: "test", message: "table \(table) never reached \(region)")
-        }
+    static func cluster() throws -> TestCluster {
+        try TestCluster(regions: names, latencyMilliseconds: latency)
     }
 
     @Test func aClientThatMovesFromUSEastToAPSouthAlwaysReadsItsOwnWrites() async throws {
-        let cluster = try Cluster()
+        let cluster = try Self.cluster()
         defer { cluster.stop() }
         let inUSEast = try await cluster.client(in: "us-east")
         let inAPSouth = try await cluster.client(in: "ap-south")
@@ -74,7 +41,7 @@ struct SessionGuaranteeTests {
     }
 
     @Test func whenTheNearestRegionDiesMidStreamReadsNeverFailAndStillSeeOwnWrites() async throws {
-        let cluster = try Cluster()
+        let cluster = try Self.cluster()
         defer { cluster.stop() }
         let client = try await cluster.client(in: "ap-south")
         try await client.createTable("carts", definition: ["mode": .string("multi-primary")])
@@ -87,7 +54,7 @@ struct SessionGuaranteeTests {
 
         var servedBy: [String] = []
         for round in 0..<30 {
-            if round == 10 { cluster.kill("ap-south") }
+            if round == 10 { cluster.kill9("ap-south") }
             let index = round % 10
             let read = try await client.get(table: "carts", key: "c\(index)", consistency: .session)
             #expect(read.value == .integer(Int64(index)), "round \(round), read at \(read.region)")
@@ -99,5 +66,22 @@ struct SessionGuaranteeTests {
         let written = try await client.put(table: "carts", key: "after", value: .bool(true))
         #expect(written.region == "eu-west")
         #expect(try await client.get(table: "carts", key: "after", consistency: .session).value == .bool(true))
+    }
+}
+
+extension TestCluster {
+    /// A client that sits in `region` (it pays the simulated delays from there), discovered from us-east.
+    func client(in region: String) async throws -> MeridianClient {
+        try await MeridianClient.discover(seed: url("us-east"), options: MeridianClient.Options(simulatedLocation: region))
+    }
+
+    /// Waits until `region` knows `table`.
+    func waitForTable(_ table: String, in region: String) async throws {
+        let direct = try MeridianClient(regions: [RegionAddress(name: region, url: url(region))])
+        for _ in 0..<200 {
+            if (try? await direct.send(method: "GET", path: "/v1/tables/\(table)"))?.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw MeridianClientError(status: nil, code: "test", message: "table \(table) never reached \(region)")
     }
 }

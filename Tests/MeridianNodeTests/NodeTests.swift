@@ -90,3 +90,41 @@ struct NodeTests {
         await node.shutdown()
     }
 }
+
+struct NodeOptionsTests {
+    static let east = try! RegionID("us-east")
+    static let oneRegion = ClusterConfiguration(regions: [RegionEndpoint(name: east, api: "127.0.0.1:0", peer: "127.0.0.1:0")])
+    static let twoRegions = ClusterConfiguration(regions: [
+        RegionEndpoint(name: east, api: "127.0.0.1:0", peer: "127.0.0.1:0"),
+        RegionEndpoint(name: try! RegionID("eu-west"), api: "127.0.0.1:0", peer: "127.0.0.1:0"),
+    ])
+
+    @Test func normalSyncIsRefusedInAClusterOfSeveralRegionsOnly() throws {
+        let options = NodeOptions(region: Self.east, dataDirectory: "unused", syncPolicy: .normal)
+        #expect(throws: Never.self) { try options.validate(for: Self.oneRegion) }
+        let error = #expect(throws: MeridianError.self) { try options.validate(for: Self.twoRegions) }
+        #expect(error?.code == "invalid_node_options")
+        #expect(error?.message.contains("sync 'normal' is refused in a cluster of several regions") == true)
+        #expect(throws: Never.self) { try NodeOptions(region: Self.east, dataDirectory: "unused", syncPolicy: .full).validate(for: Self.twoRegions) }
+    }
+
+    @Test func aRefusedNodeOpensNoDataDirectory() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-node-options-\(UInt64.random(in: 0...UInt64.max))")
+        let options = NodeOptions(region: Self.east, dataDirectory: directory.path, syncPolicy: .normal)
+        #expect(throws: MeridianError.self) { try Node(cluster: Self.twoRegions, options: options) }
+        #expect(!FileManager.default.fileExists(atPath: directory.path))
+    }
+
+    @Test func theValueLimitAndTheSessionWaitMustBeInRange() {
+        for valueBytesMax in [0, Limits.valueBytesMaxMax + 1] {
+            let options = NodeOptions(region: Self.east, dataDirectory: "unused", valueBytesMax: valueBytesMax)
+            #expect(throws: MeridianError.self) { try options.validate(for: Self.oneRegion) }
+        }
+        #expect(throws: Never.self) { try NodeOptions(region: Self.east, dataDirectory: "unused", valueBytesMax: Limits.valueBytesMaxMax).validate(for: Self.oneRegion) }
+        var options = NodeOptions(region: Self.east, dataDirectory: "unused")
+        options.sessionWaitMilliseconds = Node.sessionWaitMillisecondsMax + 1
+        #expect(throws: MeridianError.self) { try options.validate(for: Self.oneRegion) }
+        options.sessionWaitMilliseconds = Node.sessionWaitMillisecondsMax
+        #expect(throws: Never.self) { try options.validate(for: Self.oneRegion) }
+    }
+}

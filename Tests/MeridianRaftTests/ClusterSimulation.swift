@@ -1,4 +1,4 @@
-import MeridianRaft
+@_spi(Simulation) import MeridianRaft
 
 /// The test's own SplitMix64: one seed drives a whole simulated run.
 struct SimulationGenerator: RandomNumberGenerator {

@@ -1,4 +1,4 @@
-import MeridianRaft
+@_spi(Simulation) import MeridianRaft
 
 /// Runs an interaction script in the style of etcd's raft tests against an in-memory
 /// network and returns the trace: every message sent, every role change, every read state,

@@ -1,4 +1,4 @@
-import MeridianRaft
+@_spi(Simulation) import MeridianRaft
 import Testing
 
 /// Interaction scripts in etcd's style: each runs against an in-memory network and must

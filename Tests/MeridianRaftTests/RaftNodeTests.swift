@@ -1,4 +1,4 @@
-import MeridianRaft
+@_spi(Simulation) import MeridianRaft
 import Testing
 
 /// Direct tests of the node's contracts that the scripts and the simulation do not spell out.

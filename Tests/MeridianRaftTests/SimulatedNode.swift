@@ -1,4 +1,4 @@
-import MeridianRaft
+@_spi(Simulation) import MeridianRaft
 
 /// What a node's caller made durable from its Readies: all that survives a restart.
 struct SimulatedStorage {

@@ -1,4 +1,4 @@
-import MeridianRaft
+@_spi(Simulation) import MeridianRaft
 import Testing
 
 /// The randomized runs: every seed replays exactly, and a failure prints it.

@@ -223,3 +223,81 @@ struct CheckerTests {
         #expect(Self.residency.check([Self.image(Self.south, [], logs: [Self.east: [withheld]])]) == nil)
     }
 }
+
+/// The session checkers: read-your-writes and monotonic reads across regions, and bounded
+/// staleness, each fed a broken history and a sound one.
+struct SessionCheckerTests {
+    static let east = CheckerTests.east
+    static let west = CheckerTests.west
+    static let table = CheckerTests.table
+    static let key = CheckerTests.key
+    static let address = SessionChecker.Address(session: 1, table: table, key: key)
+
+    static func record(_ vector: VersionVector, _ version: ItemVersion) -> ItemRecord {
+        ItemRecord(vector: vector, version: version, root: .string("v"))
+    }
+
+    @Test func aReadThatSawTheSessionsWritePasses() {
+        var checker = SessionChecker()
+        let written = CheckerTests.version(100, Self.east)
+        checker.wrote(Self.address, vector: VersionVector([Self.east: 2]), version: written)
+        let later = CheckerTests.version(200, Self.west)
+        #expect(checker.read(Self.address, record: Self.record(VersionVector([Self.east: 2, Self.west: 1]), later), servedBy: Self.west) == nil)
+    }
+
+    @Test func aReadMissingTheSessionsOwnWriteIsAReadYourWritesViolation() {
+        var checker = SessionChecker()
+        checker.wrote(Self.address, vector: VersionVector([Self.east: 2]), version: CheckerTests.version(100, Self.east))
+        let stale = checker.read(Self.address, record: Self.record(VersionVector([Self.east: 1]), CheckerTests.version(50, Self.east)), servedBy: Self.west)
+        #expect(stale?.property == .readYourWrites)
+    }
+
+    @Test func aReadOlderThanAnEarlierReadIsAMonotonicReadsViolation() {
+        var checker = SessionChecker()
+        let newer = Self.record(VersionVector([Self.east: 1, Self.west: 1]), CheckerTests.version(200, Self.west))
+        #expect(checker.read(Self.address, record: newer, servedBy: Self.west) == nil)
+        let older = Self.record(VersionVector([Self.east: 1]), CheckerTests.version(100, Self.east))
+        #expect(checker.read(Self.address, record: older, servedBy: Self.east)?.property == .monotonicReads)
+    }
+
+    @Test func otherSessionsAndKeysAreIndependent() {
+        var checker = SessionChecker()
+        checker.wrote(Self.address, vector: VersionVector([Self.east: 2]), version: CheckerTests.version(100, Self.east))
+        let other = SessionChecker.Address(session: 2, table: Self.table, key: Self.key)
+        #expect(checker.read(other, record: Self.record(VersionVector([Self.east: 1]), CheckerTests.version(50, Self.east)), servedBy: Self.west) == nil)
+    }
+
+    @Test func consensusReadsAreOrderedByTheirPlaceInTheLog() {
+        var checker = SessionChecker()
+        let first = CheckerTests.version(100, Self.east)
+        let second = CheckerTests.version(90, Self.east)  // a later entry may carry an earlier timestamp
+        checker.committed(table: Self.table, version: first, index: 4)
+        checker.committed(table: Self.table, version: second, index: 7)
+        checker.wrote(Self.address, version: second)
+        #expect(checker.read(Self.address, version: first, servedBy: Self.west)?.property == .readYourWrites)
+        var sound = SessionChecker()
+        sound.committed(table: Self.table, version: first, index: 4)
+        sound.committed(table: Self.table, version: second, index: 7)
+        sound.wrote(Self.address, version: first)
+        #expect(sound.read(Self.address, version: second, servedBy: Self.west) == nil)
+        #expect(sound.read(Self.address, version: first, servedBy: Self.east)?.property == .monotonicReads)
+    }
+
+    @Test func aBoundedReadMissingAnOldEnoughWriteIsAViolationAndARecentOneIsNot() {
+        var checker = BoundedStalenessChecker(clockOffsetMillisecondsMax: 200)
+        let slack = checker.slackMilliseconds
+        let version = CheckerTests.version(1_000, Self.east)
+        checker.acknowledged(table: Self.table, key: Self.key, origin: Self.east, vector: VersionVector([Self.east: 3]), version: version, at: 10_000)
+        let stale = Self.record(VersionVector([Self.east: 2]), CheckerTests.version(900, Self.east))
+        // Served long enough after the write: it had to be reflected.
+        let late = checker.check(table: Self.table, key: Self.key, record: stale, bound: 500, servedAt: 10_000 + 500 + slack,
+                                 servedBy: Self.west, origins: [Self.east, Self.west])
+        #expect(late?.property == .boundedStaleness)
+        // Within the bound (and slack), a copy that misses the write is allowed.
+        #expect(checker.check(table: Self.table, key: Self.key, record: stale, bound: 500, servedAt: 10_000 + 500 + slack - 1,
+                              servedBy: Self.west, origins: [Self.east, Self.west]) == nil)
+        let current = Self.record(VersionVector([Self.east: 3]), version)
+        #expect(checker.check(table: Self.table, key: Self.key, record: current, bound: 500, servedAt: 20_000,
+                              servedBy: Self.west, origins: [Self.east, Self.west]) == nil)
+    }
+}

@@ -114,7 +114,7 @@ struct SimulationRunTests {
     static let expectedProperties: [Mutation: Set<Property>] = [
         .skipLedger: [.acknowledgedWritesSurvive], .dropRelay: [.convergence], .leakResidency: [.residency],
         .voteTwice: [.oneLeaderPerTerm], .commitEarly: [.committedEntriesImmutable], .staleRead: [.linearizability],
-        .ignoreLogRecency: [.committedEntriesImmutable, .convergence],
+        .ignoreLogRecency: [.committedEntriesImmutable, .convergence], .ignoreSessionToken: [.readYourWrites, .monotonicReads],
     ]
 
     /// Where each mutation is caught: the fault profile and the seeds (`.ci/run` uses the same).
@@ -123,7 +123,7 @@ struct SimulationRunTests {
     static let catchingRuns: [Mutation: (faults: FaultProfile, seeds: ClosedRange<UInt64>)] = [
         .skipLedger: (.standard, 1...5), .dropRelay: (.standard, 1...5), .leakResidency: (.standard, 1...5),
         .voteTwice: (.standard, 1...10), .commitEarly: (.standard, 1...10), .staleRead: (.heavy, 1...20),
-        .ignoreLogRecency: (.heavy, 1...5),
+        .ignoreLogRecency: (.heavy, 1...5), .ignoreSessionToken: (.standard, 1...5),
     ]
 
     @Test(arguments: Mutation.allCases)
@@ -141,6 +141,13 @@ struct SimulationRunTests {
         let report = try #require(caught, "\(mutation) survived seeds \(seeds) with \(faults.name) faults")
         let property = try #require(report.failure?.violation.property)
         #expect(Self.expectedProperties[mutation]?.contains(property) == true, "\(mutation) broke \(property)")
+    }
+
+    @Test func sessionsMoveBetweenRegionsAndReadTheirWritesWhereverTheyAreServed() {
+        let report = Self.run(seed: 7)
+        Self.expectPasses(report)
+        #expect(report.counters.sessionReadsServed > 20)
+        #expect(report.counters.boundedReadsServed > 0)
     }
 
     @Test func theConsensusTablesTakeWritesReadsAndRedirectsAndStayLinearizable() {

@@ -1,5 +1,6 @@
 import Foundation
-import MeridianCore
+import MeridianLocalCluster
+import MeridianNode
 
 /// The `meridian` executable built next to the running test bundle (found through
 /// `/proc/self/exe`), or the path in the `MERIDIAN_BINARY` environment variable.
@@ -9,21 +10,19 @@ public let meridianBinary: URL = {
     return testBinary.deletingLastPathComponent().appendingPathComponent("meridian")
 }()
 
-/// A real `meridian serve` process on loopback, on a port the system chose (or the one
-/// the cluster file names).
+/// One real `meridian serve` process on loopback, on a port the system chose (or the one
+/// the cluster file names), with its data in `directory/data-<region>` and its output in
+/// `directory/serve-<region>.log`.
 public final class ServerProcess {
-    /// The most lines read from the server's standard output while waiting for it to listen.
-    public static let startupLinesMax = 100
-
-    /// The running `meridian serve` process.
-    public let process = Process()
+    /// The running process.
+    public let process: ServeProcess
     /// The API's base URL, such as `http://127.0.0.1:8080`.
     public let baseURL: String
     /// The API's port on 127.0.0.1.
     public let port: Int
 
     /// Starts `meridian serve` for `region` (by default a one-region cluster over
-    /// `directory`) and waits until it listens.
+    /// `directory`) and waits until it serves.
     ///
     /// - Parameters:
     ///   - directory: Where the data directory, the log and (by default) the cluster file go.
@@ -34,49 +33,86 @@ public final class ServerProcess {
     public init(directory: URL, clusterFile: URL? = nil, region: String = "us-east", extraArguments: [String] = []) throws {
         let clusterFile = clusterFile ?? directory.appendingPathComponent("cluster.json")
         if !FileManager.default.fileExists(atPath: clusterFile.path) {
-            try Data(#"{"regions": [{"name": "us-east", "api": "127.0.0.1:0", "peer": "127.0.0.1:0"}]}"#.utf8).write(to: clusterFile)
+            try ClusterConfiguration.loopback(regions: ["us-east"], ports: [0, 0], latencyMilliseconds: nil).write(to: clusterFile)
         }
-        process.executableURL = meridianBinary
-        process.arguments = ["serve", "--cluster", clusterFile.path, "--region", region,
-                             "--data", directory.appendingPathComponent("data-\(region)").path] + extraArguments
-        let output = Pipe()
-        process.standardOutput = output
-        let logFile = directory.appendingPathComponent("serve-\(region)-\(UInt32.random(in: 0...UInt32.max)).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: logFile)
-        try process.run()
-
-        var buffered = ""
-        for _ in 0..<Self.startupLinesMax {
-            let chunk = output.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { break }
-            buffered += String(decoding: chunk, as: UTF8.self)
-            if let range = buffered.range(of: #"serving API on https?://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
-                let match = buffered[range]
-                port = Int(match[match.index(after: match.lastIndex(of: ":")!)...])!
-                baseURL = (match.contains("https://") ? "https" : "http") + "://127.0.0.1:\(port)"
-                return
-            }
+        var command = ServeCommand(executable: meridianBinary, clusterFile: clusterFile, region: region,
+                                   dataDirectory: directory.appendingPathComponent("data-\(region)"))
+        command.extraArguments = extraArguments
+        process = try ServeProcess(starting: command, log: directory.appendingPathComponent("serve-\(region).log"))
+        do {
+            baseURL = try process.waitUntilServing(timeoutMilliseconds: LocalCluster.startupMillisecondsMax)
+        } catch {
+            process.kill9()
+            throw error
         }
-        process.terminate()
-        let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-        throw MeridianError.invalid("test", "meridian serve did not start; output: \(buffered) log: \(log)")
+        port = Int(baseURL[baseURL.index(after: baseURL.lastIndex(of: ":")!)...])!
     }
 
     /// Ends the process with SIGKILL: no chance to flush or clean up.
     public func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.kill9()
     }
 
     /// Asks the process to stop with SIGTERM and waits; returns its exit status.
     public func terminate() -> Int32 {
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        return process.terminationStatus
+        process.terminate()
     }
 
     deinit {
-        if process.isRunning { kill9() }
+        if process.isRunning { process.kill9() }
+    }
+}
+
+/// Real `meridian serve` processes on loopback, one per region, in a temporary
+/// directory: the `LocalCluster` of the multi-process tests, run from the test build's
+/// `meridian`. Each region keeps its data in `<directory>/<region>` and its output in
+/// `<directory>/serve-<region>.log`.
+public final class TestCluster: @unchecked Sendable {
+    public let directory: TemporaryDirectory
+    public let processes: LocalCluster
+
+    /// Writes a cluster file for `regions` on free ports with these one-way delays (and
+    /// whatever `configure` adds, given the directory), starts every region and waits
+    /// until each serves.
+    public init(regions: [String], latencyMilliseconds: [String: [String: Double]], allowFaultInjection: Bool = false,
+                configure: (inout ClusterConfiguration, URL) throws -> Void = { _, _ in }) throws {
+        directory = try TemporaryDirectory()
+        var configuration = try ClusterConfiguration.loopback(regions: regions, ports: try LocalPorts.free(2 * regions.count),
+                                                              latencyMilliseconds: latencyMilliseconds)
+        try configure(&configuration, directory.url)
+        let clusterFile = directory.url.appendingPathComponent("cluster.json")
+        try configuration.write(to: clusterFile)
+        processes = LocalCluster(configuration: configuration, clusterFile: clusterFile, executable: meridianBinary, folder: directory.url) {
+            $0.allowFaultInjection = allowFaultInjection
+        }
+        do {
+            try processes.startAll()
+            for region in regions { try processes.waitUntilServing(region) }
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    /// The base URL of a region's API.
+    public func url(_ region: String) -> String { processes.url(region) }
+
+    /// Starts a region (again) and waits until it serves.
+    public func start(_ region: String) throws {
+        try processes.start(region)
+        try processes.waitUntilServing(region)
+    }
+
+    /// Kills a region with SIGKILL.
+    public func kill9(_ region: String) { processes.kill9(region) }
+
+    /// Stops every region and removes the directory.
+    public func stop() {
+        processes.stopAll()
+        directory.remove()
+    }
+
+    deinit {
+        for region in processes.regions { processes.kill9(region) }
     }
 }

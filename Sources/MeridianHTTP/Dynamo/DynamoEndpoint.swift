@@ -54,7 +54,7 @@ struct DynamoEndpoint: Sendable {
             }
             try authorize(principal!, operation: operation)
             let json = try Self.parse(collected)
-            let service = DynamoService(node: node, forwarded: request.headers[Forwarder.forwardedByHeader] != nil, host: request.head.authority ?? "localhost")
+            let service = DynamoService(node: node, forwarded: request.headers[.meridianForwardedBy] != nil, host: request.head.authority ?? "localhost")
             let result = try await service.perform(operation, json)
             audit(principal!, operation: operation, status: 200)
             var headers: HTTPFields = [.contentType: Self.contentType, Self.requestIDHeader: requestID]
@@ -170,7 +170,7 @@ struct DynamoEndpoint: Sendable {
             outbound.headers.add(name: field.name.canonicalName, value: field.value)
         }
         outbound.headers.replaceOrAdd(name: "Host", value: request.head.authority ?? api)
-        outbound.headers.replaceOrAdd(name: Forwarder.forwardedByHeader.canonicalName, value: node.region.name)
+        outbound.headers.replaceOrAdd(name: HTTPField.Name.meridianForwardedBy.canonicalName, value: node.region.name)
         outbound.body = .bytes(body)
         let delay = node.oneWayDelaysMilliseconds[region] ?? 0
         if delay > 0 { try await Task.sleep(for: .microseconds(Int(delay * 1000))) }
@@ -180,7 +180,7 @@ struct DynamoEndpoint: Sendable {
         for name in ["content-type", "x-amzn-requestid", "meridian-region", "meridian-consistency"] {
             if let value = answer.headers.first(name: name), let field = HTTPField.Name(name) { headers[field] = value }
         }
-        headers[Forwarder.forwardedByHeader] = node.region.name
+        headers[.meridianForwardedBy] = node.region.name
         return Response(status: .init(code: Int(answer.status.code)), headers: headers, body: ResponseBody(asyncSequence: answer.body))
     }
 }

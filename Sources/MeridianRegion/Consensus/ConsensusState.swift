@@ -30,12 +30,17 @@ struct ConsensusState: Sendable {
     /// The most bytes of Raft messages put in one peer message (a frame holds 4 MiB).
     static let messageBytesMax = 3 << 20
 
-    /// Registers a write waiting for the commit of `index` in `table`'s log.
-    mutating func awaitCommit(ticket: UInt64, _ proposal: PendingProposal) {
+    /// Registers a write waiting for the commit of `index` in `table`'s log; returns the
+    /// ticket of an earlier write that waited for the same index, which is displaced: its
+    /// entry is gone from the log (a leader's log was cut back below it, and this region,
+    /// leading again, proposed at that index anew), so it will never commit.
+    mutating func awaitCommit(ticket: UInt64, _ proposal: PendingProposal) -> UInt64? {
+        let displaced = proposalTickets[proposal.table]?[proposal.index]
+        if let displaced { _ = removeProposal(ticket: displaced) }
         precondition(pendingProposals.count < Self.pendingProposalsMax, "a proposal is registered only below the bound")
-        precondition(proposalTickets[proposal.table]?[proposal.index] == nil, "one write waits for one log index")
         pendingProposals[ticket] = proposal
         proposalTickets[proposal.table, default: [:]][proposal.index] = ticket
+        return displaced
     }
 
     /// Forgets a waiting write; returns it.

@@ -236,6 +236,13 @@ enum RaftCodec {
     }
 }
 
+/// The version a stored Raft log entry's command writes (`nil` for an entry that carries
+/// no command): the simulator places versions in a table's log with it.
+public func committedWriteVersion(ofStoredEntry bytes: [UInt8]) -> ItemVersion? {
+    guard let entry = try? RaftCodec.decodeEntry(bytes), entry.kind == .normal else { return nil }
+    return RaftCommand(bytes: entry.data)?.version
+}
+
 /// A stored Raft log entry, described for people: its term and index and the size of its
 /// command (the simulator's checkers print it when two regions disagree).
 public func describeStoredRaftEntry(_ bytes: [UInt8]) -> String {

@@ -1,4 +1,4 @@
-import MeridianRaft
+@_spi(Simulation) import MeridianRaft
 
 /// Raft timing and limits, in the units their names say.
 public struct RaftSettings: Sendable {
@@ -16,8 +16,8 @@ public struct RaftSettings: Sendable {
     public var randomSeed: UInt64 = 0
     /// How strong reads confirm leadership.
     public var readOnly: ReadOnlyOption = .leaseBased
-    /// A planted bug, set only by the simulator to check its checkers.
-    public var fault: RaftFault? = nil
+    /// A planted bug, set only by the simulator to check its checkers (SPI, not public API).
+    @_spi(Simulation) public var fault: RaftFault? = nil
     /// A group's log is compacted once it holds more entries than this.
     public var logEntriesRetainedMax = 10_000
     /// A leader keeps at most this many entries for a follower that is behind; a follower

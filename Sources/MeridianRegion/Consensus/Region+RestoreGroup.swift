@@ -1,5 +1,5 @@
 import MeridianCore
-import MeridianRaft
+@_spi(Simulation) import MeridianRaft
 import MeridianStorage
 
 extension Region {

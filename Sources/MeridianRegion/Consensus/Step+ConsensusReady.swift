@@ -122,8 +122,7 @@ extension Step {
         if proposal.term == entry.term, let outcome {
             state.completions.append((ticket, outcome))
         } else {
-            state.completions.append((ticket, .failure(MeridianError(.unavailable, code: "write_dropped",
-                "leadership of table '\(table)' changed before the write committed; it was not applied"))))
+            state.completions.append((ticket, .failure(Self.writeDropped(table))))
         }
     }
 

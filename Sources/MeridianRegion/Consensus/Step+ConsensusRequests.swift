@@ -51,8 +51,10 @@ extension Step {
             return isDelete ? .deleted(key, version) : .written(key, version, context: nil)
         }
         let ticket = state.issueTicket()
-        state.consensus.awaitCommit(ticket: ticket, PendingProposal(table: table, index: index, term: status.term,
-            deadlineMilliseconds: wallMilliseconds + region.configuration.raft.proposalTimeoutMilliseconds))
+        if let displaced = state.consensus.awaitCommit(ticket: ticket, PendingProposal(table: table, index: index, term: status.term,
+            deadlineMilliseconds: wallMilliseconds + region.configuration.raft.proposalTimeoutMilliseconds)) {
+            state.completions.append((displaced, .failure(Self.writeDropped(table))))
+        }
         return .pending(ticket: ticket)
     }
 
@@ -61,37 +63,28 @@ extension Step {
     /// session's token carries for it, and the multi-primary positions the token carries
     /// (they include the catalog entry that created the table: a region that has not
     /// applied a re-creation the session saw must not serve the old incarnation's items);
-    /// before that a follower answers `session_not_ready` naming the leader, so the caller
-    /// waits or goes there. Every other level (and a session read at a leader not yet caught
-    /// up) is served by the leader once a read index confirms it still leads.
+    /// before that a follower parks the read for up to `waitMilliseconds`, then answers
+    /// `session_not_ready` naming the leader, so the caller goes there. Every other level (and
+    /// a session read at a leader not yet caught up) is served by the leader once a read
+    /// index confirms it still leads.
     mutating func raftRead(_ table: TableName, _ key: Key, consistency: ConsistencyLevel, requirement: ReadRequirement = .none,
-                           reader: any StorageReader) throws -> RegionReply {
+                           waitMilliseconds: UInt64 = 0, reader: any StorageReader) throws -> RegionReply {
         /// The item as this region's copy holds it.
         func fromLocalCopy(_ servedAt: ConsistencyLevel) throws -> RegionReply {
             guard let item = try reader.item(table: table, key: key), !item.isTombstone else { throw MeridianError.itemNotFound }
             return .item(item, servedAt: servedAt)
         }
         if consistency == .eventual { return try fromLocalCopy(.eventual) }
+        guard let role = state.consensus.groups[table]?.node.status.role else { throw Self.groupMissing(table) }
+        if consistency == .session {
+            guard let refusal = unreadiness(of: table, requirement, consistency: consistency) else { return try fromLocalCopy(.session) }
+            if role != .leader {
+                return try park(table, key, consistency: consistency, requirement: requirement, waitMilliseconds: waitMilliseconds, refusal: refusal)
+            }
+        }
         guard var group = state.consensus.groups.removeValue(forKey: table) else { throw Self.groupMissing(table) }
         defer { state.consensus.groups[table] = group }
         let status = group.node.status
-        if consistency == .session {
-            var sessionMark: UInt64 = 0
-            var positionsApplied = true
-            if case .session(_, let raft) = requirement {
-                sessionMark = raft[table] ?? 0
-                do { try check(requirement) } catch { positionsApplied = false }
-            }
-            if group.appliedIndex >= sessionMark && positionsApplied { return try fromLocalCopy(.session) }
-            if status.role != .leader {
-                let leader = status.leader.flatMap { try? RegionID($0) }
-                throw MeridianError(.unavailable, code: "session_not_ready",
-                    positionsApplied
-                        ? "this region has applied table '\(table)''s log through \(group.appliedIndex); the session has seen \(sessionMark)"
-                        : "this region has not yet applied the replication positions the session has seen",
-                    redirect: leader == local ? nil : leader)
-            }
-        }
         guard status.role == .leader else { throw notLeader(table, status) }
         guard state.consensus.pendingReads.count < ConsensusState.pendingReadsMax else {
             throw MeridianError(.unavailable, code: "overloaded", "\(ConsensusState.pendingReadsMax) strong reads are waiting; retry shortly")
@@ -159,6 +152,11 @@ extension Step {
             return MeridianError(.misdirected, code: "not_leader", "region \(local) does not lead table '\(table)'; \(region) does", redirect: region)
         }
         return MeridianError(.unavailable, code: "no_leader", "table '\(table)' has no leader at the moment (an election is under way); retry shortly")
+    }
+
+    /// A write whose entry a later leader's log replaced: it was not applied.
+    static func writeDropped(_ table: TableName) -> MeridianError {
+        MeridianError(.unavailable, code: "write_dropped", "leadership of table '\(table)' changed before the write committed; it was not applied")
     }
 
     static func groupMissing(_ table: TableName) -> MeridianError {

@@ -33,6 +33,13 @@ public enum Property: String, Sendable, CaseIterable, CustomStringConvertible {
     case committedEntriesImmutable = "committed-entries-immutable"
     /// Every key of a `primary` or `strong` table behaves as one linearizable register.
     case linearizability
+    /// A session reads its own writes, in whichever region serves the read.
+    case readYourWrites = "read-your-writes"
+    /// A session never reads an item older than one it read before, in whichever region.
+    case monotonicReads = "monotonic-reads"
+    /// A bounded-staleness read reflects every write acknowledged longer ago than its bound
+    /// (up to the clocks' allowed disagreement).
+    case boundedStaleness = "bounded-staleness"
 
     public var description: String { rawValue }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MeridianLocalCluster
 
 /// Three etcd 3.4 members on loopback (`etcd` from Debian's etcd-server), one per region,
 /// each client writing through its own region's member over etcd's v3 JSON gateway
@@ -36,7 +37,7 @@ final class EtcdCluster: @unchecked Sendable {
         }
         let latency = regions.contains { source in regions.contains { oneWay(source, $0) > 0 } }
         let folder = try BenchProcess.temporaryFolder(latency ? "etcd-latency" : "etcd")
-        let ports = try BenchProcess.freePorts(2 * regions.count)
+        let ports = try LocalPorts.free(2 * regions.count)
         var members = regions.enumerated().map { index, region in Member(region: region, clientPort: ports[index], peerPort: ports[regions.count + index]) }
         if latency {
             for index in members.indices {
@@ -112,7 +113,7 @@ final class EtcdCluster: @unchecked Sendable {
 
     /// Learns the member ids, gives every proxy its per-peer delays and makes the peers reconnect.
     private func injectDelays(_ oneWay: @escaping @Sendable (String, String) -> Double) async throws {
-        let list = try await http.expect(.POST, url(members[0].region) + "/v3/cluster/member/list", body: "{}")
+        let list = try await http.expectObject(.POST, url(members[0].region) + "/v3/cluster/member/list", body: "{}")
         var regionByHexID: [String: String] = [:]
         for entry in list["members"] as? [[String: Any]] ?? [] {
             guard let name = entry["name"] as? String, let decimal = entry["ID"] as? String, let id = UInt64(decimal) else { continue }
@@ -145,7 +146,7 @@ final class EtcdCluster: @unchecked Sendable {
     /// The region of the current leader, as the members report it.
     func leader() async throws -> String? {
         for member in members {
-            guard let status = try? await http.expect(.POST, url(member.region) + "/v3/maintenance/status", body: "{}"),
+            guard let status = try? await http.expectObject(.POST, url(member.region) + "/v3/maintenance/status", body: "{}"),
                   let leaderID = status["leader"] as? String else { continue }
             if let leader = members.first(where: { $0.id == leaderID }) { return leader.region }
         }

@@ -1,5 +1,3 @@
-import MeridianCore
-
 /// The local geography `meridian dev` simulates: the default regions and the one-way
 /// delays between them (half of measured cloud round trips; DESIGN.md §6).
 public enum Geography {
@@ -25,17 +23,15 @@ public enum Geography {
         return table[source]?[destination] ?? table[destination]?[source] ?? 0
     }
 
-    /// A cluster on loopback: API ports from `basePort`, peer ports from `basePort + 100`.
-    public static func localCluster(regions: [RegionID], basePort: Int) -> ClusterConfiguration {
-        let endpoints = regions.enumerated().map { index, region in
-            RegionEndpoint(name: region, api: "127.0.0.1:\(basePort + index)", peer: "127.0.0.1:\(basePort + 100 + index)")
-        }
+    /// The cluster file's `latency_ms` for `regions`: every ordered pair of distinct regions
+    /// with its one-way delay (zero for a region the matrix does not know).
+    public static func latencyMilliseconds(between regions: [String]) -> [String: [String: Double]] {
         var latency: [String: [String: Double]] = [:]
         for source in regions {
             for destination in regions where destination != source {
-                latency[source.name, default: [:]][destination.name] = oneWay(from: source.name, to: destination.name)
+                latency[source, default: [:]][destination] = oneWay(from: source, to: destination)
             }
         }
-        return ClusterConfiguration(regions: endpoints, latencyMilliseconds: latency)
+        return latency
     }
 }

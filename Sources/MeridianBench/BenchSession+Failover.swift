@@ -1,4 +1,5 @@
 import Foundation
+import MeridianAPIModel
 
 extension BenchSession {
     /// Clients writing to the primary while it is killed.
@@ -46,13 +47,12 @@ extension BenchSession {
                 }
                 return try await group.reduce(into: [String: Double]()) { $0[$1.0] = $1.1 }
             }
-            try cluster.launch(Self.failoverPrimary)
-            try await cluster.waitHealthy(Self.failoverPrimary)
+            try await cluster.restart(Self.failoverPrimary)
             for (commit, table) in tables {
                 _ = try await cluster.waitForLeader(of: table, regions: cluster.regions, expected: Self.failoverPrimary)
-                let ledger = try await http.expect(.GET, cluster.url(Self.failoverStandby) + "/v1/tables/\(table)/divergence")
+                let ledger = try await http.expect(DivergencePageBody.self, .GET, cluster.url(Self.failoverStandby) + "/v1/tables/\(table)/divergence")
                 // Count keys, not rows: more than one region may record the same replaced write.
-                let rows = Set((ledger["rows"] as? [[String: Any]] ?? []).compactMap { $0["key"] as? String }).count
+                let rows = Set(ledger.rows.map(\.key)).count
                 trials[commit]?.append(FailoverTrial(rtoMilliseconds: rtos[commit] ?? -1, acknowledged: acknowledged[table] ?? 0, divergenceRows: rows))
                 print("  trial \(trial + 1), commit \(commit): RTO \(ms(rtos[commit])) ms, \(acknowledged[table] ?? 0) writes acknowledged by the primary before the kill, \(rows) in the divergence ledger")
             }

@@ -1,5 +1,5 @@
 import Foundation
-import MeridianNode
+import MeridianLocalCluster
 
 /// A PostgreSQL 15 primary and a streaming-replication standby on loopback, the standby
 /// connected to the primary through a `DelayProxy` (the one-way delay between their
@@ -32,7 +32,7 @@ final class PostgresPair: @unchecked Sendable {
             throw BenchError("\(Self.binaries)/postgres is missing: install PostgreSQL 15 with `apt-get install postgresql-15` (README, Benchmarks)")
         }
         folder = try BenchProcess.temporaryFolder("postgres")
-        let ports = try BenchProcess.freePorts(2)
+        let ports = try LocalPorts.free(2)
         primaryPort = ports[0]
         standbyPort = ports[1]
         proxy = try DelayProxy(targetPort: primaryPort, delays: .init(forwardMilliseconds: oneWayMilliseconds, backwardMilliseconds: oneWayMilliseconds))

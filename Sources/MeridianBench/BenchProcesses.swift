@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import MeridianAPIModel
 import NIOCore
 import NIOHTTP1
 
@@ -102,30 +103,6 @@ enum BenchProcess {
         return text
     }
 
-    /// Ports that were free a moment ago on 127.0.0.1 (the system picked them).
-    static func freePorts(_ count: Int) throws -> [Int] {
-        var descriptors: [Int32] = []
-        defer { descriptors.forEach { close($0) } }
-        var ports: [Int] = []
-        for _ in 0..<count {
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            descriptors.append(descriptor)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                    guard bind(descriptor, pointer, length) == 0 else { return -1 }
-                    return getsockname(descriptor, pointer, &length)
-                }
-            }
-            guard bound == 0 else { throw BenchError("no free port on 127.0.0.1") }
-            ports.append(Int(UInt16(bigEndian: address.sin_port)))
-        }
-        return ports
-    }
-
     /// A new empty folder for one benchmark run.
     static func temporaryFolder(_ name: String) throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-bench-\(name)-\(UInt32.random(in: 0...UInt32.max))")
@@ -134,11 +111,12 @@ enum BenchProcess {
     }
 }
 
-/// An error of the benchmark's own making (a peer that did not start, an answer it did
-/// not expect), with a message that says what went wrong.
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+/// An error of the benchmark's own making (an option out of range, a peer that did not
+/// start, an answer it did not expect), with a message that says what went wrong.
+public struct BenchError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) { self.description = description }
 }
 
 /// The benchmark's HTTP client: one AsyncHTTPClient with a connection pool as large as
@@ -173,14 +151,26 @@ final class BenchHTTP: Sendable {
         return (Int(response.status.code), Array(bytes.readableBytesView))
     }
 
-    /// One exchange that must answer one of `statuses`; returns the body as JSON.
+    /// One exchange that must answer one of `statuses`; returns the body's bytes.
     @discardableResult
-    func expect(_ method: HTTPMethod, _ url: String, body: String? = nil, statuses: Set<Int> = [200]) async throws -> [String: Any] {
+    func expect(_ method: HTTPMethod, _ url: String, body: String? = nil, statuses: Set<Int> = [200]) async throws -> [UInt8] {
         let answer = try await send(method, url, body: body.map { Array($0.utf8) })
         guard statuses.contains(answer.status) else {
             throw BenchError("\(method) \(url) answered \(answer.status): \(String(decoding: answer.body.prefix(300), as: UTF8.self))")
         }
-        return (try? JSONSerialization.jsonObject(with: Data(answer.body))) as? [String: Any] ?? [:]
+        return answer.body
+    }
+
+    /// One exchange that must answer one of `statuses`; returns the body as a JSON object
+    /// (etcd's answers, which have no type here).
+    func expectObject(_ method: HTTPMethod, _ url: String, body: String? = nil, statuses: Set<Int> = [200]) async throws -> [String: Any] {
+        let bytes = try await expect(method, url, body: body, statuses: statuses)
+        return (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] ?? [:]
+    }
+
+    /// One exchange with Meridian's API that must answer 200; returns the body as the API model's `Body`.
+    func expect<Body: Decodable>(_ type: Body.Type, _ method: HTTPMethod, _ url: String) async throws -> Body {
+        try APIJSON.decode(Body.self, from: try await expect(method, url))
     }
 
     func shutdown() async {

@@ -1,20 +1,11 @@
 import Foundation
+import MeridianAPIModel
 import MeridianClient
 import MeridianNode
 
 /// Pads text on the right to a column width.
 func column(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
-}
-
-/// A JSON number (integer or not) as a `Double`.
-func number(_ value: Any?) -> Double? {
-    switch value {
-    case let integer as Int: Double(integer)
-    case let double as Double: double
-    case let number as NSNumber: number.doubleValue
-    default: nil
-    }
 }
 
 /// A millisecond figure for a table cell: two decimals, or "n/a".
@@ -97,11 +88,10 @@ extension BenchSession {
         print("origin -> receiver          p50 ms   p99 ms   max ms   injected one-way ms   p50/injected   p99/injected")
         var worstP50: Double?, worstP99: Double?
         for receiver in cluster.regions {
-            let body = try await http.expect(.GET, cluster.url(receiver) + "/v1/cluster")
-            for row in body["regions"] as? [[String: Any]] ?? [] {
-                guard let origin = row["name"] as? String, origin != receiver, let delay = row["apply_delay_ms"] as? [String: Any],
-                      let p50 = number(delay["p50"]), let p99 = number(delay["p99"]) else { continue }
-                let maximum = number(delay["max"])
+            let body = try await http.expect(ClusterBody.self, .GET, cluster.url(receiver) + "/v1/cluster")
+            for row in body.regions {
+                guard row.name != receiver, let delay = row.applyDelayMilliseconds else { continue }
+                let origin = row.name, p50 = Double(delay.p50), p99 = Double(delay.p99), maximum = Double(delay.max)
                 let injected = cluster.oneWay(origin, receiver)
                 let r50 = BenchMath.ratio(p50, injected), r99 = BenchMath.ratio(p99, injected)
                 worstP50 = max(worstP50 ?? 0, r50 ?? 0)
