@@ -60,9 +60,11 @@ let package = Package(
         .target(name: "MeridianLocalCluster", dependencies: ["MeridianCore", "MeridianNode"]),
         // The native API's header names and JSON bodies, shared by the server and the client.
         .target(name: "MeridianAPIModel", dependencies: ["MeridianCore"]),
-        // The HTTP/JSON API (Hummingbird).
+        // The DynamoDB data model, expressions and request validation: pure, like MeridianCore.
+        .target(name: "MeridianDynamo", dependencies: ["MeridianCore"]),
+        // The HTTP/JSON API (Hummingbird), and the DynamoDB endpoint over the same node.
         .target(name: "MeridianHTTP", dependencies: [
-            "MeridianAPIModel", "MeridianCore", "MeridianNode", "MeridianRegion", "MeridianReplication", "MeridianStorage",
+            "MeridianAPIModel", "MeridianCore", "MeridianDynamo", "MeridianNode", "MeridianRegion", "MeridianReplication", "MeridianStorage",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -128,10 +130,15 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        .testTarget(name: "MeridianDynamoTests", dependencies: [
+            "MeridianCore", "MeridianDynamo",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
         .testTarget(name: "MeridianHTTPTests", dependencies: [
-            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianRegion", "MeridianStorage",
+            "MeridianCore", "MeridianDynamo", "MeridianNode", "MeridianHTTP", "MeridianRegion", "MeridianStorage",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),

@@ -231,29 +231,34 @@ extension ItemRecord: CanonicalCodable {
 }
 
 /// name, mode `u8` (0 multi-primary, 1 primary, 2 strong; plus `witnessFlag` when a witness
-/// follows), conflict `opt(u8)` (0 lww, 1 merge, 2 siblings), primary `opt(region)`, commit
-/// `opt(u8)` (0 local, 1 quorum), `array(region)`, then the witness region when flagged. The
-/// flag keeps a definition without a witness byte for byte as earlier builds wrote it (they
-/// are stored inside log entries and must still read). The decoder checks the invariants
+/// follows and `dynamoFlag` when a DynamoDB schema follows), conflict `opt(u8)` (0 lww,
+/// 1 merge, 2 siblings), primary `opt(region)`, commit `opt(u8)` (0 local, 1 quorum),
+/// `array(region)`, then the witness region when flagged, then the DynamoDB schema when
+/// flagged. A definition with neither keeps the layout of earlier builds byte for byte
+/// (they are stored inside log entries and must still read); one with either is refused by
+/// them as an unknown mode rather than misread. The decoder checks the invariants
 /// `TableDefinition` documents.
 extension TableDefinition: CanonicalCodable {
     /// Set in the mode byte when a witness region follows the regions.
-    static let witnessFlag: UInt8 = 0x80
+    static let witnessFlag: UInt8 = 0x40
+    /// Set in the mode byte when a DynamoDB schema follows the regions (and the witness).
+    static let dynamoFlag: UInt8 = 0x80
 
     public func write(to writer: inout ByteWriter) {
         writer.write(name)
-        writer.writeUInt8(Self.wireCode(of: mode) | (witness == nil ? 0 : Self.witnessFlag))
+        writer.writeUInt8(Self.wireCode(of: mode) | (witness == nil ? 0 : Self.witnessFlag) | (dynamo == nil ? 0 : Self.dynamoFlag))
         writer.writeOptional(conflict.map { EnumCode(Self.wireCode(of: $0)) })
         writer.writeOptional(primary)
         writer.writeOptional(commit.map { EnumCode(Self.wireCode(of: $0)) })
         writer.writeArray(regions)
         if let witness { writer.write(witness) }
+        if let dynamo { writer.write(dynamo) }
     }
 
     public init(from reader: inout ByteReader) throws(CodecError) {
         let name = try reader.read(TableName.self)
         let modeByte = try reader.readUInt8()
-        let mode: TableMode = try Self.decodeEnum(modeByte & ~Self.witnessFlag, TableMode.allCases, Self.wireCode(of:))
+        let mode: TableMode = try Self.decodeEnum(modeByte & ~(Self.witnessFlag | Self.dynamoFlag), TableMode.allCases, Self.wireCode(of:))
         let conflict: ConflictPolicy? = try reader.readOptional(EnumCode.self).map { (code: EnumCode) throws(CodecError) in
             try Self.decodeEnum(code.value, ConflictPolicy.allCases, Self.wireCode(of:))
         }
@@ -263,7 +268,8 @@ extension TableDefinition: CanonicalCodable {
         }
         let regions = try reader.readArray(of: RegionID.self, elementBytesMin: 2)
         let witness = modeByte & Self.witnessFlag != 0 ? try reader.read(RegionID.self) : nil
-        self.init(name: name, mode: mode, conflict: conflict, primary: primary, commit: commit, regions: regions, witness: witness)
+        let dynamo = modeByte & Self.dynamoFlag == 0 ? nil : try reader.read(DynamoSchema.self)
+        self.init(name: name, mode: mode, conflict: conflict, primary: primary, commit: commit, regions: regions, witness: witness, dynamo: dynamo)
         try checkInvariants()
     }
 
@@ -315,6 +321,51 @@ extension TableDefinition: CanonicalCodable {
             throw CodecError.invalidPayload.detailed("unknown \(T.self) code \(code)")
         }
         return value
+    }
+}
+
+/// table name `string`, hash key (name `string`, type `u8`: 0 S, 1 N, 2 B), range key
+/// `opt` of the same, billing mode `string`, created `u64` (milliseconds). The decoder
+/// checks `DynamoSchema.isValid`.
+extension DynamoSchema: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
+        writer.writeString(tableName)
+        writer.write(hashKey)
+        writer.writeOptional(rangeKey)
+        writer.writeString(billingMode)
+        writer.writeUInt64(createdMilliseconds)
+    }
+
+    public init(from reader: inout ByteReader) throws(CodecError) {
+        self.init(tableName: try reader.readString(), hashKey: try reader.read(DynamoKeyAttribute.self),
+                  rangeKey: try reader.readOptional(DynamoKeyAttribute.self), billingMode: try reader.readString(),
+                  createdMilliseconds: try reader.readUInt64())
+        guard isValid else { throw CodecError.invalidPayload.detailed("an invalid DynamoDB schema for table '\(tableName.prefix(80))'") }
+    }
+}
+
+/// name `string`, type `u8` (0 S, 1 N, 2 B).
+extension DynamoKeyAttribute: CanonicalCodable {
+    public func write(to writer: inout ByteWriter) {
+        writer.writeString(name)
+        writer.writeUInt8(Self.wireCode(of: type))
+    }
+
+    public init(from reader: inout ByteReader) throws(CodecError) {
+        let name = try reader.readString()
+        let code = try reader.readUInt8()
+        guard let type = DynamoKeyType.allCases.first(where: { Self.wireCode(of: $0) == code }) else {
+            throw CodecError.invalidPayload.detailed("unknown DynamoDB key type code \(code)")
+        }
+        self.init(name: name, type: type)
+    }
+
+    private static func wireCode(of type: DynamoKeyType) -> UInt8 {
+        switch type {
+        case .string: 0
+        case .number: 1
+        case .binary: 2
+        }
     }
 }
 

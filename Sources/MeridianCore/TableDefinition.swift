@@ -45,9 +45,13 @@ public struct TableDefinition: Sendable, Hashable, Codable {
     /// data regions can still elect a leader when one of them is lost.
     public var witness: RegionID?
 
+    /// The DynamoDB name and key schema of a table created through the DynamoDB API
+    /// (docs/dynamodb.md); `nil` for tables created through the native API.
+    public var dynamo: DynamoSchema?
+
     /// Makes a definition from already-validated parts; prefer `resolve`.
     public init(name: TableName, mode: TableMode, conflict: ConflictPolicy? = nil, primary: RegionID? = nil, commit: CommitRule? = nil,
-                regions: [RegionID], witness: RegionID? = nil) {
+                regions: [RegionID], witness: RegionID? = nil, dynamo: DynamoSchema? = nil) {
         self.name = name
         self.mode = mode
         self.conflict = conflict
@@ -55,6 +59,7 @@ public struct TableDefinition: Sendable, Hashable, Codable {
         self.commit = commit
         self.regions = regions
         self.witness = witness
+        self.dynamo = dynamo
     }
 
     /// The regions that vote in a primary or strong table's Raft group: its regions and its
@@ -62,7 +67,7 @@ public struct TableDefinition: Sendable, Hashable, Codable {
     public var votingRegions: [RegionID] { (regions + (witness.map { [$0] } ?? [])).sorted() }
 
     /// The fields a client may send in a definition body.
-    public static let fieldNames: Set<String> = ["mode", "conflict", "primary", "commit", "regions", "witness"]
+    public static let fieldNames: Set<String> = ["mode", "conflict", "primary", "commit", "regions", "witness", "dynamodb"]
 
     /// Validates a client's definition body against the cluster's regions and fills in defaults:
     /// `conflict: lww` for multi-primary tables; `commit: quorum` and the first region of the
@@ -83,6 +88,7 @@ public struct TableDefinition: Sendable, Hashable, Codable {
         // The default primary is the first region as the client listed them (or as the
         // cluster file lists them), not the first in sorted order.
         let firstListed = listed[0]
+        let dynamo = try fields["dynamodb"].map { value throws(MeridianError) in try DynamoSchema(json: value) }
         var primary: RegionID? = nil
         if let value = fields["primary"] {
             guard case .string(let name) = value else { throw .invalid("invalid_definition", "'primary' must be a region name") }
@@ -111,7 +117,7 @@ public struct TableDefinition: Sendable, Hashable, Codable {
             guard primary == nil, commit == nil, witness == nil else {
                 throw .invalid("invalid_definition", "'primary', 'commit' and 'witness' apply only to tables with mode \"primary\" or \"strong\"")
             }
-            return TableDefinition(name: name, mode: mode, conflict: conflict ?? .lww, regions: regions)
+            return TableDefinition(name: name, mode: mode, conflict: conflict ?? .lww, regions: regions, dynamo: dynamo)
         case .primary, .strong:
             guard conflict == nil else {
                 throw .invalid("invalid_definition", "'conflict' applies only to multi-primary tables; \(mode.rawValue) tables have a single writer")
@@ -123,9 +129,9 @@ public struct TableDefinition: Sendable, Hashable, Codable {
                 guard primary == nil, commit == nil else {
                     throw .invalid("invalid_definition", "'primary' and 'commit' apply only to tables with mode \"primary\"; strong tables always commit on a quorum")
                 }
-                return TableDefinition(name: name, mode: mode, regions: regions, witness: witness)
+                return TableDefinition(name: name, mode: mode, regions: regions, witness: witness, dynamo: dynamo)
             }
-            return TableDefinition(name: name, mode: mode, primary: primary ?? firstListed, commit: commit ?? .quorum, regions: regions, witness: witness)
+            return TableDefinition(name: name, mode: mode, primary: primary ?? firstListed, commit: commit ?? .quorum, regions: regions, witness: witness, dynamo: dynamo)
         }
     }
 

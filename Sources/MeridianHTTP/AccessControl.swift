@@ -42,11 +42,21 @@ public struct AccessControl: Sendable {
         public var role: Role
         /// Lower-case hex of the SHA-256 of the token.
         public var sha256: String
+        /// The AWS secret access key the DynamoDB endpoint verifies signatures with (the
+        /// access key id is the token's name); `nil`: the token cannot use that endpoint.
+        /// Derived from the token (`AccessControl.sigv4Secret(forToken:)`); see docs/dynamodb.md.
+        public var sigv4Secret: String?
 
-        public init(name: String, role: Role, sha256: String) {
+        enum CodingKeys: String, CodingKey {
+            case name, role, sha256
+            case sigv4Secret = "sigv4_secret"
+        }
+
+        public init(name: String, role: Role, sha256: String, sigv4Secret: String? = nil) {
             self.name = name
             self.role = role
             self.sha256 = sha256
+            self.sigv4Secret = sigv4Secret
         }
     }
 
@@ -79,6 +89,8 @@ public struct AccessControl: Sendable {
 
     /// Token holders by the hex SHA-256 of their token.
     let holders: [String: Principal]
+    /// Holders of a SigV4 secret by their token's name (the DynamoDB endpoint's access key id).
+    let sigv4Holders: [String: (principal: Principal, secret: String)]
     /// Paths served without a token.
     public let openPaths: Set<String>
 
@@ -88,6 +100,7 @@ public struct AccessControl: Sendable {
             throw .invalid("invalid_secrets_file", "a secrets file holds at most \(Self.tokensMax) tokens")
         }
         var holders: [String: Principal] = [:]
+        var sigv4Holders: [String: (principal: Principal, secret: String)] = [:]
         for entry in file.tokens {
             let hash = entry.sha256.lowercased()
             guard hash.count == 64, hash.allSatisfy({ $0.isHexDigit }) else {
@@ -100,8 +113,18 @@ public struct AccessControl: Sendable {
                 throw .invalid("invalid_secrets_file", "token '\(entry.name)' has the same hash as another token")
             }
             holders[hash] = Principal(name: entry.name, role: entry.role)
+            if let secret = entry.sigv4Secret {
+                guard !secret.isEmpty, entry.name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: ",") && $0 != UInt8(ascii: "=") }) else {
+                    throw .invalid("invalid_secrets_file", "token '\(entry.name.prefix(64))': a token with a sigv4_secret needs a non-empty secret and a name of printable ASCII without '/', ',' or '=' (it is the AWS access key id)")
+                }
+                guard sigv4Holders[entry.name] == nil else {
+                    throw .invalid("invalid_secrets_file", "two tokens named '\(entry.name.prefix(64))' have a sigv4_secret; the name is the AWS access key id and must be unique")
+                }
+                sigv4Holders[entry.name] = (Principal(name: entry.name, role: entry.role), secret)
+            }
         }
         self.holders = holders
+        self.sigv4Holders = sigv4Holders
         openPaths = Set(file.openPaths ?? Self.openPathsDefault)
     }
 
@@ -130,6 +153,21 @@ public struct AccessControl: Sendable {
     public static func generateToken() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+
+    /// The AWS secret access key of a token: lower-case hex of HMAC-SHA256 keyed by the
+    /// token over `meridian-sigv4-secret-v1`. Whoever holds the token can compute it; the
+    /// secrets file stores it (the endpoint verifies signatures with it), and it does not
+    /// reveal the token.
+    public static func sigv4Secret(forToken token: String) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Data("meridian-sigv4-secret-v1".utf8), using: SymmetricKey(data: Data(token.utf8)))
+        return code.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The principal and SigV4 secret of an access key id, or `nil` when no token of that
+    /// name has one.
+    func sigv4Holder(accessKeyID: String) -> (principal: Principal, secret: String)? {
+        sigv4Holders[accessKeyID]
     }
 
     /// Who holds `token`, or `nil` for a token this cluster does not know.

@@ -47,6 +47,7 @@ public struct MeridianAPI: Sendable {
         route(router, "/v1/tables/:table/divergence", [.get: divergence])
         route(router, "/v1/debug/links/:peer", [.put: setLink])
         addOperationsRoutes(router)
+        router.post(RouterPath(stringLiteral: DynamoEndpoint.path), use: DynamoEndpoint(node: node, accessControl: operations.accessControl, auditLog: operations.auditLog).handle)
         return router
     }
 

@@ -64,12 +64,15 @@ public enum RegionRequest: Sendable, Equatable {
     case failover(TableName, planned: Bool, target: RegionID?)
     /// A page of a table's divergence ledger in this region: rows after `afterID`.
     case divergence(TableName, afterID: Int64, limit: Int)
+    /// Operations on several items of one `strong` table applied all or none, as one
+    /// entry of its Raft log (Consensus/Transactions.swift).
+    case transact(TableName, [TransactOperation])
 
     /// Whether executing the request may change storage (a read that a Raft group must
     /// confirm counts: it runs in the write transaction that persists the group's progress).
     public var isWrite: Bool {
         switch self {
-        case .createTable, .deleteTable, .putItem, .deleteItem, .changeRegions, .failover: return true
+        case .createTable, .deleteTable, .putItem, .deleteItem, .changeRegions, .failover, .transact: return true
         case .getItem(_, _, let consistency, _, _): return consistency != .eventual
         case .listTables, .showTable, .scan, .conflicts, .clusterStatus, .placement, .divergence: return false
         }
@@ -115,6 +118,8 @@ public enum RegionReply: Sendable, Equatable {
     case item(StoredItem, servedAt: ConsistencyLevel)
     /// A delete left a tombstone with this version.
     case deleted(Key, ItemVersion)
+    /// What a transaction did: applied every operation, or refused them all.
+    case transacted(TransactOutcome)
     /// A scan page; `next` is the last key of the page when more items may follow.
     case page([StoredItem], next: Key?)
     /// A ledger page; `next` is the last row's id when more rows may follow.

@@ -32,6 +32,9 @@ extension Step {
         case .failover(let table, let planned, let target):
             return try failover(table, planned: planned, target: target, writer: required(writer))
 
+        case .transact(let table, let operations):
+            return try raftTransact(table, operations, reader: reader, writer: required(writer))
+
         case .divergence(let table, let afterID, let limit):
             try servedTable(table)
             let rows = try reader.divergence(table: table, afterID: afterID, limit: limit + 1)

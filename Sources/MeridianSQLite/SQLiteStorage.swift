@@ -219,13 +219,15 @@ extension SQLiteStorage {
                     arguments += [Data(upperBound)]
                 }
             }
-            if let startAfter = range.startAfter {
-                conditions.append("key > ?")
-                arguments += [Data(startAfter.bytes)]
+            for (bound, comparison) in [(range.startAfter, ">"), (range.startAt, ">="), (range.endBefore, "<"), (range.endAt, "<=")] {
+                guard let bound else { continue }
+                conditions.append("key \(comparison) ?")
+                arguments += [Data(bound.bytes)]
             }
             if !range.includeTombstones { conditions.append("value IS NOT NULL") }
             arguments += [range.limit]
-            let sql = "SELECT key, value, hlc, origin, record FROM items WHERE \(conditions.joined(separator: " AND ")) ORDER BY key LIMIT ?"
+            let order = range.reverse ? "DESC" : "ASC"
+            let sql = "SELECT key, value, hlc, origin, record FROM items WHERE \(conditions.joined(separator: " AND ")) ORDER BY key \(order) LIMIT ?"
             return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(Self.item(from:))
         }
 

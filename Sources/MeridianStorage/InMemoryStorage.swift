@@ -63,7 +63,8 @@ extension InMemoryStorage {
         func scan(table: TableName, range: ScanRange) throws -> [StoredItem] {
             guard let items = image.items[table] else { return [] }
             let matching = items.values.filter { range.contains($0.key) && (range.includeTombstones || !$0.isTombstone) }
-            return Array(matching.sorted { $0.key < $1.key }.prefix(range.limit))
+            let ordered = matching.sorted { range.reverse ? $0.key > $1.key : $0.key < $1.key }
+            return Array(ordered.prefix(range.limit))
         }
 
         func tableSize(table: TableName) throws -> (items: Int, bytes: Int) {

@@ -47,27 +47,47 @@ public enum SyncPolicy: String, Sendable, CaseIterable {
 }
 
 /// A range of one table's keys, in byte order.
+///
+/// Every bound that is set applies (they combine with AND); the limit takes the first
+/// keys of the range in the scan's direction: ascending, or descending when `reverse`.
 public struct ScanRange: Sendable, Equatable {
     /// Only keys that start with these bytes.
     public var prefix: [UInt8]
     /// Only keys strictly after this one.
     public var startAfter: Key?
+    /// Only keys at or after this one.
+    public var startAt: Key?
+    /// Only keys strictly before this one.
+    public var endBefore: Key?
+    /// Only keys at or before this one.
+    public var endAt: Key?
     /// At most this many items.
     public var limit: Int
     /// Whether tombstones are returned too.
     public var includeTombstones: Bool
+    /// Descending key order: the page holds the greatest keys of the range, greatest first.
+    public var reverse: Bool
 
-    public init(prefix: [UInt8] = [], startAfter: Key? = nil, limit: Int, includeTombstones: Bool = false) {
+    public init(prefix: [UInt8] = [], startAfter: Key? = nil, startAt: Key? = nil, endBefore: Key? = nil, endAt: Key? = nil,
+                limit: Int, includeTombstones: Bool = false, reverse: Bool = false) {
         precondition(limit >= 0, "a scan limit is never negative")
         self.prefix = prefix
         self.startAfter = startAfter
+        self.startAt = startAt
+        self.endBefore = endBefore
+        self.endAt = endAt
         self.limit = limit
         self.includeTombstones = includeTombstones
+        self.reverse = reverse
     }
 
     /// Whether a key falls in the range (ignoring the limit).
     public func contains(_ key: Key) -> Bool {
-        key.hasPrefix(prefix) && (startAfter.map { $0 < key } ?? true)
+        key.hasPrefix(prefix)
+            && (startAfter.map { $0 < key } ?? true)
+            && (startAt.map { $0 <= key } ?? true)
+            && (endBefore.map { key < $0 } ?? true)
+            && (endAt.map { key <= $0 } ?? true)
     }
 }
 
@@ -77,7 +97,7 @@ public protocol StorageReader {
     func catalog() throws -> [CatalogRecord]
     /// One item, tombstones included; `nil` when the key was never written.
     func item(table: TableName, key: Key) throws -> StoredItem?
-    /// Items of a range in ascending key byte order.
+    /// Items of a range in key byte order: ascending, or descending when `range.reverse`.
     func scan(table: TableName, range: ScanRange) throws -> [StoredItem]
     /// The number of live items (tombstones excluded) and the bytes of their keys and values.
     func tableSize(table: TableName) throws -> (items: Int, bytes: Int)

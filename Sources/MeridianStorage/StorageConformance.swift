@@ -36,6 +36,8 @@ public enum StorageConformance {
         Case(name: "a write that throws leaves nothing", body: failedWriteLeavesNothing),
         Case(name: "scans order keys by UTF-8 bytes", body: scansOrderByBytes),
         Case(name: "prefix scans page through every key exactly once", body: prefixScansPageExactlyOnce),
+        Case(name: "bounded scans hold every bound, in both directions", body: boundedScansInBothDirections),
+        Case(name: "reverse scans page backward through every key exactly once", body: reverseScansPageExactlyOnce),
         Case(name: "deleting items written before a time keeps later ones", body: deletingItemsWrittenBefore),
         Case(name: "multi-primary records round-trip with items", body: recordsRoundTrip),
         Case(name: "origin logs append, read in order, and truncate", body: originLogs),
@@ -219,6 +221,58 @@ public enum StorageConformance {
         }
         try expect(seen, expected.sorted(), "prefix pages")
         try expect(try storage.read { try $0.scan(table: table("t"), range: ScanRange(limit: 0)) }, [], "limit 0")
+    }
+
+    static func boundedScansInBothDirections(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        // Keys whose bytes straddle each bound: equal to it, a prefix of it, extending it.
+        let strings = ["a", "b", "b\u{0}", "b0", "ba", "bb", "bz", "c", "c\u{0}", "ca", "d", "\u{E9}", "\u{1F30D}"]
+        try storage.write { writer in
+            try writer.putCatalogRecord(definition("t"))
+            for (index, string) in strings.enumerated() {
+                try writer.putItem(table: table("t"), StoredItem(key: key(string), value: .integer(Int64(index)), version: version(UInt64(index + 1))))
+            }
+            try writer.putItem(table: table("t"), StoredItem(key: key("bc"), value: nil, version: version(99)))
+            try writer.putItem(table: table("u"), StoredItem(key: key("bb"), value: .integer(0), version: version(100)))
+        }
+        let sorted = strings.map(key).sorted()
+        let bounds: [Key?] = [nil, key("b"), key("ba"), key("c"), key("b\u{0}"), key("zz")]
+        for startAfter in bounds { for startAt in bounds { for endBefore in bounds { for endAt in bounds { for prefix in ["", "b", "c"] {
+            for reverse in [false, true] {
+                let range = ScanRange(prefix: Array(prefix.utf8), startAfter: startAfter, startAt: startAt, endBefore: endBefore, endAt: endAt,
+                                      limit: 4, reverse: reverse)
+                let matching = sorted.filter(range.contains)
+                let expected = Array((reverse ? matching.reversed() : matching).prefix(4))
+                try expect(try storage.read { try $0.scan(table: table("t"), range: range) }.map(\.key), expected, "scan of \(range)")
+            }
+        } } } } }
+    }
+
+    static func reverseScansPageExactlyOnce(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        var expected: [Key] = []
+        try storage.write { writer in
+            try writer.putCatalogRecord(definition("t"))
+            for index in 0..<60 {
+                for prefix in ["p/", "p", "q/"] {
+                    let item = key("\(prefix)\(index)")
+                    // Byte order: "p/2" falls between "p/10" and "p/49", "p/5" does not.
+                    if prefix == "p/" && key("p/10") <= item && item <= key("p/49") { expected.append(item) }
+                    try writer.putItem(table: table("t"), StoredItem(key: item, value: .integer(Int64(index)), version: version(UInt64(index + 1))))
+                }
+            }
+        }
+        var seen: [Key] = []
+        var cursor: Key? = nil
+        for _ in 0..<100 {
+            // Descending from p/49 down to p/10, resuming strictly before the last key seen.
+            let range = ScanRange(prefix: Array("p/".utf8), startAt: key("p/10"), endBefore: cursor, endAt: key("p/49"), limit: 7, reverse: true)
+            let page = try storage.read { try $0.scan(table: table("t"), range: range) }
+            seen += page.map(\.key)
+            guard page.count == 7 else { break }
+            cursor = page.last?.key
+        }
+        try expect(seen, expected.sorted().reversed(), "reverse pages")
     }
 
     static func deletingItemsWrittenBefore(_ make: () throws -> any RegionStorage) throws {

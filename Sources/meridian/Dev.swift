@@ -63,6 +63,7 @@ struct Dev: AsyncParsableCommand {
         }
         print("  admin token: \(token)   (also in \(dataURL.appendingPathComponent("token").path); send 'Authorization: Bearer <token>', or --token / MERIDIAN_TOKEN)")
         print("  dashboard: http://\(configuration.regions[0].api)/dashboard#token=\(token)")
+        print("  DynamoDB API: POST / on every region's API port (aws dynamodb --endpoint-url http://\(configuration.regions[0].api) --region \(names[0])); access key id \(Self.devAdmin), secret in \(dataURL.appendingPathComponent("aws-credentials").path) (AWS_SHARED_CREDENTIALS_FILE=<that file>)")
         print("Try: meridian tables create notes --cluster \(clusterFile.path) --from \(names[0])   (Ctrl-C stops every region)")
         fflush(nil)
         let supervisor = DevSupervisor(cluster: cluster)

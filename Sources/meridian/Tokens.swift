@@ -15,19 +15,22 @@ struct Tokens: ParsableCommand {
         @Argument(help: "Who holds the token (recorded in the audit log).") var name: String
         @Option(help: "read, write or admin.") var role: String = Role.read.rawValue
         @Option(help: "The secrets file (created when missing; the cluster file's secrets_file).") var secrets: String
+        @Flag(help: "Also let the token sign DynamoDB API requests: store its SigV4 secret and print it (access key id: NAME).") var aws = false
 
         func run() throws {
             guard let role = Role(rawValue: role) else { throw ValidationError("--role must be read, write or admin") }
             var file = try Tokens.read(secrets) ?? AccessControl.File(tokens: [])
             guard !file.tokens.contains(where: { $0.name == name }) else { throw ValidationError("\(secrets) already has a token named '\(name)'") }
             let token = AccessControl.generateToken()
-            file.tokens.append(.init(name: name, role: role, sha256: AccessControl.hash(token: token)))
+            let sigv4Secret = aws ? AccessControl.sigv4Secret(forToken: token) : nil
+            file.tokens.append(.init(name: name, role: role, sha256: AccessControl.hash(token: token), sigv4Secret: sigv4Secret))
             _ = try AccessControl(file)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try encoder.encode(file).write(to: URL(fileURLWithPath: secrets))
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secrets)
             print(token)
+            if let sigv4Secret { print("AWS_ACCESS_KEY_ID=\(name) AWS_SECRET_ACCESS_KEY=\(sigv4Secret)") }
         }
     }
 
@@ -38,7 +41,7 @@ struct Tokens: ParsableCommand {
 
         func run() throws {
             guard let file = try Tokens.read(secrets) else { throw ValidationError("\(secrets) does not exist") }
-            for entry in file.tokens { print("\(entry.name)\t\(entry.role.rawValue)") }
+            for entry in file.tokens { print("\(entry.name)\t\(entry.role.rawValue)\(entry.sigv4Secret == nil ? "" : "\tDynamoDB (SigV4)")") }
             print("open without a token: \((file.openPaths ?? AccessControl.openPathsDefault).joined(separator: ", "))")
         }
     }

@@ -134,4 +134,19 @@ struct TableDefinitionTests {
         Self.expectInvalid(["mode": .string("strong"), "commit": .string("quorum")])
         Self.expectInvalid(["mode": .string("strong"), "primary": .string("us-east")])
     }
+
+    @Test func aDynamoDBSchemaIsKeptWithTheDefinitionAndReadsBackFromJSON() throws {
+        let schema = DynamoSchema(tableName: "Music.Albums", hashKey: .init(name: "artist", type: .string), rangeKey: .init(name: "year", type: .number),
+                                  billingMode: "PAY_PER_REQUEST", createdMilliseconds: 42)
+        let definition = try Self.resolve(["mode": .string("strong"), "dynamodb": schema.json])
+        #expect(definition.dynamo == schema)
+        #expect(try DynamoSchema(json: schema.json) == schema)
+    }
+
+    @Test func anInvalidDynamoDBSchemaIsRejected() {
+        Self.expectInvalid(["dynamodb": .object(["table_name": .string("x"), "hash_key": .object(["name": .string("a"), "type": .string("S")])])])
+        Self.expectInvalid(["dynamodb": .object(["table_name": .string("Music"), "hash_key": .object(["name": .string("a"), "type": .string("BOOL")])])])
+        Self.expectInvalid(["dynamodb": .object(["table_name": .string("Music"), "hash_key": .object(["name": .string("a"), "type": .string("S")]),
+                                                 "range_key": .object(["name": .string("a"), "type": .string("N")])])])
+    }
 }

@@ -214,6 +214,12 @@ struct HostilePayloadTests {
             writer.write(CatalogRecord(name: Samples.table, definition: TableDefinition(
                 name: Samples.table, mode: .strong, regions: [Samples.usEast, Samples.euWest]), version: Samples.version, deletedBefore: .zero))
         }),
+        ("a DynamoDB schema with an invalid table name", entry { writer in
+            var definition = Samples.dynamo
+            definition.dynamo?.tableName = "no spaces allowed"
+            writer.writeUInt8(1)
+            writer.write(CatalogRecord(name: Samples.table, definition: definition, version: Samples.version, deletedBefore: .zero))
+        }),
         ("a definition of another table", entry { writer in
             writer.writeUInt8(1)
             writer.write(CatalogRecord(name: try! TableName("other"), definition: Samples.strong, version: Samples.version, deletedBefore: .zero))

@@ -25,6 +25,22 @@ struct RoundTripTests {
         }
     }
 
+    @Test func aDefinitionWithoutADynamoDBSchemaKeepsTheEarlierLayoutAndOneWithAFlagsTheModeByte() throws {
+        var plain = ByteWriter(capacity: 64)
+        Samples.strong.write(to: &plain)
+        var earlier = ByteWriter(capacity: 64)
+        earlier.write(Samples.table)
+        earlier.writeUInt8(2)
+        earlier.writeUInt8(0); earlier.writeUInt8(0); earlier.writeUInt8(0)
+        earlier.writeArray(Samples.strong.regions)
+        #expect(plain.bytes == earlier.bytes, "byte for byte what earlier builds wrote and stored")
+        var flagged = ByteWriter(capacity: 128)
+        Samples.dynamo.write(to: &flagged)
+        var reader = ByteReader(flagged.bytes, range: 0..<flagged.bytes.count)
+        #expect(try TableDefinition(from: &reader) == Samples.dynamo)
+        #expect(flagged.bytes[Samples.table.name.utf8.count + 1] == 0x80, "multi-primary (0) with the schema flag")
+    }
+
     @Test func doublesKeepTheirExactBits() throws {
         let doubles: [Double] = [-0.0, 0.0, 1e300, -1e300, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 0.1]
         let frame = WireFrame.message(.replication(.entries([LogEntry(origin: Samples.usEast, sequence: 1, timestamp: .zero, payload: .item(

@@ -52,6 +52,10 @@ enum Samples {
     static let multiPrimary = TableDefinition(name: table, mode: .multiPrimary, conflict: .merge, regions: [apSouth, euWest, usEast])
     static let primary = TableDefinition(name: table, mode: .primary, primary: euWest, commit: .local, regions: [euWest])
     static let strong = TableDefinition(name: table, mode: .strong, regions: [apSouth, euWest, usEast])
+    static let dynamo = TableDefinition(name: table, mode: .multiPrimary, conflict: .lww, regions: [apSouth, euWest, usEast],
+                                        dynamo: DynamoSchema(tableName: "Music.Albums", hashKey: .init(name: "artist", type: .string),
+                                                             rangeKey: .init(name: "year", type: .number), billingMode: "PROVISIONED",
+                                                             createdMilliseconds: 1_795_802_240_341))
 
     static let catalogRecord = CatalogRecord(name: table, definition: multiPrimary, version: version, deletedBefore: .zero)
     static let deletedCatalogRecord = CatalogRecord(name: table, definition: nil, version: laterVersion,
@@ -79,6 +83,8 @@ enum Samples {
                  payload: .catalog(CatalogRecord(name: table, definition: primary, version: version, deletedBefore: .zero))),
         LogEntry(origin: apSouth, sequence: 10, timestamp: .zero,
                  payload: .catalog(CatalogRecord(name: table, definition: strong, version: version, deletedBefore: .zero))),
+        LogEntry(origin: euWest, sequence: 305, timestamp: laterVersion.timestamp,
+                 payload: .catalog(CatalogRecord(name: table, definition: dynamo, version: version, deletedBefore: .zero))),
         LogEntry(origin: usEast, sequence: UInt64.max, timestamp: HLCTimestamp(rawValue: UInt64.max), payload: .withheld(table: table)),
     ]
 

@@ -79,6 +79,10 @@ extension Step {
     mutating func apply(_ entry: RaftEntry, table: TableName, writer: any StorageWriter) throws -> Result<RegionReply, MeridianError>? {
         guard entry.kind == .normal else { return nil }
         guard let command = RaftCommand(bytes: entry.data) else {
+            if let transaction = RaftTransaction(bytes: entry.data) {
+                state.counters.entriesApplied += 1
+                return try applyTransaction(transaction, table: table, writer: writer)
+            }
             state.counters.invalidRecords += 1
             return nil
         }
