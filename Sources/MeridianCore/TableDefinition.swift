@@ -123,7 +123,7 @@ public struct TableDefinition: Sendable, Hashable, Codable {
                 throw .invalid("invalid_definition", "'conflict' applies only to multi-primary tables; \(mode.rawValue) tables have a single writer")
             }
             guard regions.count + (witness == nil ? 0 : 1) != 2 else {
-                throw .invalid("needs_third_region", "a \(mode.rawValue) table over two voting regions cannot fail over automatically (two voters cannot elect without a third); list one region, at least three, or two and a \"witness\"")
+                throw .invalid("needs_third_region", "a \(mode.rawValue) table over two regions cannot fail over automatically (two voters cannot elect without a third); list one region, at least three, or two and a \"witness\"")
             }
             if mode == .strong {
                 guard primary == nil, commit == nil else {

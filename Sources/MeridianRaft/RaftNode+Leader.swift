@@ -122,6 +122,15 @@ extension RaftNode {
                 sendAppend(to: message.from, sendIfEmpty: true)
             }
             acknowledgeReadRound(from: message.from, context: message.context)
+        case .propose:
+            // A follower's proposal: appended as ours, unless leadership is being handed over
+            // (the follower's caller times it out and tries again).
+            guard leadTransferee == nil else { return }
+            appendEntries(message.entries.map { RaftEntry(term: term, index: 0, kind: .normal, data: $0.data) })
+            broadcastAppend()
+        case .readIndex:
+            // Too many reads waiting: dropped; the follower's caller times it out.
+            try? requestRead(context: message.context, requester: message.from)
         default:
             break
         }

@@ -11,11 +11,13 @@ struct RaftPendingReads: Sendable {
         let index: UInt64
         let context: [UInt8]
         let round: UInt64
+        /// The node that asked: this leader, or a follower that forwarded its read.
+        let requester: RaftNodeID
     }
 
     /// Reads waiting until the leader has committed an entry of its term (its commit index
-    /// may lag the group's before that).
-    var awaitingCommit: [[UInt8]] = []
+    /// may lag the group's before that), with the node that asked.
+    var awaitingCommit: [(context: [UInt8], requester: RaftNodeID)] = []
     /// Reads waiting for their heartbeat round to be acknowledged, oldest first.
     var unconfirmed: [Read] = []
     var lastRound: UInt64 = 0
@@ -51,39 +53,51 @@ struct RaftPendingReads: Sendable {
 }
 
 extension RaftNode {
-    mutating func requestRead(context: [UInt8]) throws(RaftError) {
+    /// A read index asked at this leader by `requester` (itself, or a follower that sent
+    /// `readIndex`): answered once the leader knows it still leads.
+    mutating func requestRead(context: [UInt8], requester: RaftNodeID) throws(RaftError) {
         // FAULT skipReadConfirmation: answer with the local commit index, unconfirmed.
         if configuration.fault == .skipReadConfirmation {
-            readStates.append(RaftReadState(index: log.committed, context: context))
+            answerRead(index: log.committed, context: context, requester: requester)
             return
         }
         guard reads.count < configuration.pendingReadsMax else { throw .tooManyPendingReads }
         if committedEntryInCurrentTerm {
-            confirmRead(context: context)
+            confirmRead(context: context, requester: requester)
         } else {
-            reads.awaitingCommit.append(context)
+            reads.awaitingCommit.append((context, requester))
         }
     }
 
     mutating func releaseReadsAwaitingCommit() {
         let waiting = reads.awaitingCommit
         reads.awaitingCommit = []
-        for context in waiting {
-            confirmRead(context: context)
+        for read in waiting {
+            confirmRead(context: read.context, requester: read.requester)
         }
     }
 
-    private mutating func confirmRead(context readContext: [UInt8]) {
+    private mutating func confirmRead(context readContext: [UInt8], requester: RaftNodeID) {
         precondition(committedEntryInCurrentTerm, "a read index is taken only after the leader committed an entry of its term")
         if voters.count == 1 || (configuration.readOnly == .leaseBased && isLeaseValid) {
-            readStates.append(RaftReadState(index: log.committed, context: readContext))
+            answerRead(index: log.committed, context: readContext, requester: requester)
             return
         }
         // Without a lease (just elected, or a majority not heard from recently): confirm
         // leadership with a heartbeat round, as `.safe` does.
         let context = reads.startRound(at: ticks)
-        reads.unconfirmed.append(.init(index: log.committed, context: readContext, round: reads.lastRound))
+        reads.unconfirmed.append(.init(index: log.committed, context: readContext, round: reads.lastRound, requester: requester))
         broadcastHeartbeat(context: context)
+    }
+
+    /// Hands a confirmed read index to whoever asked: a read state here, or a
+    /// `readIndexResponse` to the follower (which serves the read once it has applied `index`).
+    private mutating func answerRead(index: UInt64, context: [UInt8], requester: RaftNodeID) {
+        if requester == id {
+            readStates.append(RaftReadState(index: index, context: context))
+        } else {
+            send(RaftMessage(kind: .readIndexResponse, from: id, to: requester, term: term, index: index, context: context))
+        }
     }
 
     /// Records a voter's acknowledgement of a heartbeat round: confirms the reads of that
@@ -96,7 +110,7 @@ extension RaftNode {
         if let sent = reads.roundSentTicks[confirmed] { reads.leaseStartTick = max(reads.leaseStartTick ?? 0, sent) }
         while let read = reads.unconfirmed.first, read.round <= confirmed {
             reads.unconfirmed.removeFirst()
-            readStates.append(RaftReadState(index: read.index, context: read.context))
+            answerRead(index: read.index, context: read.context, requester: read.requester)
         }
     }
 }

@@ -22,6 +22,8 @@ extension RaftNode {
             return snapshot.term <= message.term && snapshot.index > 0 && snapshot.index < UInt64.max
         case .preVote, .vote:
             return message.logTerm <= message.term
+        case .propose:
+            return !message.entries.isEmpty && message.entries.allSatisfy { $0.kind == .normal }
         default:
             return true
         }
@@ -35,8 +37,8 @@ extension RaftNode {
     func isAdmissible(_ message: RaftMessage) -> Bool {
         switch message.kind {
         case .preVote, .vote: return voters.contains(message.from)
-        case .preVoteResponse, .voteResponse, .appendResponse, .heartbeatResponse: return membership.contains(message.from)
-        case .append, .heartbeat, .snapshot, .timeoutNow: return true
+        case .preVoteResponse, .voteResponse, .appendResponse, .heartbeatResponse, .propose, .readIndex: return membership.contains(message.from)
+        case .append, .heartbeat, .snapshot, .timeoutNow, .readIndexResponse: return true
         }
     }
 
@@ -141,6 +143,8 @@ extension RaftNode {
             handleSnapshot(message)
         case .timeoutNow where message.from == leader:
             startElection(forced: true)
+        case .readIndexResponse where message.from == leader:
+            readStates.append(RaftReadState(index: message.index, context: message.context))
         default:
             break
         }

@@ -161,12 +161,31 @@ public struct RaftNode: Sendable {
         return index
     }
 
-    /// Asks for a read index. Leader only; the answer arrives as a `RaftReadState` carrying
-    /// `context` in a later Ready. Reads pending when this node stops leading are dropped:
-    /// the caller times them out.
+    /// Asks for a read index; the answer arrives as a `RaftReadState` carrying `context` in a
+    /// later Ready. A follower asks its leader (a `readIndex` message) and then serves the
+    /// read once it has applied through the index: a linearizable read at a follower, for
+    /// one round trip to the leader. Refused without a known leader. Reads pending when
+    /// leadership changes are dropped: the caller times them out.
     public mutating func readIndex(context: [UInt8]) throws(RaftError) {
-        guard role == .leader else { throw .notLeader(leader: leader) }
-        try requestRead(context: context)
+        if role == .leader {
+            try requestRead(context: context, requester: id)
+            return
+        }
+        guard role == .follower, let leader else { throw .notLeader(leader: leader) }
+        send(RaftMessage(kind: .readIndex, from: id, to: leader, term: term, context: context))
+    }
+
+    /// Proposes `data` at the leader from anywhere: a leader appends it (as `propose`), a
+    /// follower forwards it to its leader, which appends it unless it is transferring
+    /// leadership. A forwarded proposal gets no answer: the caller learns its fate from the
+    /// committed entries it applies (and times it out). Refused without a known leader.
+    public mutating func forwardProposal(_ data: [UInt8]) throws(RaftError) {
+        if role == .leader {
+            _ = try propose(data)
+            return
+        }
+        guard role == .follower, let leader else { throw .notLeader(leader: leader) }
+        send(RaftMessage(kind: .propose, from: id, to: leader, term: term, entries: [RaftEntry(term: 0, index: 0, kind: .normal, data: data)]))
     }
 
     /// Starts an election now (with a pre-vote first when enabled). Ignored by a leader.

@@ -111,6 +111,13 @@ public enum RaftMessageKind: UInt8, Sendable, CaseIterable {
     case snapshot
     /// "Campaign now": the last step of a leadership transfer.
     case timeoutNow
+    /// A follower's proposal, forwarded to the leader (`entries` holds its data).
+    case propose
+    /// A follower asks the leader for a read index (`context` names the read).
+    case readIndex
+    /// The leader's answer to `readIndex`: the read may be served once the follower has
+    /// applied through `index`.
+    case readIndexResponse
 }
 
 /// A message between two voters of a group. Which fields matter depends on `kind`.
@@ -143,7 +150,8 @@ public struct RaftMessage: Sendable, Equatable {
     /// snapshot: the snapshot to install.
     public var snapshot: RaftSnapshot?
     /// heartbeat and heartbeatResponse: the ReadIndex round id (opaque bytes);
-    /// vote: `campaignTransferContext` for a campaign forced by `timeoutNow`.
+    /// vote: `campaignTransferContext` for a campaign forced by `timeoutNow`;
+    /// readIndex and readIndexResponse: the follower's read context.
     public var context: [UInt8]
 
     /// Creates a message.

@@ -55,6 +55,12 @@ struct InteractionScript {
                 do throws(RaftError) { try node.propose(Array(words[2].utf8)) } catch { refusal = error }
             }
             if let refusal { trace.append("\(target): propose refused: \(refusal)") }
+        case "forward":
+            var refusal: RaftError?
+            observe(target) { node in
+                do throws(RaftError) { try node.forwardProposal(Array(words[2].utf8)) } catch { refusal = error }
+            }
+            if let refusal { trace.append("\(target): forward refused: \(refusal)") }
         case "read-index":
             var refusal: RaftError?
             observe(target) { node in
@@ -179,6 +185,12 @@ struct InteractionScript {
             text += " snapshot=\(message.snapshot!.term)/\(message.snapshot!.index)"
         case .timeoutNow:
             break
+        case .propose:
+            text += " entries=[\(message.entries.map { String(decoding: $0.data, as: UTF8.self) }.joined(separator: ", "))]"
+        case .readIndex:
+            text += " context=\(String(decoding: message.context, as: UTF8.self))"
+        case .readIndexResponse:
+            text += " index=\(message.index) context=\(String(decoding: message.context, as: UTF8.self))"
         }
         return text
     }

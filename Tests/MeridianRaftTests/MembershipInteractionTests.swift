@@ -456,3 +456,129 @@ struct MembershipInteractionTests {
         )
     }
 }
+
+/// Followers: a linearizable read index through the leader, and proposals forwarded to it.
+@Suite("Raft follower scripts")
+struct FollowerInteractionTests {
+    func check(_ script: String, expected: String, name: String = #function) {
+        let trace = InteractionScript.run(script, nodes: 3)
+        #expect(trace == expected)
+        if trace != expected { print("BEGIN \(name.prefix { $0 != "(" })\n\(trace)\nEND \(name.prefix { $0 != "(" })") }
+    }
+
+    @Test func aFollowerGetsAReadIndexFromItsLeaderAfterAHeartbeatRound() {
+        check(
+            """
+            campaign a
+            stabilize
+            propose a x
+            stabilize
+            read-index b r1
+            stabilize
+            # Without a leader a node cannot ask.
+            partition a
+            tick b 30
+            read-index b r2
+            """,
+            expected: """
+            > campaign a
+            a becomes preCandidate at term 0
+            > stabilize
+            a->b preVote term=1 log=0/0
+            a->c preVote term=1 log=0/0
+            b->a preVoteResponse term=1
+            c->a preVoteResponse term=1
+            a becomes candidate at term 1
+            a->b vote term=1 log=0/0
+            a->c vote term=1 log=0/0
+            b becomes follower at term 1
+            c becomes follower at term 1
+            b->a voteResponse term=1
+            c->a voteResponse term=1
+            a becomes leader at term 1
+            a->b append term=1 log=0/0 commit=0 entries=[1/1:empty]
+            a->c append term=1 log=0/0 commit=0 entries=[1/1:empty]
+            b->a appendResponse term=1 index=1
+            c->a appendResponse term=1 index=1
+            a->b append term=1 log=1/1 commit=1 entries=[]
+            a->c append term=1 log=1/1 commit=1 entries=[]
+            b->a appendResponse term=1 index=1
+            c->a appendResponse term=1 index=1
+            > propose a x
+            > stabilize
+            a->b append term=1 log=1/1 commit=1 entries=[1/2:x]
+            a->c append term=1 log=1/1 commit=1 entries=[1/2:x]
+            b->a appendResponse term=1 index=2
+            c->a appendResponse term=1 index=2
+            a->b append term=1 log=1/2 commit=2 entries=[]
+            a->c append term=1 log=1/2 commit=2 entries=[]
+            b->a appendResponse term=1 index=2
+            c->a appendResponse term=1 index=2
+            > read-index b r1
+            > stabilize
+            b->a readIndex term=1 context=r1
+            a->b heartbeat term=1 commit=2 round=1
+            a->c heartbeat term=1 commit=2 round=1
+            b->a heartbeatResponse term=1 round=1
+            c->a heartbeatResponse term=1 round=1
+            a->b readIndexResponse term=1 index=2 context=r1
+            b: read-state index=2 context=r1
+            > partition a
+            > tick b 30
+            b becomes preCandidate at term 1
+            > read-index b r2
+            b: read-index refused: notLeader
+            """
+        )
+    }
+
+    @Test func aFollowersProposalIsAppendedByTheLeader() {
+        check(
+            """
+            campaign a
+            stabilize
+            forward b y
+            stabilize
+            log c
+            """,
+            expected: """
+            > campaign a
+            a becomes preCandidate at term 0
+            > stabilize
+            a->b preVote term=1 log=0/0
+            a->c preVote term=1 log=0/0
+            b->a preVoteResponse term=1
+            c->a preVoteResponse term=1
+            a becomes candidate at term 1
+            a->b vote term=1 log=0/0
+            a->c vote term=1 log=0/0
+            b becomes follower at term 1
+            c becomes follower at term 1
+            b->a voteResponse term=1
+            c->a voteResponse term=1
+            a becomes leader at term 1
+            a->b append term=1 log=0/0 commit=0 entries=[1/1:empty]
+            a->c append term=1 log=0/0 commit=0 entries=[1/1:empty]
+            b->a appendResponse term=1 index=1
+            c->a appendResponse term=1 index=1
+            a->b append term=1 log=1/1 commit=1 entries=[]
+            a->c append term=1 log=1/1 commit=1 entries=[]
+            b->a appendResponse term=1 index=1
+            c->a appendResponse term=1 index=1
+            > forward b y
+            > stabilize
+            b->a propose term=1 entries=[y]
+            a->b append term=1 log=1/1 commit=1 entries=[1/2:y]
+            a->c append term=1 log=1/1 commit=1 entries=[1/2:y]
+            b->a appendResponse term=1 index=2
+            c->a appendResponse term=1 index=2
+            a->b append term=1 log=1/2 commit=2 entries=[]
+            a->c append term=1 log=1/2 commit=2 entries=[]
+            b->a appendResponse term=1 index=2
+            c->a appendResponse term=1 index=2
+            > log c
+            c log: [1/1:empty, 1/2:y]
+            """
+        )
+    }
+}

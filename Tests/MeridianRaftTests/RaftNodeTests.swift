@@ -13,17 +13,23 @@ struct RaftNodeTests {
         return (script, script.nodes["a"]!.node.status)
     }
 
-    @Test func aFollowerRefusesProposalsAndNamesTheLeader() {
+    @Test func aFollowerRefusesProposalsAndNamesTheLeaderButForwardsReadsAndForwardedProposals() {
         let (script, _) = Self.electedLeader()
         var follower = script.nodes["b"]!.node
-        #expect(throws: RaftError.notLeader) { try follower.propose([1]) }
         do throws(RaftError) {
-            try follower.readIndex(context: [])
-            Issue.record("a follower answered a read")
+            try follower.propose([1])
+            Issue.record("a follower appended a proposal")
         } catch {
             #expect(error == .notLeader)
             #expect(error.leader == "a")
         }
+        // A read index and a forwarded proposal go to the leader, not into a read state or the log.
+        #expect(throws: Never.self) { try follower.readIndex(context: [7]) }
+        #expect(throws: Never.self) { try follower.forwardProposal([8]) }
+        let ready = follower.ready()
+        #expect(ready.readStates.isEmpty && ready.entries.isEmpty)
+        #expect(ready.messages.map(\.kind) == [.readIndex, .propose])
+        #expect(ready.messages.allSatisfy { $0.to == "a" })
     }
 
     @Test func garbageFromPeersIsDroppedWithoutTrapping() {
