@@ -99,7 +99,7 @@ public final class RegionExecutor: @unchecked Sendable {
                 case .input(let input): return input
                 }
             }
-            let output = region.step(inputs, wallMilliseconds: wallMilliseconds())
+            let output = region.step(inputs, wallMilliseconds: wallMilliseconds(), monotonicMilliseconds: Self.monotonicMilliseconds())
             let marks = SessionMarks(positions: output.applied, raft: output.raftApplied)
             var replies = output.replies.makeIterator()
             for case .request(_, let completion) in batch {
@@ -147,6 +147,11 @@ public final class RegionExecutor: @unchecked Sendable {
         }
         if pending.isEmpty { return nil }
         return pending.nextBatch(isTick: \.isTick)
+    }
+
+    /// Milliseconds of a clock that never jumps (the system's uptime): Raft's ticks follow it.
+    static func monotonicMilliseconds() -> UInt64 {
+        UInt64(ProcessInfo.processInfo.systemUptime * 1000)
     }
 
     /// Stops taking work, finishes what is queued, and waits for the thread to end.

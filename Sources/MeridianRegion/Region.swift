@@ -49,11 +49,20 @@ public final class Region {
         state.consensus.groups = try storage.read { reader in
             var groups: [TableName: RaftGroup] = [:]
             for record in catalog.values {
-                guard let definition = record.definition, definition.mode != .multiPrimary, definition.regions.contains(configuration.id) else { continue }
+                guard let definition = record.definition, definition.mode != .multiPrimary, definition.votingRegions.contains(configuration.id) else { continue }
                 let stored = try reader.metadata(RaftMetadata.incarnation(record.name)).flatMap(UInt64.init(bigEndianBytes:))
                 guard stored == record.deletedBefore.rawValue else { continue }
                 groups[record.name] = try Self.restoreGroup(record: record, definition: definition, configuration: configuration, reader: reader).group
             }
+            // The catalog group runs in every region from its first start. A new cluster's
+            // (or a cluster upgraded from a build without it) campaigns at once in the first
+            // region of the cluster file, so that the first table can be created without
+            // waiting for an election timeout.
+            let catalogVoters = configuration.catalogVoters ?? configuration.clusterRegions
+            let (catalogGroup, isNew) = try Self.restoreGroup(record: CatalogGroup.record, definition: CatalogGroup.definition(regions: catalogVoters),
+                                                              configuration: configuration, initialLearners: configuration.catalogLearners, reader: reader)
+            groups[CatalogGroup.name] = catalogGroup
+            if isNew && catalogVoters.first == configuration.id { groups[CatalogGroup.name]!.node.campaign() }
             return groups
         }
     }
@@ -82,7 +91,15 @@ public final class Region {
     }
 
     /// Runs one step: every input in order, one storage transaction, then the messages.
-    public func step(_ inputs: [RegionInput], wallMilliseconds: UInt64) -> RegionOutput {
+    ///
+    /// - Parameters:
+    ///   - wallMilliseconds: the wall clock (versions, heartbeats, staleness, deadlines).
+    ///   - monotonicMilliseconds: a clock that never jumps (the process's uptime, or the
+    ///     simulator's virtual time), which Raft's ticks follow: a leader's lease and its
+    ///     check of its quorum count ticks, and a wall clock stepped backwards would stall
+    ///     them, so that a cut-off leader kept serving reads it may no longer serve. `nil`
+    ///     (tests) uses the wall clock.
+    public func step(_ inputs: [RegionInput], wallMilliseconds: UInt64, monotonicMilliseconds: UInt64? = nil) -> RegionOutput {
         // Connection events touch no storage: they take effect even if the transaction fails.
         for input in inputs {
             switch input {
@@ -97,7 +114,7 @@ public final class Region {
         }
         var working = state
         working.completions = []
-        var step = Step(region: self, state: working, wallMilliseconds: wallMilliseconds)
+        var step = Step(region: self, state: working, wallMilliseconds: wallMilliseconds, monotonicMilliseconds: monotonicMilliseconds ?? wallMilliseconds)
         let requestCount = inputs.reduce(0) { count, input in if case .request = input { return count + 1 } else { return count } }
         let replies: [Result<RegionReply, MeridianError>]
         do {
@@ -105,6 +122,7 @@ public final class Region {
                 replies = try storage.write { writer in
                     let replies = try inputs.compactMap { try step.run($0, reader: writer, writer: writer) }
                     try step.processRaftReady(writer: writer)
+                    try step.serveCatalogWaits(writer: writer)
                     try step.serveParkedReads(reader: writer)
                     if step.state.clock.latest > state.clock.latest {
                         try writer.setMetadata(MetadataName.clockHighWater, step.state.clock.latest.rawValue.bigEndianBytes)
@@ -135,7 +153,9 @@ public final class Region {
         messages += state.consensus.takeOutbox()
         // A request that waited and completed within this step (a single-region group
         // commits at once) is answered in place.
-        var completions = state.completions
+        // A request that waited for the catalog and then waited on something else is
+        // answered under the ticket its caller holds.
+        var completions = state.completions.map { (state.ticketAliases.removeValue(forKey: $0.0) ?? $0.0, $0.1) }
         state.completions = []
         var answered = replies
         for (position, reply) in answered.enumerated() {

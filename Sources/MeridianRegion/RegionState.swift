@@ -68,6 +68,17 @@ struct RegionState: Sendable {
     var completions: [(UInt64, Result<RegionReply, MeridianError>)] = []
     /// The ticket the next pending request gets.
     var nextTicket: UInt64 = 1
+    /// Catalog changes this region proposed, by proposal, with the request waiting for each.
+    var catalogWaiters: [UInt64: CatalogProposalWaiter] = [:]
+    /// Requests for tables this region does not know, waiting for the catalog, by ticket.
+    var catalogWaits: [UInt64: CatalogWait] = [:]
+    /// The most catalog proposals, and the most requests waiting for the catalog, at once.
+    static let catalogWaitsMax = 4096
+    /// How long a request for an unknown table waits for the catalog, in milliseconds.
+    static let catalogWaitMilliseconds: UInt64 = 2_000
+    /// Tickets that stand for others: a request that waited for the catalog and then ran
+    /// again and waits on something new is answered under its first ticket.
+    var ticketAliases: [UInt64: UInt64] = [:]
     /// Session and bounded reads waiting for the local copy to catch up, by ticket.
     var parkedReads: [UInt64: ParkedRead] = [:]
     /// The most reads parked at once (past it a read is refused at once, and the edge forwards it).
@@ -96,7 +107,8 @@ struct RegionState: Sendable {
     /// and strong reads waiting on a Raft group).
     var nextDeadlineMilliseconds: UInt64? {
         let deadlines = parkedReads.values.map(\.deadlineMilliseconds) + consensus.pendingProposals.values.map(\.deadlineMilliseconds)
-            + consensus.pendingReads.values.map(\.deadlineMilliseconds)
+            + consensus.pendingReads.values.map(\.deadlineMilliseconds) + catalogWaiters.values.map(\.deadlineMilliseconds)
+            + catalogWaits.values.map(\.deadlineMilliseconds)
         return deadlines.min()
     }
 
@@ -117,6 +129,8 @@ struct RegionState: Sendable {
         precondition(clock.latest >= previous.clock.latest, "a region's clock never goes backwards")
         precondition(parkedReads.count <= Self.parkedReadsMax, "at most parkedReadsMax reads are parked")
         precondition(parkedReads.keys.allSatisfy { $0 < nextTicket }, "every parked read holds an issued ticket")
+        precondition(catalogWaiters.count <= Self.catalogWaitsMax && catalogWaits.count <= Self.catalogWaitsMax, "at most catalogWaitsMax catalog waits")
+        precondition(consensus.groups[CatalogGroup.name] != nil, "every region runs the catalog group")
         precondition(consensus.pendingProposals.keys.allSatisfy { $0 < nextTicket } && consensus.pendingReads.keys.allSatisfy { $0 < nextTicket },
                      "every request waiting on a Raft group holds an issued ticket")
         consensus.checkInvariants()

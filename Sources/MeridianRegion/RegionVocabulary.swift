@@ -15,6 +15,12 @@ public struct RegionConfiguration: Sendable {
     public var replication: ReplicationConfiguration
     /// Raft timings of `primary` and `strong` tables.
     public var raft = RaftSettings()
+    /// The members the catalog group starts with when this region first runs it: by default
+    /// every region of the cluster votes. A region that joins a running cluster starts as a
+    /// learner beside the regions that already vote (it learns the real members from the
+    /// group's log), and a one-region test fixture may vote alone.
+    public var catalogVoters: [RegionID]? = nil
+    public var catalogLearners: [RegionID] = []
     /// A planted bug, set only by the simulator to check its checkers (SPI, not public API).
     @_spi(Simulation) public var fault: RegionFault? = nil
 

@@ -5,6 +5,16 @@ import MeridianStorage
 /// Client requests.
 extension Step {
     mutating func reply(to request: RegionRequest, reader: any StorageReader, writer: (any StorageWriter)?) throws -> RegionReply {
+        do {
+            return try replyWithoutCatalogWait(to: request, reader: reader, writer: writer)
+        } catch let error as MeridianError where error.code == "table_not_found" && Self.waitsForCatalog(request) {
+            // Perhaps created a moment ago and not yet applied here: ask the catalog group.
+            return try waitForCatalog(request, refusal: error)
+        }
+    }
+
+    /// Runs a request against what this region's catalog holds now.
+    mutating func replyWithoutCatalogWait(to request: RegionRequest, reader: any StorageReader, writer: (any StorageWriter)?) throws -> RegionReply {
         if let reply = try replyForConsensusTable(to: request, reader: reader, writer: writer) { return reply }
         switch request {
         case .createTable(let name, let body):
@@ -21,13 +31,9 @@ extension Step {
 
         case .deleteTable(let name):
             guard let existing = state.catalog[name], existing.definition != nil else { throw MeridianError.tableNotFound(name) }
-            let writer = required(writer)
-            state.clock.advance(past: existing.version.timestamp)
-            let version = ItemVersion(timestamp: state.clock.now(wallMilliseconds: wallMilliseconds), origin: local)
-            let record = CatalogRecord(name: name, definition: nil, version: version, deletedBefore: version.timestamp)
-            try mergeCatalog(record, writer: writer)
-            try appendOwnEntry(.catalog(record), timestamp: version.timestamp, writer: writer)
-            return .tableDeleted(name)
+            // The deletion ends the incarnation: items written before its timestamp go.
+            let record = nextCatalogRecord(name, definition: nil, deletedBefore: .zero)
+            return try proposeCatalogChange(record, precondition: .liveAt(existing.version), intent: .delete)
 
         case .failover(let table, let planned, let target):
             return try failover(table, planned: planned, target: target, writer: required(writer))
@@ -94,21 +100,15 @@ extension Step {
         }
     }
 
+    /// Creates a table through the catalog group: answered once this region applied the
+    /// committed definition (201), found an identical one (200), or found another (409).
     mutating func createTable(_ name: TableName, body: JSONValue, writer: any StorageWriter) throws -> RegionReply {
-        let definition = try TableDefinition.resolve(name: name, body: body, clusterRegions: region.configuration.clusterRegions)
-        let existing = state.catalog[name]
-        if let current = existing?.definition {
-            guard current == definition else {
-                throw MeridianError(.conflict, code: "table_exists", "table '\(name)' already exists with a different definition (mode \(current.mode.rawValue), regions \(current.regions.map(\.name)))")
-            }
-            return .tableCreated(current, created: false)
+        guard !name.isReserved else {
+            throw MeridianError.invalid("invalid_table_name", "table names starting with 'meridian_' are reserved for Meridian's own use")
         }
-        if let existing { state.clock.advance(past: existing.version.timestamp) }
-        let version = ItemVersion(timestamp: state.clock.now(wallMilliseconds: wallMilliseconds), origin: local)
-        let record = CatalogRecord(name: name, definition: definition, version: version, deletedBefore: existing?.deletedBefore ?? .zero)
-        try mergeCatalog(record, writer: writer)
-        try appendOwnEntry(.catalog(record), timestamp: version.timestamp, writer: writer)
-        return .tableCreated(definition, created: true)
+        let definition = try TableDefinition.resolve(name: name, body: body, clusterRegions: region.configuration.clusterRegions)
+        let record = nextCatalogRecord(name, definition: definition)
+        return try proposeCatalogChange(record, precondition: .absentOrIdentical, intent: .create)
     }
 
     mutating func changeRegions(_ name: TableName, to requested: [RegionID], writer: any StorageWriter) throws -> RegionReply {
@@ -125,12 +125,8 @@ extension Step {
         }
         definition.regions = requested.sorted()
         guard definition != existing.definition else { return .regionsChanged(definition) }
-        state.clock.advance(past: existing.version.timestamp)
-        let version = ItemVersion(timestamp: state.clock.now(wallMilliseconds: wallMilliseconds), origin: local)
-        let record = CatalogRecord(name: name, definition: definition, version: version, deletedBefore: existing.deletedBefore)
-        try mergeCatalog(record, writer: writer)
-        try appendOwnEntry(.catalog(record), timestamp: version.timestamp, writer: writer)
-        return .regionsChanged(definition)
+        let record = nextCatalogRecord(name, definition: definition)
+        return try proposeCatalogChange(record, precondition: .liveAt(existing.version), intent: .changeRegions)
     }
 
     /// A put (`value`) or a delete (`nil`) accepted in this region: resolved against the

@@ -7,11 +7,14 @@ struct Step {
     unowned let region: Region
     var state: RegionState
     let wallMilliseconds: UInt64
+    /// A clock that never jumps: Raft's ticks follow it.
+    let monotonicMilliseconds: UInt64
 
-    init(region: Region, state: RegionState, wallMilliseconds: UInt64) {
+    init(region: Region, state: RegionState, wallMilliseconds: UInt64, monotonicMilliseconds: UInt64) {
         self.region = region
         self.state = state
         self.wallMilliseconds = wallMilliseconds
+        self.monotonicMilliseconds = monotonicMilliseconds
     }
 
     var local: RegionID { region.configuration.id }

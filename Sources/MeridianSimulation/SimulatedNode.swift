@@ -36,6 +36,9 @@ final class SimulatedNode {
     /// Calls on consensus tables the running region answered `.pending`, by ticket: their
     /// results come in a later step's completions; a crash leaves their outcome unknown.
     var pendingCalls: [UInt64: ClientRequest] = [:]
+    /// Table creations the running region answered `.pending` (they wait for the catalog
+    /// group), by ticket: the workload table's index.
+    var pendingCreations: [UInt64: Int] = [:]
     /// What region processes that have died counted, so totals survive restarts.
     var countersOfEarlierProcesses = ProcessTotals()
 

@@ -55,12 +55,17 @@ extension Simulator {
     /// Handles the results of earlier `.pending` replies that a step produced, in ticket
     /// order: the region lists the ones that timed out in the order of a dictionary, which
     /// the process's hash seed decides, and the run must not depend on it.
-    func handleCompletions(_ completions: [(ticket: UInt64, result: Result<RegionReply, MeridianError>)], in node: SimulatedNode, marks: SessionMarks) {
+    func handleCompletions(_ completions: [(ticket: UInt64, result: Result<RegionReply, MeridianError>)], in node: SimulatedNode,
+                           localWrites: LocalWrites, marks: SessionMarks) {
         for completion in completions.sorted(by: { $0.ticket < $1.ticket }) {
+            if let index = node.pendingCreations.removeValue(forKey: completion.ticket) {
+                recordTableCreation(index, completion.result, in: node)
+                continue
+            }
             guard let client = node.pendingCalls.removeValue(forKey: completion.ticket) else {
                 preconditionFailure("\(node.id) completed ticket \(completion.ticket), which no call waits for")
             }
-            handle(completion.result, to: client, in: node, localWrites: LocalWrites([], before: [:], requested: [], region: node.id), marks: marks)
+            handle(completion.result, to: client, in: node, localWrites: localWrites, marks: marks)
         }
     }
 
@@ -183,14 +188,21 @@ extension Simulator {
     func abandonPendingCalls(of node: SimulatedNode) {
         for (ticket, client) in node.pendingCalls.sorted(by: { $0.key < $1.key }) {
             record("\(node.id) crashed holding call \(client.call) (ticket \(ticket)): outcome unknown")
-            // A read that never returned tells nothing; a write may still take effect.
-            guard client.operation != .strongGet && client.operation != .sessionGet && client.operation != .boundedGet else {
+            // A read that never returned tells nothing; a write may still take effect. A call on
+            // a multi-primary table waited for the catalog and never ran: nothing to record.
+            let isRead = client.operation == .strongGet || client.operation == .sessionGet || client.operation == .boundedGet || client.operation == .get
+            guard !isRead, client.table.isConsensus else {
                 finishWithoutEffect(client)
                 continue
             }
             finish(client, operation: Self.registerOperation(of: client, succeeded: nil), returnedAt: nil)
         }
         node.pendingCalls = [:]
+        // A creation that waited for the catalog: its operator tries again.
+        for index in node.pendingCreations.sorted(by: { $0.key < $1.key }).map(\.value) where phase == .writing {
+            queue.schedule(.createTable(index, node.id), at: now + Self.createRetryMilliseconds)
+        }
+        node.pendingCreations = [:]
     }
 
     /// Once every fault healed: one strong read of every key of every consensus table, sent

@@ -92,12 +92,17 @@ extension Simulator {
         guard let region = node.region, !node.inbox.isEmpty else { return }
         let batch = node.inbox.nextBatch(isTick: \.isTick)
         let requested = requestedItems(batch, in: node)
-        let output = region.step(batch.map { input(of: $0) }, wallMilliseconds: node.clock.wallMilliseconds(at: now))
+        let output = region.step(batch.map { input(of: $0) }, wallMilliseconds: node.clock.wallMilliseconds(at: now), monotonicMilliseconds: now)
         let writes = node.storage.takeItemWrites()
         let marks = SessionMarks(positions: output.applied, raft: output.raftApplied)
+        let localWrites = LocalWrites(writes, before: requested.before, requested: requested.addresses, region: node.id)
         observe(writes, in: node)
-        record(batch, output: output, writes: writes, requested: requested, marks: marks, in: node)
-        handleCompletions(output.completions, in: node, marks: marks)
+        record(batch, output: output, localWrites: localWrites, marks: marks, in: node)
+        handleCompletions(output.completions, in: node, localWrites: localWrites, marks: marks)
+        for version in stepVersions.sorted(by: { $0.timestamp < $1.timestamp }) {
+            if let violation = timestampChecker.observe(region: node.id, version: version) { fail(violation) }
+        }
+        stepVersions = []
         observeRaft(node)
         node.busyUntil = now + random.uniform(in: Self.stepMilliseconds)
         for (peer, message) in output.messages { send(message, from: node.id, to: peer, at: node.busyUntil) }
@@ -154,10 +159,8 @@ extension Simulator {
     }
 
     /// Traces a step's inputs and handles each reply, in input order.
-    private func record(_ batch: [PendingInput], output: RegionOutput, writes: [SimulatedStorage.ItemWrite],
-                        requested: (before: [ItemAddress: StoredItem], addresses: Set<ItemAddress>), marks: SessionMarks, in node: SimulatedNode) {
+    private func record(_ batch: [PendingInput], output: RegionOutput, localWrites: LocalWrites, marks: SessionMarks, in node: SimulatedNode) {
         var replies = output.replies.makeIterator()
-        let localWrites = LocalWrites(writes, before: requested.before, requested: requested.addresses, region: node.id)
         for pending in batch {
             switch pending {
             case .input(.message(let from, let message)):
@@ -170,7 +173,7 @@ extension Simulator {
                 break
             case .createTable(let index):
                 guard let reply = replies.next() else { preconditionFailure("a step returned fewer replies than requests") }
-                recordTableCreation(workload.tables[index], reply, in: node)
+                recordTableCreation(index, reply, in: node)
             case .client(let client):
                 guard let reply = replies.next() else { preconditionFailure("a step returned fewer replies than requests") }
                 handle(reply, to: client, in: node, localWrites: localWrites, marks: marks)
@@ -179,14 +182,22 @@ extension Simulator {
         precondition(replies.next() == nil, "a step returned more replies than requests")
     }
 
-    private func recordTableCreation(_ table: WorkloadTable, _ reply: Result<RegionReply, MeridianError>, in node: SimulatedNode) {
+    /// The outcome of a table creation. It waits for the catalog group (`.pending`, then a
+    /// completion); one refused because the catalog has no leader yet, or whose outcome is
+    /// unknown, is sent again a little later, as an operator would.
+    func recordTableCreation(_ index: Int, _ reply: Result<RegionReply, MeridianError>, in node: SimulatedNode) {
+        let table = workload.tables[index]
         switch reply {
         case .success(.tableCreated(_, let created)):
             record("\(node.id) create table \(table.name) (\(table.kindName)) -> \(created ? "created" : "exists")")
+        case .success(.pending(let ticket)):
+            node.pendingCreations[ticket] = index
+            record("\(node.id) create table \(table.name) -> waits for the catalog (ticket \(ticket))")
         case .success(let reply):
             preconditionFailure("createTable answered \(reply)")
         case .failure(let error):
             record("\(node.id) create table \(table.name) -> \(error.code)")
+            if phase == .writing { queue.schedule(.createTable(index, node.id), at: now + Self.createRetryMilliseconds) }
         }
     }
 

@@ -96,6 +96,8 @@ public final class Simulator {
     /// The relative chances that one client event sends one, two or three requests at once
     /// (concurrent clients, whose requests may share a step).
     static let requestsPerClientEventWeights = [60, 25, 15]
+    /// How long an operator waits before creating a table again after a refusal, in milliseconds.
+    static let createRetryMilliseconds: UInt64 = 200
     /// How often a fault that takes one region away (isolation, crash) picks a region that
     /// leads a consensus table, in percent.
     static let leaderVictimPercent = 60
@@ -129,6 +131,8 @@ public final class Simulator {
     /// For each acknowledged write, its region's storage commit that made it.
     var acknowledgedCommits: [UInt64] = []
     var vectorChecker = VersionVectorChecker()
+    /// The versions acknowledged in the step being recorded.
+    var stepVersions: [ItemVersion] = []
     var timestampChecker = TimestampChecker()
     let residencyChecker: ResidencyChecker
     var originLogChecker = OriginLogChecker()

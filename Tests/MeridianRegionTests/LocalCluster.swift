@@ -55,6 +55,26 @@ final class LocalCluster {
         step(id(region), [.request(request)])[0]
     }
 
+    /// Sends a request and waits for its answer: a `.pending` reply is followed by its
+    /// completion, time advancing meanwhile; a catalog without a leader yet (the cluster just
+    /// started) is waited for.
+    func call(_ region: String, _ request: RegionRequest, roundsMax: Int = 400) -> Result<RegionReply, MeridianError> {
+        for _ in 0..<roundsMax {
+            let reply = self.request(region, request)
+            if case .failure(let error) = reply, error.code == "no_leader" {
+                settle(roundsMax: 1, roundsMin: 1)
+                continue
+            }
+            guard case .success(.pending(let ticket)) = reply else { return reply }
+            for _ in 0..<roundsMax {
+                if let result = completions[id(region)]?.removeValue(forKey: ticket) { return result }
+                settle(roundsMax: 1, roundsMin: 1)
+            }
+            return .failure(MeridianError(.unavailable, code: "test_timeout", "no completion for ticket \(ticket)"))
+        }
+        return .failure(MeridianError(.unavailable, code: "test_timeout", "no catalog leader"))
+    }
+
     /// Brings up every connection (both ends learn of it).
     func connectAll() {
         for region in ids { step(region, ids.filter { $0 != region }.map(RegionInput.peerConnected)) }

@@ -13,7 +13,7 @@ import Testing
     static func cluster() throws -> LocalCluster {
         let cluster = try LocalCluster(["us-east", "eu-west", "ap-south"], seed: 3)
         cluster.connectAll()
-        _ = try cluster.request("us-east", .createTable(table, definition: .object(["conflict": .string("lww")]))).get()
+        _ = try cluster.call("us-east", .createTable(table, definition: .object(["conflict": .string("lww")]))).get()
         cluster.settle()
         return cluster
     }
@@ -74,15 +74,19 @@ import Testing
     }
 
     @Test func aParkedReadOfADeletedTableIsAnsweredThatTheTableIsGone() throws {
-        let cluster = try Self.cluster()
-        let key = try Key("alex")
-        let session = try Self.writeUnseenByApSouth(cluster, key: key)
-        let read = cluster.request("ap-south", .getItem(Self.table, key, .session, requirement: .session(session), waitMilliseconds: 5_000))
-        guard case .success(.pending(let ticket)) = read else { Issue.record("not parked: \(read)"); return }
-        _ = try cluster.request("ap-south", .deleteTable(Self.table)).get()
-        guard case .failure(let error)? = cluster.completions[cluster.id("ap-south")]?[ticket] else {
-            Issue.record("the parked read still waits after its table was deleted"); return
+        // One region that votes alone on the catalog, and a session that saw eu-west's
+        // writes, which this region never receives.
+        let fixture = try Fixture()
+        try fixture.createTable()
+        let session = ReadRequirement.session(Positions([Fixture.euWest: 3]))
+        let output = fixture.region.step([.request(.getItem(Fixture.table, try Key("k"), .session, requirement: session, waitMilliseconds: 5_000))],
+                                         wallMilliseconds: 2_000)
+        guard case .success(.pending(let ticket)) = output.replies[0] else { Issue.record("not parked: \(output.replies[0])"); return }
+        let deleted = fixture.region.step([.request(.deleteTable(Fixture.table))], wallMilliseconds: 2_100)
+        #expect(deleted.replies[0] == .success(.tableDeleted(Fixture.table)))
+        guard let completion = deleted.completions.first(where: { $0.ticket == ticket }), case .failure(let error) = completion.result else {
+            Issue.record("the parked read still waits after its table was deleted: \(deleted.completions)"); return
         }
-        #expect(error.code == MeridianError.tableNotFound(Self.table).code)
+        #expect(error.code == MeridianError.tableNotFound(Fixture.table).code)
     }
 }

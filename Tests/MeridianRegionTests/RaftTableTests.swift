@@ -16,7 +16,7 @@ import Testing
     /// Creates the table at `at` and runs until a leader is known everywhere; returns it.
     @discardableResult
     static func create(_ cluster: LocalCluster, at region: String, _ definition: JSONValue) throws -> String {
-        let created = cluster.request(region, .createTable(table, definition: definition))
+        let created = cluster.call(region, .createTable(table, definition: definition))
         guard case .success(.tableCreated(_, created: true)) = created else { Issue.record("create failed: \(created)"); return "" }
         for _ in 0..<200 {
             cluster.settle(roundsMax: 5, roundsMin: 5)
@@ -227,12 +227,12 @@ import Testing
 
     @Test func twoRegionTablesAreRefusedAndSingleRegionOnesCommitAlone() throws {
         let cluster = try Self.cluster()
-        guard case .failure(let refused) = cluster.request("us-east", .createTable(Self.table, definition: .object(["mode": .string("strong"), "regions": .array([.string("us-east"), .string("eu-west")])]))) else {
+        guard case .failure(let refused) = cluster.call("us-east", .createTable(Self.table, definition: .object(["mode": .string("strong"), "regions": .array([.string("us-east"), .string("eu-west")])]))) else {
             Issue.record("a two-region strong table was created"); return
         }
         #expect(refused.code == "needs_third_region")
         let single = try TableName("ledger")
-        guard case .success = cluster.request("eu-west", .createTable(single, definition: .object(["mode": .string("primary"), "regions": .array([.string("eu-west")])]))) else {
+        guard case .success = cluster.call("eu-west", .createTable(single, definition: .object(["mode": .string("primary"), "regions": .array([.string("eu-west")])]))) else {
             Issue.record("single-region table refused"); return
         }
         let reply = Self.await(cluster, "eu-west", .putItem(single, try Key("a"), .integer(1), .none))

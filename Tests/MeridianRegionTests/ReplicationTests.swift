@@ -17,7 +17,7 @@ struct ReplicationTests {
         cluster.connectAll()
         var definition: [String: JSONValue] = ["conflict": .string(policy.rawValue)]
         if let regions { definition["regions"] = .array(regions.map(JSONValue.string)) }
-        _ = try cluster.request("us-east", .createTable(Self.table, definition: .object(definition))).get()
+        _ = try cluster.call("us-east", .createTable(Self.table, definition: .object(definition))).get()
         cluster.settle()
         return cluster
     }
@@ -180,9 +180,9 @@ struct ReplicationTests {
         // Written before the deletion, delivered after it.
         _ = try put(cluster, "us-east", "late", .string("old incarnation"))
         cluster.wallMilliseconds += 10
-        #expect(try cluster.request("eu-west", .deleteTable(Self.table)).get() == .tableDeleted(Self.table))
+        #expect(try cluster.call("eu-west", .deleteTable(Self.table)).get() == .tableDeleted(Self.table))
         cluster.settle(roundsMax: 20)
-        _ = try cluster.request("eu-west", .createTable(Self.table, definition: .object([:]))).get()
+        _ = try cluster.call("eu-west", .createTable(Self.table, definition: .object([:]))).get()
         cluster.healAll()
         cluster.settle()
         for name in Self.names { #expect(try cluster.items(name, Self.table).isEmpty, "in \(name)") }
@@ -225,7 +225,7 @@ struct RegionsChangeTests {
         cluster.settle()
         #expect(try cluster.items("ap-south", Self.table).isEmpty)
 
-        let added = try cluster.request("eu-west", .changeRegions(Self.table, [cluster.id("us-east"), cluster.id("ap-south")])).get()
+        let added = try cluster.call("eu-west", .changeRegions(Self.table, [cluster.id("us-east"), cluster.id("ap-south")])).get()
         guard case .regionsChanged(let definition) = added else { Issue.record("unexpected \(added)"); return }
         #expect(definition.regions.map(\.name) == ["ap-south", "us-east"])
         // A copy request that reaches a holder before the change does is refused and asked again.

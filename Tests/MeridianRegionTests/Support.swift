@@ -29,7 +29,11 @@ struct Fixture {
 
     init(storage: any RegionStorage = InMemoryStorage(), clusterRegions: [RegionID] = [usEast, euWest, apSouth]) throws {
         self.storage = storage
-        region = try Region(configuration: RegionConfiguration(id: Self.usEast, clusterRegions: clusterRegions), storage: storage)
+        // The fixture is one region of the cluster with no peers: it votes alone on the
+        // catalog, so that it can create tables that name the other regions.
+        var configuration = RegionConfiguration(id: Self.usEast, clusterRegions: clusterRegions)
+        configuration.catalogVoters = [Self.usEast]
+        region = try Region(configuration: configuration, storage: storage)
     }
 
     /// Creates a table with the given definition body, failing the test when it is refused.

@@ -74,7 +74,7 @@ import Testing
         }
         #expect(refusal.code == "not_leader")
         let other = try TableName("notes")
-        _ = cluster.request(leader, .createTable(other, definition: .object([:])))
+        _ = cluster.call(leader, .createTable(other, definition: .object([:])))
         guard case .failure(let modeRefusal) = cluster.request(leader, .transact(other, [TransactOperation(key: Self.key("a"), kind: .read)])) else {
             Issue.record("a multi-primary table took a transaction"); return
         }

@@ -13,6 +13,8 @@ struct RaftGroup: Sendable {
     var definition: TableDefinition
     /// The last index persisted in storage.
     var persistedLastIndex: UInt64
+    /// The index of the membership last persisted (`RaftMetadata.membership`).
+    var persistedMembershipIndex: UInt64 = 0
     /// The last index whose command is applied to the items. Under `commit: "local"` a
     /// leader applies its own entries when it appends them, so this may pass the commit index.
     var appliedIndex: UInt64
@@ -27,6 +29,10 @@ struct RaftGroup: Sendable {
     var leaderChanges = 0
 
     var table: TableName { definition.name }
+
+    /// Whether `region` is the table's witness: it votes and keeps the log, but stores no
+    /// items, serves no requests and sends no snapshots (it has nothing to put in them).
+    func isWitness(_ region: RegionID) -> Bool { definition.witness == region }
 
     /// Whether the table acknowledges after the leader's own durable write.
     var commitsLocally: Bool { definition.mode == .primary && definition.commit == .local }

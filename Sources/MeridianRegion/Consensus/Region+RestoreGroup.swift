@@ -5,7 +5,7 @@ import MeridianStorage
 extension Region {
     /// A group as persisted (`isNew` when nothing was).
     static func restoreGroup(record: CatalogRecord, definition: TableDefinition, configuration: RegionConfiguration,
-                             joining: Bool = false, reader: any StorageReader) throws -> (group: RaftGroup, isNew: Bool) {
+                             joining: Bool = false, initialLearners: [RegionID] = [], reader: any StorageReader) throws -> (group: RaftGroup, isNew: Bool) {
         let table = record.name
         let hardState = try reader.metadata(RaftMetadata.hardState(table)).flatMap { $0.isEmpty ? nil : $0 }
             .map(RaftCodec.decodeHardState) ?? .zero
@@ -14,7 +14,9 @@ extension Region {
         // had no membership changes) has the table's regions, and a new group its initial
         // members (`joining`: this region joins a group that already runs, as a learner).
         let persisted = RaftCodec.decodeMembership(try reader.metadata(RaftMetadata.membership(table)))
-        let (membership, membershipIndex) = persisted ?? (initialMembership(definition, local: configuration.id, joining: joining), 0)
+        let (membership, membershipIndex) = persisted
+            ?? (initialLearners.isEmpty ? initialMembership(definition, local: configuration.id, joining: joining)
+                : RaftMembership(voters: definition.votingRegions.map(\.name), learners: initialLearners.map(\.name)), 0)
         // The log starts after the point it was compacted through (or a snapshot installed).
         var snapshot: RaftSnapshot?
         if let mark = RaftCodec.decodeMark(try reader.metadata(RaftMetadata.snapshot(table))) {
@@ -30,7 +32,9 @@ extension Region {
         raft.readOnly = configuration.raft.readOnly
         raft.fault = configuration.raft.fault
         // Entries applied ahead of their commit are not applied as far as Raft knows.
-        let node = RaftNode(configuration: raft, hardState: hardState, entries: entries, snapshot: snapshot, applied: min(applied, hardState.commit))
+        var node = RaftNode(configuration: raft, hardState: hardState, entries: entries, snapshot: snapshot, applied: min(applied, hardState.commit))
+        // A group this region votes in alone leads at once: no one else can.
+        if node.status.membership.voters == [configuration.id.name] { node.campaign() }
         let group = RaftGroup(node: node, incarnation: record.deletedBefore, definition: definition,
                               persistedLastIndex: entries.last?.index ?? snapshot?.index ?? 0, appliedIndex: applied, speculativeThrough: speculative,
                               lastRole: .follower, lastLeader: nil)

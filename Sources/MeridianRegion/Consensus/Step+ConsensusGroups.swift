@@ -11,14 +11,14 @@ extension Step {
     mutating func syncRaftGroups(writer: any StorageWriter) throws {
         guard state.catalogChangedSinceSync else { return }
         state.catalogChangedSinceSync = false
-        for (table, group) in state.consensus.groups.sorted(by: { $0.key < $1.key }) {
+        for (table, group) in state.consensus.groups.sorted(by: { $0.key < $1.key }) where table != CatalogGroup.name {
             let record = state.catalog[table]
-            if record?.definition == nil || record?.deletedBefore != group.incarnation || record?.definition?.regions.contains(local) != true {
+            if record?.definition == nil || record?.deletedBefore != group.incarnation || record?.definition?.votingRegions.contains(local) != true {
                 try endGroup(table, writer: writer)
             }
         }
         for record in state.catalog.values.sorted(by: { $0.name < $1.name }) {
-            guard let definition = record.definition, definition.mode != .multiPrimary, definition.regions.contains(local) else { continue }
+            guard let definition = record.definition, definition.mode != .multiPrimary, definition.votingRegions.contains(local) else { continue }
             if state.consensus.groups[record.name] != nil {
                 state.consensus.groups[record.name]!.definition = definition
                 continue
@@ -26,6 +26,10 @@ extension Step {
             try startGroup(record, definition: definition, writer: writer)
         }
     }
+
+    /// The catalog group's synthetic record and definition: a strong group over every
+    /// region of the cluster, never deleted.
+    var catalogGroupDefinition: TableDefinition { CatalogGroup.definition(regions: region.configuration.clusterRegions) }
 
     mutating func startGroup(_ record: CatalogRecord, definition: TableDefinition, writer: any StorageWriter) throws {
         let group = try Region.restoreGroup(record: record, definition: definition, configuration: region.configuration, reader: writer)

@@ -10,17 +10,24 @@ extension Step {
     /// Persists, applies and sends what every group has ready. Runs inside the step's
     /// write transaction: the messages leave only after it commits.
     mutating func processRaftReady(writer: any StorageWriter) throws {
+        // The catalog group first: a table it creates in this step gets its own group at once.
+        try processGroupReady(CatalogGroup.name, writer: writer)
         try syncRaftGroups(writer: writer)
-        for table in state.consensus.groups.keys.sorted() {
-            var rounds = 0
-            while let group = state.consensus.groups[table], group.node.hasReady, rounds < RaftSettings.readyRoundsPerStepMax {
-                rounds += 1
-                try processReady(table, writer: writer)
-            }
-            serveConfirmedReads(table, reader: writer)
-            noteLeadership(table)
-            try compactIfNeeded(table, writer: writer)
+        for table in state.consensus.groups.keys.sorted() where table != CatalogGroup.name {
+            try processGroupReady(table, writer: writer)
         }
+    }
+
+    /// Handles one group's Readies (a bounded number of rounds), then what waits on it.
+    mutating func processGroupReady(_ table: TableName, writer: any StorageWriter) throws {
+        var rounds = 0
+        while let group = state.consensus.groups[table], group.node.hasReady, rounds < RaftSettings.readyRoundsPerStepMax {
+            rounds += 1
+            try processReady(table, writer: writer)
+        }
+        serveConfirmedReads(table, reader: writer)
+        noteLeadership(table)
+        try compactIfNeeded(table, writer: writer)
     }
 
     mutating func processReady(_ table: TableName, writer: any StorageWriter) throws {
@@ -48,6 +55,17 @@ extension Step {
                 continue
             }
             precondition(entry.index == group.appliedIndex + 1, "committed entries are applied in order, without gaps")
+            if table == CatalogGroup.name {
+                try applyCatalogEntry(entry, writer: writer)
+                group.appliedIndex = entry.index
+                continue
+            }
+            if group.isWitness(local) {
+                // A witness keeps the log to vote and to hand it on, never the items.
+                group.appliedIndex = entry.index
+                completeProposal(table: table, entry: entry, outcome: nil)
+                continue
+            }
             let outcome = try apply(entry, table: table, writer: writer)
             group.appliedIndex = entry.index
             completeProposal(table: table, entry: entry, outcome: outcome)
@@ -60,8 +78,18 @@ extension Step {
             }
         }
         for readState in ready.readStates {
+            if table == CatalogGroup.name {
+                noteCatalogReadIndex(context: readState.context, index: readState.index)
+                continue
+            }
             guard let ticket = UInt64(bigEndianBytes: readState.context), state.consensus.pendingReads[ticket] != nil else { continue }
             state.consensus.pendingReads[ticket]?.readIndex = readState.index
+        }
+        let status = group.node.status
+        if status.membershipIndex != group.persistedMembershipIndex {
+            // The members this node knows (committed): restored from here after a restart.
+            try writer.setMetadata(RaftMetadata.membership(table), RaftCodec.encodeMembership(status.membership, index: status.membershipIndex))
+            group.persistedMembershipIndex = status.membershipIndex
         }
         for original in ready.messages {
             guard let peer = try? RegionID(original.to) else { continue }

@@ -134,15 +134,13 @@ extension Step {
         }
         state.consensus.groups[table] = group
         // A primary table's leadership returns to its `primary` region: make the target the
-        // primary so it stays there.
+        // primary so it stays there. A change of the catalog, proposed without waiting for it
+        // (the failover does not depend on it; without a catalog leader it is not made).
         if definition.mode == .primary, definition.primary != target, let existing = state.catalog[table] {
             var changed = definition
             changed.primary = target
-            state.clock.advance(past: existing.version.timestamp)
-            let version = ItemVersion(timestamp: state.clock.now(wallMilliseconds: wallMilliseconds), origin: local)
-            let record = CatalogRecord(name: table, definition: changed, version: version, deletedBefore: existing.deletedBefore)
-            try mergeCatalog(record, writer: writer)
-            try appendOwnEntry(.catalog(record), timestamp: version.timestamp, writer: writer)
+            let record = nextCatalogRecord(table, definition: changed)
+            try? forwardCatalogProposal(CatalogCommand(record: record, precondition: .liveAt(existing.version), proposer: local))
         }
         return .failover(target: target, planned: planned)
     }

@@ -9,14 +9,20 @@ extension Step {
     /// Replaces the table's items with a leader's snapshot.
     mutating func installSnapshot(_ snapshot: RaftSnapshot, group: inout RaftGroup, writer: any StorageWriter) throws {
         let table = group.table
-        guard let items = RaftCodec.decodeSnapshotItems(snapshot.data) else {
-            state.counters.invalidRecords += 1
-            return
-        }
-        try writer.deleteItems(table: table, writtenBefore: HLCTimestamp.incarnationsEnd)
-        for item in items {
-            state.clock.advance(past: item.version.timestamp)
-            try writer.putItem(table: table, item)
+        if table == CatalogGroup.name {
+            try installCatalogSnapshot(snapshot.data, writer: writer)
+        } else if group.isWitness(local) {
+            // A witness takes the snapshot's place in the log, and none of its items.
+        } else {
+            guard let items = RaftCodec.decodeSnapshotItems(snapshot.data) else {
+                state.counters.invalidRecords += 1
+                return
+            }
+            try writer.deleteItems(table: table, writtenBefore: HLCTimestamp.incarnationsEnd)
+            for item in items {
+                state.clock.advance(past: item.version.timestamp)
+                try writer.putItem(table: table, item)
+            }
         }
         try writer.deleteRaftEntries(group: RaftMetadata.group(table), through: .max)
         group.appliedIndex = snapshot.index
@@ -68,9 +74,14 @@ extension Step {
     mutating func filledSnapshot(_ message: RaftMessage, group: RaftGroup, writer: any StorageWriter) throws -> RaftMessage? {
         let table = group.table
         let status = group.node.status
-        guard group.speculativeThrough == 0, group.appliedIndex <= status.commit, group.appliedIndex > 0 else { return nil }
+        guard group.speculativeThrough == 0, group.appliedIndex <= status.commit, group.appliedIndex > 0, !group.isWitness(local) else { return nil }
         let index = group.appliedIndex
         guard let term = try storedTerm(table, at: index, reader: writer) else { return nil }
+        if table == CatalogGroup.name {
+            var filled = message
+            filled.snapshot = RaftSnapshot(index: index, term: term, membership: status.membership, data: catalogSnapshotData())
+            return filled
+        }
         let items = try writer.scan(table: table, range: ScanRange(limit: RaftSettings.snapshotItemsMax + 1, includeTombstones: true))
         let data = RaftCodec.encodeSnapshotItems(items)
         guard items.count <= RaftSettings.snapshotItemsMax, data.count <= RaftSettings.snapshotBytesMax else {

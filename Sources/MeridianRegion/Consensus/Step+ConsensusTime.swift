@@ -20,13 +20,13 @@ extension Step {
     mutating func raftTick() {
         let tick = region.configuration.raft.tickMilliseconds
         guard !state.consensus.groups.isEmpty else {
-            state.consensus.lastTickMilliseconds = wallMilliseconds
+            state.consensus.lastTickMilliseconds = monotonicMilliseconds
             return
         }
-        guard wallMilliseconds >= state.consensus.lastTickMilliseconds + tick else { return }
-        let elapsed = (wallMilliseconds - state.consensus.lastTickMilliseconds) / tick
+        guard monotonicMilliseconds >= state.consensus.lastTickMilliseconds + tick else { return }
+        let elapsed = (monotonicMilliseconds - state.consensus.lastTickMilliseconds) / tick
         let ticks = min(elapsed, RaftSettings.ticksPerStepMax)
-        state.consensus.lastTickMilliseconds = ticks == elapsed ? state.consensus.lastTickMilliseconds + elapsed * tick : wallMilliseconds
+        state.consensus.lastTickMilliseconds = ticks == elapsed ? state.consensus.lastTickMilliseconds + elapsed * tick : monotonicMilliseconds
         for table in state.consensus.groups.keys.sorted() {
             guard var group = state.consensus.groups.removeValue(forKey: table) else { continue }
             for _ in 0..<ticks { group.node.tick() }
@@ -34,6 +34,7 @@ extension Step {
             state.consensus.groups[table] = group
         }
         expirePending()
+        tendCatalogWaiters()
     }
 
     /// A `primary` table's leader hands leadership back to the table's primary region once
