@@ -76,6 +76,9 @@ struct RegionState: Sendable {
     static let catalogWaitsMax = 4096
     /// How long a request for an unknown table waits for the catalog, in milliseconds.
     static let catalogWaitMilliseconds: UInt64 = 2_000
+    /// Consensus tables this region was added to while they ran: their groups start here
+    /// as learners.
+    var joiningTables: Set<TableName> = []
     /// Tickets that stand for others: a request that waited for the catalog and then ran
     /// again and waits on something new is answered under its first ticket.
     var ticketAliases: [UInt64: UInt64] = [:]

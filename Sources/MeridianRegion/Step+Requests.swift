@@ -113,9 +113,6 @@ extension Step {
 
     mutating func changeRegions(_ name: TableName, to requested: [RegionID], writer: any StorageWriter) throws -> RegionReply {
         guard let existing = state.catalog[name], var definition = existing.definition else { throw MeridianError.tableNotFound(name) }
-        guard definition.mode == .multiPrimary else {
-            throw MeridianError.invalid("mode_unavailable", "only multi-primary tables change their regions for now")
-        }
         let clusterRegions = region.configuration.clusterRegions
         guard !requested.isEmpty, Set(requested).count == requested.count else {
             throw MeridianError.invalid("invalid_definition", "'regions' must be a non-empty list of distinct regions")
@@ -125,6 +122,20 @@ extension Step {
         }
         definition.regions = requested.sorted()
         guard definition != existing.definition else { return .regionsChanged(definition) }
+        if definition.mode != .multiPrimary {
+            // The table's Raft group follows: its leader adds the new regions as learners,
+            // promotes them once caught up, and removes the old ones, one step at a time.
+            if let witness = definition.witness, definition.regions.contains(witness) {
+                throw MeridianError.invalid("invalid_definition", "region '\(witness)' is the table's witness; a witness stores no items")
+            }
+            guard definition.votingRegions.count != 2 else {
+                throw MeridianError.invalid("needs_third_region", "a \(definition.mode.rawValue) table over two regions cannot fail over automatically; list one region, at least three, or two and a witness")
+            }
+            if definition.mode == .primary, let primary = definition.primary, !definition.regions.contains(primary) {
+                // The primary leaves the table: the first region of the new list leads instead.
+                definition.primary = requested[0]
+            }
+        }
         let record = nextCatalogRecord(name, definition: definition)
         return try proposeCatalogChange(record, precondition: .liveAt(existing.version), intent: .changeRegions)
     }

@@ -74,9 +74,16 @@ struct Step {
             state.copiesWanted[merged.name] = nil
             state.reclaimNeeded = true
             state.reclaimNow = true
-        } else if !wasHeld && isHeld && existing?.definition != nil {
+        } else if !wasHeld && isHeld && existing?.definition != nil, merged.definition?.mode == .multiPrimary {
             // Added to an existing table: its earlier entries were withheld from us.
             state.copiesWanted[merged.name] = 0
+        }
+        let wasVoting = existing?.definition?.votingRegions.contains(local) ?? false
+        if let definition = merged.definition, definition.mode != .multiPrimary, !wasVoting, definition.votingRegions.contains(local),
+           existing?.definition != nil, existing?.deletedBefore == merged.deletedBefore {
+            // Added to a running consensus table: its group starts here as a learner, and its
+            // leader sends it the log or a snapshot.
+            state.joiningTables.insert(merged.name)
         }
         return merged
     }

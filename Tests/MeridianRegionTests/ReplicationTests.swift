@@ -285,3 +285,58 @@ struct RegionsChangeTests {
         #expect(!listed && residue.isEmpty)
     }
 }
+
+/// The catalog group: table definitions ordered by consensus.
+@Suite struct CatalogGroupTests {
+    static let table = ReplicationTests.table
+
+    @Test func concurrentCreatesWithDifferentDefinitionsGetExactlyOneWinner() throws {
+        let cluster = try LocalCluster(["us-east", "eu-west", "ap-south"], seed: 5)
+        cluster.connectAll()
+        _ = cluster.call("us-east", .listTables)  // let the catalog elect its leader
+        cluster.settle(roundsMax: 40, roundsMin: 40)
+        // Two regions create the table at the same moment, with different policies.
+        let fromEast = cluster.request("us-east", .createTable(Self.table, definition: .object(["conflict": .string("lww")])))
+        let fromSouth = cluster.request("ap-south", .createTable(Self.table, definition: .object(["conflict": .string("merge")])))
+        guard case .success(.pending(let eastTicket)) = fromEast, case .success(.pending(let southTicket)) = fromSouth else {
+            Issue.record("creations did not wait for the catalog: \(fromEast), \(fromSouth)"); return
+        }
+        cluster.settle(roundsMax: 200, roundsMin: 20)
+        let outcomes = [cluster.completions[cluster.id("us-east")]?[eastTicket], cluster.completions[cluster.id("ap-south")]?[southTicket]]
+        let created = outcomes.filter { if case .success(.tableCreated(_, created: true))? = $0 { return true } else { return false } }
+        let refused = outcomes.compactMap { outcome -> String? in if case .failure(let error)? = outcome { return error.code } else { return nil } }
+        #expect(created.count == 1, "outcomes: \(outcomes)")
+        #expect(refused == ["table_exists"], "outcomes: \(outcomes)")
+        // Every region holds the winner's definition.
+        let definitions = cluster.ids.map { id -> TableDefinition? in
+            guard case .success(.table(let status)) = cluster.request(id.name, .showTable(Self.table)) else { return nil }
+            return status.definition
+        }
+        #expect(Set(definitions.compactMap { $0?.conflict }).count == 1 && definitions.allSatisfy { $0 != nil }, "definitions: \(definitions)")
+    }
+
+    @Test func aTableCreatedInOneRegionCanBeWrittenInAnotherAtOnce() throws {
+        let cluster = try LocalCluster(["us-east", "eu-west", "ap-south"], seed: 6)
+        cluster.connectAll()
+        _ = cluster.call("us-east", .listTables)
+        cluster.settle(roundsMax: 40, roundsMin: 40)
+        // ap-south is slow to hear the catalog: the creation commits with us-east and eu-west.
+        cluster.cut("us-east", "ap-south")
+        guard case .success(.tableCreated(_, created: true)) = cluster.call("us-east", .createTable(Self.table, definition: .object([:]))) else {
+            Issue.record("create failed"); return
+        }
+        cluster.healAll()
+        // Right after the create returned: ap-south waits for the catalog instead of refusing.
+        let written = cluster.call("ap-south", .putItem(Self.table, try Key("k"), .integer(1), .none))
+        guard case .success(.written) = written else { Issue.record("write in ap-south: \(written)"); return }
+    }
+
+    @Test func aTableUnknownEverywhereIsNotFoundOnceTheCatalogConfirmsIt() throws {
+        let cluster = try LocalCluster(["us-east", "eu-west", "ap-south"], seed: 7)
+        cluster.connectAll()
+        _ = cluster.call("us-east", .listTables)
+        cluster.settle(roundsMax: 40, roundsMin: 40)
+        let reply = cluster.call("ap-south", .getItem(try TableName("nowhere"), try Key("k"), .eventual))
+        #expect(reply.error?.code == "table_not_found")
+    }
+}

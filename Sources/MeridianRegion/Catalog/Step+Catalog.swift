@@ -41,22 +41,24 @@ extension Step {
 
     /// Proposes a catalog change through the catalog group (at its leader, or forwarded to
     /// it) and returns the ticket the answer comes under, once this region has applied it.
+    /// Without a leader (an election, or the cluster just started) the change waits and is
+    /// handed to the first leader elected, until its deadline.
     mutating func proposeCatalogChange(_ record: CatalogRecord, precondition: CatalogCommand.Precondition, intent: CatalogIntent) throws -> RegionReply {
+        guard state.catalogWaiters.count < RegionState.catalogWaitsMax else {
+            throw MeridianError(.unavailable, code: "overloaded", "\(RegionState.catalogWaitsMax) catalog changes are waiting; retry shortly")
+        }
         let command = CatalogCommand(record: record, precondition: precondition, proposer: local)
-        try forwardCatalogProposal(command)
+        let handed = (try? forwardCatalogProposal(command)) != nil
         let ticket = state.issueTicket()
         state.catalogWaiters[command.proposal] = CatalogProposalWaiter(
             ticket: ticket, intent: intent, deadlineMilliseconds: wallMilliseconds + region.configuration.raft.proposalTimeoutMilliseconds,
-            command: command, handedTo: state.consensus.groups[CatalogGroup.name]?.node.status.leader)
+            command: command, handedTo: handed ? state.consensus.groups[CatalogGroup.name]?.node.status.leader : nil)
         return .pending(ticket: ticket)
     }
 
     /// Hands a catalog command to the catalog group; `no_leader` when it has none.
     mutating func forwardCatalogProposal(_ command: CatalogCommand) throws {
         guard state.consensus.groups[CatalogGroup.name] != nil else { throw Self.groupMissing(CatalogGroup.name) }
-        guard state.catalogWaiters.count < RegionState.catalogWaitsMax else {
-            throw MeridianError(.unavailable, code: "overloaded", "\(RegionState.catalogWaitsMax) catalog changes are waiting; retry shortly")
-        }
         do {
             try state.consensus.groups[CatalogGroup.name]!.node.forwardProposal(command.bytes)
         } catch {
@@ -159,13 +161,10 @@ extension Step {
             throw refusal
         }
         let ticket = state.issueTicket()
-        do {
-            try state.consensus.groups[CatalogGroup.name]!.node.readIndex(context: ticket.bigEndianBytes)
-        } catch {
-            throw refusal
-        }
+        // Without a leader the wait asks the first one elected (`tendCatalogWaiters`).
+        let asked = (try? state.consensus.groups[CatalogGroup.name]!.node.readIndex(context: ticket.bigEndianBytes)) != nil
         state.catalogWaits[ticket] = CatalogWait(request: request, readIndex: nil,
-                                                 deadlineMilliseconds: wallMilliseconds + RegionState.catalogWaitMilliseconds, askedOf: status.leader)
+                                                 deadlineMilliseconds: wallMilliseconds + RegionState.catalogWaitMilliseconds, askedOf: asked ? status.leader : nil)
         return .pending(ticket: ticket)
     }
 

@@ -50,6 +50,8 @@ public struct RaftCounters: Sendable, Equatable {
     public var proposalTimeouts = 0
     /// Snapshots a leader could not send because the table exceeds one frame.
     public var snapshotsTooLarge = 0
+    /// Membership changes this region proposed as a leader (learners added, promoted, removed).
+    public var membershipChanges = 0
 }
 
 /// What a `primary` or `strong` table's group looks like from this region.

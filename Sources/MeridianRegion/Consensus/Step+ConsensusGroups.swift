@@ -32,12 +32,13 @@ extension Step {
     var catalogGroupDefinition: TableDefinition { CatalogGroup.definition(regions: region.configuration.clusterRegions) }
 
     mutating func startGroup(_ record: CatalogRecord, definition: TableDefinition, writer: any StorageWriter) throws {
-        let group = try Region.restoreGroup(record: record, definition: definition, configuration: region.configuration, reader: writer)
+        let joining = state.joiningTables.remove(record.name) != nil
+        let group = try Region.restoreGroup(record: record, definition: definition, configuration: region.configuration, joining: joining, reader: writer)
         state.consensus.groups[record.name] = group.group
         try writer.setMetadata(RaftMetadata.incarnation(record.name), record.deletedBefore.rawValue.bigEndianBytes)
         // The region that should lead first does not wait for an election timeout.
         let first = definition.mode == .primary ? definition.primary : record.version.origin
-        if first == local && group.isNew {
+        if first == local && group.isNew && !joining {
             state.consensus.groups[record.name]?.node.campaign()
         }
     }

@@ -30,6 +30,8 @@ extension Step {
         for table in state.consensus.groups.keys.sorted() {
             guard var group = state.consensus.groups.removeValue(forKey: table) else { continue }
             for _ in 0..<ticks { group.node.tick() }
+            reconcileMembership(&group)
+            leaveWitnessLeadership(&group)
             returnLeadershipToPreferred(&group)
             state.consensus.groups[table] = group
         }
@@ -46,6 +48,17 @@ extension Step {
               status.recentActive[primary.name] == true, status.match[primary.name] == status.lastIndex
         else { return }
         group.node.transferLeadership(to: primary.name)
+    }
+
+    /// A witness that became leader (it may: it holds the log) hands leadership to a data
+    /// region as soon as one has the whole log: a witness serves no requests.
+    func leaveWitnessLeadership(_ group: inout RaftGroup) {
+        guard group.isWitness(local) else { return }
+        let status = group.node.status
+        guard status.role == .leader, status.leadTransferee == nil else { return }
+        let data = status.membership.voters.filter { $0 != local.name && status.recentActive[$0] == true && status.match[$0] == status.lastIndex }
+        guard let target = data.sorted().first else { return }
+        group.node.transferLeadership(to: target)
     }
 
     /// Fails requests whose deadline passed: their outcome is unknown.
