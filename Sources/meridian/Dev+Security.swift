@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import MeridianHTTP
 import MeridianNode
@@ -7,25 +8,31 @@ extension Dev {
     ///
     /// Keeps what an earlier run made (the session and peer secrets, the admin token), so
     /// that tokens and sessions stay valid across restarts; makes each the first time from
-    /// the system's secure generator. Writes `secrets.json` (the token's hash, with health
-    /// and metrics open) and `token` (the token itself, readable by its owner only) into
-    /// the data folder, and points the cluster file at the secrets file.
+    /// the system's secure generator. Writes `token` (the token itself, readable by its
+    /// owner only) and `secrets.json` into the data folder, and points the cluster file at
+    /// the secrets file. An existing `secrets.json` is merged, never replaced: the tokens
+    /// `meridian tokens add` put there and its `open_paths` stay; only the `dev-admin` entry
+    /// is set to the admin token's hash. A secrets file that does not read is an error, and
+    /// stays as it was.
     static func prepareSecurity(_ cluster: inout ClusterConfiguration, previous: ClusterConfiguration?, dataURL: URL) throws -> String {
         cluster.sessionSecret = previous?.sessionSecret ?? AccessControl.generateToken()
         cluster.peerSecret = previous?.peerSecret ?? AccessControl.generateToken()
         let tokenFile = dataURL.appendingPathComponent("token")
         let previousToken = (try? String(contentsOf: tokenFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         let token = previousToken.flatMap { $0.isEmpty ? nil : $0 } ?? AccessControl.generateToken()
-        try write(Data((token + "\n").utf8), to: tokenFile)
 
-        let secrets = AccessControl.File(tokens: [AccessControl.TokenEntry(name: "dev-admin", role: .admin, sha256: AccessControl.hash(token: token))],
-                                         openPaths: ["/v1/health", "/metrics"])
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try write(try encoder.encode(secrets), to: dataURL.appendingPathComponent("secrets.json"))
+        let secretsFile = dataURL.appendingPathComponent("secrets.json")
+        var secrets = try Tokens.read(secretsFile.path) ?? AccessControl.File(tokens: [], openPaths: ["/v1/health", "/metrics"])
+        secrets.setToken(AccessControl.TokenEntry(name: devAdminTokenName, role: .admin, sha256: AccessControl.hash(token: token)))
+        do { _ = try AccessControl(secrets) } catch { throw ValidationError("\(secretsFile.path): \(error.message)") }
+        try write(Data((token + "\n").utf8), to: tokenFile)
+        try write(try Tokens.encoded(secrets), to: secretsFile)
         cluster.secretsFile = "secrets.json"
         return token
     }
+
+    /// The name of the admin token `meridian dev` makes (and the audit log records).
+    static let devAdminTokenName = "dev-admin"
 
     /// Writes a file readable and writable by its owner only.
     private static func write(_ data: Data, to url: URL) throws {

@@ -23,9 +23,7 @@ struct Tokens: ParsableCommand {
             let token = AccessControl.generateToken()
             file.tokens.append(.init(name: name, role: role, sha256: AccessControl.hash(token: token)))
             _ = try AccessControl(file)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try encoder.encode(file).write(to: URL(fileURLWithPath: secrets))
+            try Tokens.encoded(file).write(to: URL(fileURLWithPath: secrets))
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secrets)
             print(token)
         }
@@ -41,6 +39,13 @@ struct Tokens: ParsableCommand {
             for entry in file.tokens { print("\(entry.name)\t\(entry.role.rawValue)") }
             print("open without a token: \((file.openPaths ?? AccessControl.openPathsDefault).joined(separator: ", "))")
         }
+    }
+
+    /// A secrets file as written to disk: pretty, keys sorted, slashes unescaped.
+    static func encoded(_ file: AccessControl.File) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(file)
     }
 
     /// The secrets file at `path`, or `nil` when there is none.

@@ -49,3 +49,13 @@ func runCLI(_ arguments: [String]) throws -> (status: Int32, output: String, err
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
 }
+
+/// Polls `condition` every 100 ms until it holds; false when it still does not after `seconds`.
+func waitFor(seconds: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return try await condition()
+}
