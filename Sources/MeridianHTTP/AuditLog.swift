@@ -6,9 +6,11 @@ import MeridianCore
 public struct AuditRecord: Sendable, Codable, Equatable {
     /// Milliseconds since the Unix epoch when the action finished.
     public var timeMilliseconds: UInt64
-    /// The token's name (`anonymous` when the cluster asks for no token).
+    /// The token's name (`anonymous` when the cluster asks for no token; `(no token)` or
+    /// `(unknown token)` for a request refused with 401).
     public var who: String
-    public var role: Role
+    /// The token's role; `nil` for a request refused with 401.
+    public var role: Role?
     public var method: String
     public var path: String
     /// The HTTP status of the answer (403: refused for lack of role).
@@ -21,7 +23,12 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         case who, role, method, path, status, region
     }
 
-    init(who: String, role: Role, method: String, path: String, status: Int, region: String,
+    /// `who` of a request refused because it carried no token.
+    static let noToken = "(no token)"
+    /// `who` of a request refused because its token is not one the cluster knows.
+    static let unknownToken = "(unknown token)"
+
+    init(who: String, role: Role?, method: String, path: String, status: Int, region: String,
          timeMilliseconds: UInt64 = UInt64(max(0, Date().timeIntervalSince1970 * 1000))) {
         self.timeMilliseconds = timeMilliseconds
         self.who = who

@@ -6,7 +6,8 @@ import MeridianCore
 import NIOCore
 
 /// Checks every request's bearer token against the cluster's `AccessControl`, and records
-/// every admin request (granted or refused) in the audit log.
+/// every admin request (granted, refused for its role, or refused for want of a known
+/// token) in the audit log.
 ///
 /// - No token, or one the cluster does not know: 401 `unauthenticated` with
 ///   `WWW-Authenticate: Bearer`; nothing runs.
@@ -33,7 +34,13 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
             let message = authorization == nil
                 ? "this request needs a bearer token: send 'Authorization: Bearer <token>' (meridian dev writes one to <data>/token)"
                 : "the bearer token is not one this cluster knows"
-            return try Self.refusal(.unauthorized, code: "unauthenticated", message, headers: [.wwwAuthenticate: #"Bearer realm="meridian""#])
+            let refusal = try Self.refusal(.unauthorized, code: "unauthenticated", message, headers: [.wwwAuthenticate: #"Bearer realm="meridian""#])
+            if Self.isAdminAction(request, needs: needed) {
+                // A refused admin action is audited too: who tried, with no token or an unknown one.
+                auditLog?.append(AuditRecord(who: authorization == nil ? AuditRecord.noToken : AuditRecord.unknownToken, role: nil,
+                                             method: method, path: path, status: refusal.status.code, region: region.name))
+            }
+            return refusal
         }
         return try await audited(request, principal: principal, needs: needed) {
             guard principal.role >= needed else {
@@ -46,8 +53,7 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// Runs `work` and, for a request that needs `admin`, appends what happened to the audit log.
     private func audited(_ request: Request, principal: Principal, needs: Role, _ work: () async throws -> Response) async throws -> Response {
-        let isAdminAction = needs == .admin && request.method != .get && request.method != .head
-        guard isAdminAction, let auditLog else { return try await work() }
+        guard Self.isAdminAction(request, needs: needs), let auditLog else { return try await work() }
         do {
             let response = try await work()
             auditLog.append(AuditRecord(who: principal.name, role: principal.role, method: request.method.rawValue,
@@ -59,6 +65,11 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
                                         path: request.uri.path, status: status, region: region.name))
             throw error
         }
+    }
+
+    /// Whether a request is an admin action: it needs `admin` and may change something.
+    static func isAdminAction(_ request: Request, needs: Role) -> Bool {
+        needs == .admin && request.method != .get && request.method != .head
     }
 
     /// The token of an `Authorization: Bearer <token>` header.
