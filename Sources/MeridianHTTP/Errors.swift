@@ -37,6 +37,11 @@ struct APIError: Error, HTTPResponseError {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
+        try jsonResponse()
+    }
+
+    /// The JSON error object with the error's status and headers.
+    func jsonResponse() throws -> Response {
         let body = ErrorBody(code: error.code, message: error.message)
         var headers = self.headers
         headers[.contentType] = "application/json"

@@ -196,7 +196,10 @@ public struct MeridianAPI: Sendable {
                 return unexpectedReply(other)
             case .failure(let error) where error.code == "session_not_ready" || error.code == "staleness_unprovable":
                 // Another region (the leader, for a consensus table) may have what this one lacks.
-                return try await Forwarder(node: node).forward(request, table: table, body: nil, refusal: APIError(error))
+                switch try await Forwarder(node: node).forward(request, table: table, body: nil, refusal: APIError(error)) {
+                case .answered(let response): return response
+                case .retry: throw APIError(error)
+                }
             case .failure(let error):
                 throw APIError(error)
             }
@@ -254,7 +257,7 @@ public struct MeridianAPI: Sendable {
         var outbound = HTTPClientRequest(url: "\(node.cluster.apiScheme)://\(endpoint.api)/v1/tables/\(table.name)/placement?scope=local")
         outbound.method = .GET
         if let authorization = Principal.current?.authorization { outbound.headers.add(name: "Authorization", value: authorization) }
-        guard let answer = try? await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds)),
+        guard let answer = try? await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .milliseconds(Forwarder(node: node).attemptMilliseconds(to: endpoint.name, method: .get))),
               answer.status == .ok,
               let bytes = try? await answer.body.collect(upTo: Limits.definitionBytesMax),
               let body = try? APIJSON.decode(PlacementBody.self, from: bytes.readableBytesView)
@@ -318,7 +321,7 @@ public struct MeridianAPI: Sendable {
             var outbound = HTTPClientRequest(url: "\(node.cluster.apiScheme)://\(endpoint.api)/v1/tables/\(table.name)/divergence?scope=local")
             outbound.method = .GET
             if let authorization = Principal.current?.authorization { outbound.headers.add(name: "Authorization", value: authorization) }
-            guard let answer = try? await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds)),
+            guard let answer = try? await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .milliseconds(Forwarder(node: node).attemptMilliseconds(to: region, method: .get))),
                   answer.status == .ok,
                   let bytes = try? await answer.body.collect(upTo: Self.divergencePageBytesMax),
                   let body = try? APIJSON.decode(DivergenceLocalBody.self, from: bytes.readableBytesView)
@@ -349,14 +352,34 @@ public struct MeridianAPI: Sendable {
 
     // MARK: Helpers
 
-    /// Runs `work`; when this region may not store the table, forwards the request to the
-    /// nearest region that may instead.
+    /// Runs `work`; when this region cannot serve it, forwards the request to the region
+    /// that can: the table's leader, or the nearest region that may store the table.
+    ///
+    /// While the table has no leader (an election), or the leader it names went silent or
+    /// refused the forwarded request before applying anything, `work` runs again every
+    /// `Forwarder.leaderPollMilliseconds` (nothing of it was applied, so a write too may
+    /// run again), until `Forwarder.totalMillisecondsMax` after the request arrived; then
+    /// the last refusal is the answer. A request forwarded to this region is not held
+    /// here: the region that forwarded it waits instead.
     private func forwardingIfMisdirected(_ request: Request, table: TableName, body: ByteBuffer? = nil,
                                          _ work: () async throws -> Response) async throws -> Response {
-        do {
-            return try await work()
-        } catch let refusal as APIError where refusal.error.kind == .misdirected {
-            return try await Forwarder(node: node).forward(request, table: table, body: body, refusal: refusal)
+        let forwarder = Forwarder(node: node)
+        let deadline = ContinuousClock.now + .milliseconds(Forwarder.totalMillisecondsMax)
+        let mayWait = request.headers[.meridianForwardedBy] == nil
+        while true {
+            let refusal: APIError
+            do {
+                return try await work()
+            } catch let error as APIError where error.error.kind == .misdirected {
+                switch try await forwarder.forward(request, table: table, body: body, refusal: error) {
+                case .answered(let response): return response
+                case .retry(let reason): refusal = reason
+                }
+            } catch let error as APIError where error.error.code == "no_leader" && mayWait {
+                refusal = error
+            }
+            guard ContinuousClock.now + .milliseconds(Forwarder.leaderPollMilliseconds) < deadline else { throw refusal }
+            try await Task.sleep(for: .milliseconds(Forwarder.leaderPollMilliseconds))
         }
     }
 
