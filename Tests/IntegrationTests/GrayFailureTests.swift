@@ -10,7 +10,7 @@ import Testing
 @Suite(.serialized)
 struct GrayFailureTests {
     /// Codes of a write that was refused before any region applied it.
-    static let notApplied: Set<String> = ["no_leader", "not_leader", "leader_moved", "leader_unreachable"]
+    static let notApplied: Set<String> = ConsensusTests.refusedBeforeProposal
 
     @Test func writesThroughAFollowerFollowLeadershipAwayFromAFrozenLeader() async throws {
         let cluster = try ConsensusTests.cluster()
