@@ -28,11 +28,16 @@ public enum APIHeader {
 public enum APIJSON {
     /// The body's bytes, ending with a newline (for `curl` at a terminal).
     public static func encode(_ body: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(body)
+        var data = try encodeFragment(body)
         data.append(UInt8(ascii: "\n"))
         return data
+    }
+
+    /// A value's bytes as they appear inside a body: the same coding, no newline.
+    public static func encodeFragment(_ value: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(value)
     }
 
     /// Decodes a body of type `Body`.

@@ -226,8 +226,22 @@ public struct MeridianAPI: Sendable {
         let range = ScanRange(prefix: Array((query["prefix"] ?? "").utf8), startAfter: try query.key("start_after"), limit: try query.limit())
         return try await forwardingIfMisdirected(request, table: table) {
             guard case .page(let items, let next) = try await perform(.scan(table, range)) else { return unexpectedReply() }
-            return try json(.ok, PageBody(items: items.map(ItemBody.init), next: next?.string))
+            return Self.streamedPage(items, next: next?.string)
         }
+    }
+
+    /// A scan page sent item by item: the region bounded the page in bytes
+    /// (`Limits.pageBytesMax`), and only one item's encoding exists at a time.
+    static func streamedPage(_ items: [StoredItem], next: String?) -> Response {
+        let body = ResponseBody { writer in
+            try await writer.write(ByteBuffer(data: PageBody.opening))
+            for (index, item) in items.enumerated() {
+                try await writer.write(ByteBuffer(data: try PageBody.encodedItem(ItemBody(item), first: index == 0)))
+            }
+            try await writer.write(ByteBuffer(data: try PageBody.closing(next: next)))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
     }
 
     /// Where a table's data is: every region answers for its own storage.
