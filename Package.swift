@@ -111,7 +111,7 @@ let package = Package(
         ]),
 
         // Shared helpers for the test targets: server processes, ports, cluster files, a seeded generator.
-        .target(name: "MeridianTestSupport", dependencies: ["MeridianLocalCluster", "MeridianNode"], path: "Tests/MeridianTestSupport"),
+        .target(name: "MeridianTestSupport", dependencies: ["MeridianLocalCluster", "MeridianNode", "MeridianStorage"], path: "Tests/MeridianTestSupport"),
         .testTarget(name: "MeridianCoreTests", dependencies: [
             "MeridianCore",
             .product(name: "PropertyBased", package: "swift-property-based"),
@@ -127,14 +127,14 @@ let package = Package(
         .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion", "MeridianRaft", "MeridianReplication", "MeridianTestSupport"]),
         .testTarget(name: "MeridianSimulationTests", dependencies: ["MeridianCore", "MeridianSimulation", "MeridianRegion", "MeridianStorage", "MeridianReplication"]),
         .testTarget(name: "MeridianNodeTests", dependencies: [
-            "MeridianCore", "MeridianStorage", "MeridianNode", "MeridianRegion", "MeridianReplication", "MeridianWire",
+            "MeridianCore", "MeridianStorage", "MeridianNode", "MeridianRegion", "MeridianReplication", "MeridianWire", "MeridianTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .testTarget(name: "MeridianHTTPTests", dependencies: [
-            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianRegion", "MeridianStorage",
+            "MeridianCore", "MeridianNode", "MeridianHTTP", "MeridianRegion", "MeridianStorage", "MeridianTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),

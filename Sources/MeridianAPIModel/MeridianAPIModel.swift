@@ -69,11 +69,15 @@ public struct ErrorBody: Codable, Sendable, Equatable {
 /// `GET /v1/health`.
 public struct HealthBody: Codable, Sendable, Equatable {
     public var region: String
-    /// Always `ok`: a region that answers is up.
+    /// `ok`, or `degraded` when the region serves reads but its storage does not take
+    /// writes (a full disk, an I/O error): `problems` says why.
     public var status: String
+    /// What is wrong when `degraded`; absent when `ok`.
+    public var problems: [String]?
 
-    public init(region: String, status: String = "ok") {
+    public init(region: String, status: String = "ok", problems: [String]? = nil) {
         self.region = region
         self.status = status
+        self.problems = problems
     }
 }

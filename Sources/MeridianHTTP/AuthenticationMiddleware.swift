@@ -37,32 +37,47 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
             let refusal = try Self.refusal(.unauthorized, code: "unauthenticated", message, headers: [.wwwAuthenticate: #"Bearer realm="meridian""#])
             if Self.isAdminAction(request, needs: needed) {
                 // A refused admin action is audited too: who tried, with no token or an unknown one.
-                auditLog?.append(AuditRecord(who: authorization == nil ? AuditRecord.noToken : AuditRecord.unknownToken, role: nil,
+                auditLog?.append(AuditRecord(id: AuditRecord.newID(), phase: .outcome, who: authorization == nil ? AuditRecord.noToken : AuditRecord.unknownToken,
+                                             role: nil, method: method, path: path, status: refusal.status.code, region: region.name))
+            }
+            return refusal
+        }
+        guard principal.role >= needed else {
+            let refusal = try Self.refusal(.forbidden, code: "forbidden",
+                "token '\(principal.name)' has role \(principal.role.rawValue); \(method) \(path.prefix(200)) needs \(needed.rawValue)")
+            if Self.isAdminAction(request, needs: needed) {
+                auditLog?.append(AuditRecord(id: AuditRecord.newID(), phase: .outcome, who: principal.name, role: principal.role,
                                              method: method, path: path, status: refusal.status.code, region: region.name))
             }
             return refusal
         }
         return try await audited(request, principal: principal, needs: needed) {
-            guard principal.role >= needed else {
-                return try Self.refusal(.forbidden, code: "forbidden",
-                    "token '\(principal.name)' has role \(principal.role.rawValue); \(method) \(path.prefix(200)) needs \(needed.rawValue)")
-            }
-            return try await Principal.$current.withValue((principal, authorization)) { try await next(request, context) }
+            try await Principal.$current.withValue((principal, authorization)) { try await next(request, context) }
         }
     }
 
-    /// Runs `work` and, for a request that needs `admin`, appends what happened to the audit log.
+    /// Runs `work`; for an admin action, only once its intent is durable in the audit log
+    /// (else 503 `audit_unavailable`, and nothing runs), and then records its outcome.
     private func audited(_ request: Request, principal: Principal, needs: Role, _ work: () async throws -> Response) async throws -> Response {
         guard Self.isAdminAction(request, needs: needs), let auditLog else { return try await work() }
+        let id = AuditRecord.newID()
+        let (method, path) = (request.method.rawValue, request.uri.path)
+        do {
+            try auditLog.appendDurably(AuditRecord(id: id, phase: .intent, who: principal.name, role: principal.role,
+                                                   method: method, path: path, status: nil, region: region.name))
+        } catch {
+            throw APIError(MeridianError(.unavailable, code: "audit_unavailable",
+                "the audit record of this admin action could not be made durable (\(error)); nothing was done: free space in the data directory and retry"))
+        }
         do {
             let response = try await work()
-            auditLog.append(AuditRecord(who: principal.name, role: principal.role, method: request.method.rawValue,
-                                        path: request.uri.path, status: response.status.code, region: region.name))
+            auditLog.append(AuditRecord(id: id, phase: .outcome, who: principal.name, role: principal.role,
+                                        method: method, path: path, status: response.status.code, region: region.name))
             return response
         } catch {
             let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            auditLog.append(AuditRecord(who: principal.name, role: principal.role, method: request.method.rawValue,
-                                        path: request.uri.path, status: status, region: region.name))
+            auditLog.append(AuditRecord(id: id, phase: .outcome, who: principal.name, role: principal.role,
+                                        method: method, path: path, status: status, region: region.name))
             throw error
         }
     }

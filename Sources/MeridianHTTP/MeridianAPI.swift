@@ -69,8 +69,14 @@ public struct MeridianAPI: Sendable {
 
     // MARK: Handlers
 
+    /// `GET /v1/health`: 200 while the region answers, `degraded` with its problems while
+    /// its storage or its audit log does not take writes (reads are still served).
     @Sendable func health(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        try json(.ok, HealthBody(region: node.region.name))
+        var problems = node.storageHealth().problems
+        if let failure = operations.auditLog?.recentFailure(withinSeconds: Double(Node.storageFailureHoldMilliseconds) / 1000) {
+            problems.append("the audit log could not be written \(Int(failure.ageSeconds * 1000)) ms ago (\(failure.reason)): admin actions are refused")
+        }
+        return try json(.ok, HealthBody(region: node.region.name, status: problems.isEmpty ? "ok" : "degraded", problems: problems.isEmpty ? nil : problems))
     }
 
     @Sendable func cluster(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

@@ -82,6 +82,7 @@ struct WireShapeTests {
 
     @Test func healthFailoverAndErrors() throws {
         try expectWire(HealthBody(region: "us-east"), #"{"region":"us-east","status":"ok"}"#)
+        try expectWire(HealthBody(region: "us-east", status: "degraded", problems: ["disk full"]), #"{"problems":["disk full"],"region":"us-east","status":"degraded"}"#)
         try expectWire(FailoverBody(table: "t", mode: "planned", target: "eu-west"), #"{"mode":"planned","table":"t","target":"eu-west"}"#)
         try expectWire(ErrorBody(code: "item_not_found", message: "no item with that key"), #"{"error":{"code":"item_not_found","message":"no item with that key"}}"#)
     }
