@@ -21,6 +21,7 @@ public struct HTTPConnectionLimits: Sendable, Equatable {
     /// at 17 KB/s).
     public static let standard = HTTPConnectionLimits(headMillisecondsMax: 30_000, bodyMillisecondsMax: 60_000)
 
+    /// Limits in milliseconds, both positive.
     public init(headMillisecondsMax: Int64, bodyMillisecondsMax: Int64) {
         precondition(headMillisecondsMax > 0 && bodyMillisecondsMax > 0, "connection limits are positive")
         self.headMillisecondsMax = headMillisecondsMax

@@ -66,9 +66,12 @@ public struct PeerAuthentication: Sendable {
     /// addresses written as IPv4): the dialer's, then the acceptor's. Both sides of a
     /// direct connection see the same pair; each side of a relayed one sees the relay.
     public struct ConnectionAddresses: Sendable, Equatable {
+        /// The dialer's end, `host:port`.
         public var dialer: String
+        /// The acceptor's end, `host:port`.
         public var acceptor: String
 
+        /// The two ends of one connection.
         public init(dialer: String, acceptor: String) {
             self.dialer = dialer
             self.acceptor = acceptor

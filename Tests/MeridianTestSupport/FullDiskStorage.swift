@@ -14,6 +14,7 @@ public final class FullDiskStorage: RegionStorage, @unchecked Sendable {
     /// What a write transaction throws while writes fail.
     public struct DiskFull: Error {}
 
+    /// Empty storage that takes writes.
     public init() {}
 
     /// Write transactions refused so far.
@@ -44,10 +45,12 @@ public final class FullDiskStorage: RegionStorage, @unchecked Sendable {
         condition.withLock { failing = false }
     }
 
+    /// Reads always work, as they do on a full disk.
     public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
         try inner.read(body)
     }
 
+    /// Writes through, unless writes fail (then `DiskFull`, after the hold if one is armed).
     public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
         let fails = condition.withLock { () -> Bool in
             guard failing else { return false }
@@ -64,6 +67,7 @@ public final class FullDiskStorage: RegionStorage, @unchecked Sendable {
         return try inner.write(body)
     }
 
+    /// Reclaims space in the storage underneath.
     public func reclaimSpace() throws {
         try inner.reclaimSpace()
     }
