@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
+        // Already in the graph through Hummingbird; named for NIOHTTPTypes, the HTTP parts
+        // MeridianHTTP's connection guard sees.
+        .package(url: "https://github.com/apple/swift-nio-extras", exact: "1.35.2"),
     ],
     targets: [
         // Pure value types and rules: no I/O, no clock, no randomness.
@@ -66,8 +69,11 @@ let package = Package(
         .target(name: "MeridianHTTP", dependencies: [
             "MeridianAPIModel", "MeridianCore", "MeridianDynamo", "MeridianNode", "MeridianRegion", "MeridianReplication", "MeridianStorage",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -108,7 +114,7 @@ let package = Package(
         ]),
 
         // Shared helpers for the test targets: server processes, ports, cluster files, a seeded generator.
-        .target(name: "MeridianTestSupport", dependencies: ["MeridianLocalCluster", "MeridianNode"], path: "Tests/MeridianTestSupport"),
+        .target(name: "MeridianTestSupport", dependencies: ["MeridianLocalCluster", "MeridianNode", "MeridianStorage"], path: "Tests/MeridianTestSupport"),
         .testTarget(name: "MeridianCoreTests", dependencies: [
             "MeridianCore",
             .product(name: "PropertyBased", package: "swift-property-based"),
@@ -124,7 +130,7 @@ let package = Package(
         .testTarget(name: "MeridianRegionTests", dependencies: ["MeridianCore", "MeridianStorage", "MeridianRegion", "MeridianRaft", "MeridianReplication", "MeridianTestSupport"]),
         .testTarget(name: "MeridianSimulationTests", dependencies: ["MeridianCore", "MeridianSimulation", "MeridianRegion", "MeridianStorage", "MeridianReplication"]),
         .testTarget(name: "MeridianNodeTests", dependencies: [
-            "MeridianCore", "MeridianStorage", "MeridianNode", "MeridianRegion", "MeridianReplication", "MeridianWire",
+            "MeridianCore", "MeridianStorage", "MeridianNode", "MeridianRegion", "MeridianReplication", "MeridianWire", "MeridianTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -135,7 +141,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "MeridianHTTPTests", dependencies: [
-            "MeridianCore", "MeridianDynamo", "MeridianNode", "MeridianHTTP", "MeridianRegion", "MeridianStorage",
+            "MeridianCore", "MeridianDynamo", "MeridianNode", "MeridianHTTP", "MeridianRegion", "MeridianStorage", "MeridianTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),

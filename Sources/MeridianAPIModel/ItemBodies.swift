@@ -1,3 +1,4 @@
+import Foundation
 import MeridianCore
 
 /// The answer to a put or a delete.
@@ -76,5 +77,28 @@ public struct PageBody: Codable, Sendable, Equatable {
     public init(items: [ItemBody], next: String?) {
         self.items = items
         self.next = next
+    }
+
+    /// The page's bytes in pieces, so that a server can send a page item by item and hold
+    /// one encoded item at a time: `opening`, each item's `encodedItem(_:first:)`, then
+    /// `closing(next:)` give, joined, exactly the bytes of `APIJSON.encode(page)`.
+    public static let opening = Data(#"{"items":["#.utf8)
+
+    /// One item of a page, after a comma unless it is the first.
+    public static func encodedItem(_ item: ItemBody, first: Bool) throws -> Data {
+        var data = first ? Data() : Data(",".utf8)
+        data.append(try APIJSON.encodeFragment(item))
+        return data
+    }
+
+    /// The end of a page: its `next` key when there is one, and the newline.
+    public static func closing(next: String?) throws -> Data {
+        var data = Data("]".utf8)
+        if let next {
+            data.append(Data(#","next":"#.utf8))
+            data.append(try APIJSON.encodeFragment(next))
+        }
+        data.append(Data("}\n".utf8))
+        return data
     }
 }

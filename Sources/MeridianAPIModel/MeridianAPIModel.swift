@@ -28,11 +28,16 @@ public enum APIHeader {
 public enum APIJSON {
     /// The body's bytes, ending with a newline (for `curl` at a terminal).
     public static func encode(_ body: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(body)
+        var data = try encodeFragment(body)
         data.append(UInt8(ascii: "\n"))
         return data
+    }
+
+    /// A value's bytes as they appear inside a body: the same coding, no newline.
+    public static func encodeFragment(_ value: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(value)
     }
 
     /// Decodes a body of type `Body`.
@@ -64,11 +69,15 @@ public struct ErrorBody: Codable, Sendable, Equatable {
 /// `GET /v1/health`.
 public struct HealthBody: Codable, Sendable, Equatable {
     public var region: String
-    /// Always `ok`: a region that answers is up.
+    /// `ok`, or `degraded` when the region serves reads but its storage does not take
+    /// writes (a full disk, an I/O error): `problems` says why.
     public var status: String
+    /// What is wrong when `degraded`; absent when `ok`.
+    public var problems: [String]?
 
-    public init(region: String, status: String = "ok") {
+    public init(region: String, status: String = "ok", problems: [String]? = nil) {
         self.region = region
         self.status = status
+        self.problems = problems
     }
 }

@@ -3,7 +3,9 @@ import MeridianCore
 
 extension MeridianClient {
     /// Sends one request to the nearest healthy region and returns the answer, whatever
-    /// its status; moves to the next region on a connection failure, a timeout or a 503.
+    /// its status; moves to the next region on a connection failure, a timeout or a 503
+    /// (but for a write answered 503 `commit_timeout` or `forward_timeout`: it may have
+    /// been applied, and is returned as it is).
     ///
     /// `path` starts with `/v1/...` and may carry a query; path components must already be
     /// percent-encoded. The client adds `Authorization` (with a token), `Meridian-Session`
@@ -42,6 +44,12 @@ extension MeridianClient {
             }
             let response = MeridianResponse(status: answer.status, headers: answer.headers, body: answer.body,
                                             region: answer.header(APIHeader.region) ?? region.name)
+            if answer.status == 503 && method != "GET" && Self.outcomeUnknownCodes.contains(response.errorCode ?? "") {
+                // The region may have applied the write (a commit or a forward that timed
+                // out): sending it to the next region could apply it twice.
+                recordAnswer(region.name, session: answer.header(APIHeader.session))
+                return response
+            }
             if answer.status == 503 {
                 recordFailure(region.name, session: answer.header(APIHeader.session))
                 failures.append("\(region.name): HTTP 503")
@@ -55,6 +63,9 @@ extension MeridianClient {
         throw MeridianClientError.unreachable.with(
             message: "no region answered \(method) \(path) after \(attemptsMax) attempts: " + failures.joined(separator: "; "))
     }
+
+    /// Codes of a 503 whose write may have been applied: such a write is not sent to another region.
+    static let outcomeUnknownCodes: Set<String> = ["commit_timeout", "forward_timeout"]
 
     /// Sends a request with `send` and turns any answer outside 2xx into its error.
     func call(_ method: String, _ path: String, body: [UInt8]? = nil, headers: [String: String] = [:]) async throws -> MeridianResponse {

@@ -18,6 +18,11 @@ public struct MeridianResponse: Sendable {
         headers[name.lowercased()]
     }
 
+    /// The `code` of an error answer (`{"error": {"code": ...}}`); `nil` for any other body.
+    public var errorCode: String? {
+        (try? APIJSON.decode(ErrorBody.self, from: body))?.error.code
+    }
+
     /// The body as JSON.
     ///
     /// - Throws: `MeridianClientError.invalidResponse` when it is not.

@@ -38,10 +38,20 @@ protocol HTTPTransport: Sendable {
 /// request's deadline: a refused connection must fail at once, so that the client moves on
 /// to the next region instead of waiting out the timeout on a dead one.
 private let failFastHTTPClient: HTTPClient = {
+    HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: failFastConfiguration())
+}()
+
+/// The longest a pooled connection stays idle, in milliseconds: below the 30 seconds after
+/// which a region closes a connection that sends no request (docs/operations.md).
+private let idleConnectionMilliseconds: Int64 = 20_000
+
+/// No retried connection attempts, and idle connections dropped before the region drops them.
+private func failFastConfiguration() -> HTTPClient.Configuration {
     var configuration = HTTPClient.Configuration.singletonConfiguration
     configuration.connectionPool.retryConnectionEstablishment = false
-    return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-}()
+    configuration.connectionPool.idleTimeout = .milliseconds(idleConnectionMilliseconds)
+    return configuration
+}
 
 /// Fail-fast clients that trust only one CA file (a cluster's own), by file path, made on
 /// first use and kept for the process's life.
@@ -51,8 +61,7 @@ private func failFastHTTPClient(trusting caFile: String?) -> HTTPClient {
     guard let caFile else { return failFastHTTPClient }
     return trustingHTTPClients.withLockedValue { clients in
         if let client = clients[caFile] { return client }
-        var configuration = HTTPClient.Configuration.singletonConfiguration
-        configuration.connectionPool.retryConnectionEstablishment = false
+        var configuration = failFastConfiguration()
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(caFile)
         // Regions are addressed by IP in cluster files; the cluster's own CA is the trust anchor.

@@ -113,10 +113,16 @@ extension Dot: CanonicalCodable {
 /// A tag `u8`, then: 0 null; 1 false; 2 true; 3 integer `zigzag`; 4 double `u64` bits
 /// (finite only: JSON has no NaN or infinity); 5 `string`; 6 `array(value)`;
 /// 7 object: `var` count, then (key `string`, value) with keys strictly ascending by UTF-8
-/// bytes. Arrays and objects nest at most `Limits.jsonDepthMax` levels.
+/// bytes; 8 unsigned integer `var`, only above `Int64.max` (a smaller one is written as 3
+/// and refused under 8). Arrays and objects nest at most `Limits.jsonDepthMax` levels.
+/// Builds before tag 8 refuse a record holding one (`corrupt_row`); every other record
+/// reads as before.
 extension JSONValue: CanonicalCodable {
     private enum Tag: UInt8 {
         case null = 0, falseValue, trueValue, integer, double, string, array, object
+        /// An integer above `Int64.max`, as a varuint; added after the others, so a value
+        /// without one has the same bytes as before it existed.
+        case unsignedInteger
     }
 
     public func write(to writer: inout ByteWriter) {
@@ -128,6 +134,14 @@ extension JSONValue: CanonicalCodable {
         case .integer(let value):
             writer.writeUInt8(Tag.integer.rawValue)
             writer.writeVarInt(value)
+        case .unsignedInteger(let value) where value <= UInt64(Int64.max):
+            // Not the canonical case for this number (`JSONValue.integer(exactly:)`): written
+            // as the integer it is, so that equal numbers have equal bytes.
+            writer.writeUInt8(Tag.integer.rawValue)
+            writer.writeVarInt(Int64(value))
+        case .unsignedInteger(let value):
+            writer.writeUInt8(Tag.unsignedInteger.rawValue)
+            writer.writeVarUInt(value)
         case .double(let value):
             writer.writeUInt8(Tag.double.rawValue)
             writer.writeUInt64(value.bitPattern)
@@ -158,6 +172,12 @@ extension JSONValue: CanonicalCodable {
         case .falseValue: self = .bool(false)
         case .trueValue: self = .bool(true)
         case .integer: self = .integer(try reader.readVarInt())
+        case .unsignedInteger:
+            let value = try reader.readVarUInt()
+            guard value > UInt64(Int64.max) else {
+                throw CodecError.invalidPayload.detailed("an unsigned JSON integer \(value) that fits an Int64 (not canonical)")
+            }
+            self = .unsignedInteger(value)
         case .double:
             let value = Double(bitPattern: try reader.readUInt64())
             guard value.isFinite else { throw CodecError.invalidPayload.detailed("a JSON number is not finite") }

@@ -7,20 +7,25 @@ extension JSONValue {
     /// Reads one JSON value that fills `bytes` (RFC 8259, whitespace around it allowed).
     ///
     /// Numbers are classified as `JSONValue.init(from:)` classifies them through
-    /// JSONDecoder (swift-foundation's `Int64` reading, then `Double`): integer syntax that
-    /// fits an `Int64` is an integer; otherwise the number is read as a double, and a
-    /// double below 2^53 in magnitude that is a whole number is an integer (`1.0`, `1e2`,
-    /// `-0.0`, even `1e-400`); at or above 2^53 the decimal value truncated toward zero is
-    /// the integer when it fits (`5.13924626699475e+18`, `9007199254740993.5`); anything
-    /// else finite is a double; a number that overflows a double is an error. Of duplicate
-    /// member names the first wins, and a leading UTF-8 byte-order mark is skipped, as
-    /// JSONDecoder does.
+    /// JSONDecoder (swift-foundation's `Int64` reading, then `UInt64`, then `Double`):
+    /// integer syntax that fits an `Int64` is an integer, and a non-negative one up to
+    /// 2^64-1 an unsigned integer; otherwise the number is read as a double, and a double
+    /// below 2^53 in magnitude that is a whole number is an integer (`1.0`, `1e2`, `-0.0`,
+    /// even `1e-400`); at or above 2^53 the decimal value truncated toward zero is the
+    /// integer when it fits 64 bits (`5.13924626699475e+18`, `9007199254740993.5`, `1e19`);
+    /// anything else finite is a double; a number that overflows a double is an error.
+    /// (Above `Int64.max` JSONDecoder's `UInt64` reading refuses some fractions this reads,
+    /// `9300000000000000001.5`; canonical bytes never hold one.) A leading
+    /// UTF-8 byte-order mark is skipped, as JSONDecoder does. A member name that appears
+    /// twice in one object is refused (`duplicateNames: .refused`, client bodies) or the
+    /// first is kept (`.firstKept`, as JSONDecoder does: values this module stored never
+    /// hold duplicates, and their reading stays as it was).
     ///
     /// - Throws: `JSONReadError` with the offset of the first byte that is not valid JSON,
-    ///   or when nesting passes `depthMax`.
-    static func read(_ bytes: [UInt8], depthMax: Int) throws(JSONReadError) -> JSONValue {
+    ///   of a duplicate member name, or where nesting passes `depthMax`.
+    static func read(_ bytes: [UInt8], depthMax: Int, duplicateNames: DuplicateNames) throws(JSONReadError) -> JSONValue {
         try bytes.withUnsafeBufferPointer { (buffer) throws(JSONReadError) -> JSONValue in
-            var reader = JSONByteReader(bytes: buffer, depthMax: depthMax)
+            var reader = JSONByteReader(bytes: buffer, depthMax: depthMax, duplicateNames: duplicateNames)
             if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { reader.offset = 3 }
             reader.skipWhitespace()
             let value = try reader.value(depth: 0)
@@ -29,6 +34,14 @@ extension JSONValue {
             return value
         }
     }
+}
+
+/// What the reader does with a member name that appears twice in one object.
+enum DuplicateNames {
+    /// The object is refused at the second occurrence.
+    case refused
+    /// The first occurrence's value is kept, the later ones dropped.
+    case firstKept
 }
 
 /// Where and why bytes are not a JSON value.
@@ -43,11 +56,13 @@ struct JSONReadError: Error, Equatable {
 private struct JSONByteReader {
     let bytes: UnsafeBufferPointer<UInt8>
     let depthMax: Int
+    let duplicateNames: DuplicateNames
     var offset = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>, depthMax: Int) {
+    init(bytes: UnsafeBufferPointer<UInt8>, depthMax: Int, duplicateNames: DuplicateNames) {
         self.bytes = bytes
         self.depthMax = depthMax
+        self.duplicateNames = duplicateNames
     }
 
     func fail(_ reason: String) -> JSONReadError { JSONReadError(offset: offset, reason: reason) }
@@ -115,7 +130,11 @@ private struct JSONByteReader {
         while true {
             skipWhitespace()
             guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { throw fail("a member name was expected") }
+            let nameOffset = offset
             let name = try string()
+            if duplicateNames == .refused, fields[name] != nil {
+                throw JSONReadError(offset: nameOffset, reason: "the member name \(Self.quoted(name)) appears twice in one object")
+            }
             skipWhitespace()
             guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw fail("':' was expected") }
             offset += 1
@@ -246,22 +265,28 @@ private struct JSONByteReader {
             guard isDigit(offset) else { throw fail("a digit was expected in the exponent") }
             while isDigit(offset) { offset += 1 }
         }
-        if isIntegerSyntax, let exact = truncatedInteger(start..<offset, negative: negative) { return .integer(exact) }
+        if isIntegerSyntax, let exact = truncatedInteger(start..<offset, negative: negative) { return exact }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)
         guard let double = Double(text), double.isFinite else { throw JSONReadError(offset: start, reason: "a number out of range") }
         if !isIntegerSyntax {
             if abs(double) < 9_007_199_254_740_992 {
                 if let exact = Int64(exactly: double) { return .integer(exact) }
             } else if let truncated = truncatedInteger(start..<offset, negative: negative) {
-                return .integer(truncated)
+                return truncated
             }
         }
         return .double(double)
     }
 
-    /// The number token at `range`, its decimal value truncated toward zero, as an `Int64`
-    /// when that fits: from the decimal digits, not through a double.
-    func truncatedInteger(_ range: Range<Int>, negative: Bool) -> Int64? {
+    /// A member name as an error message shows it: quoted, at most 64 characters.
+    static func quoted(_ name: String) -> String {
+        "\"" + (name.count > 64 ? String(name.prefix(64)) + "…" : name) + "\""
+    }
+
+    /// The number token at `range`, its decimal value truncated toward zero, as an integer
+    /// when that fits 64 bits (`.integer`, or `.unsignedInteger` above `Int64.max`): from
+    /// the decimal digits, not through a double.
+    func truncatedInteger(_ range: Range<Int>, negative: Bool) -> JSONValue? {
         var digits: [UInt8] = []
         var exponent = 0
         var position = negative ? range.lowerBound + 1 : range.lowerBound
@@ -295,23 +320,24 @@ private struct JSONByteReader {
             }
             exponent += exponentNegative ? -written : written
         }
-        if digits.isEmpty { return 0 }
+        if digits.isEmpty { return .integer(0) }
         // value = digits × 10^exponent; a negative exponent drops digits (truncation).
         while exponent < 0 {
             digits.removeLast()
             exponent += 1
-            if digits.isEmpty { return 0 }
+            if digits.isEmpty { return .integer(0) }
         }
-        guard digits.count + exponent <= 19 else { return nil }
-        // Accumulated as a negative number, which has room for Int64.min.
-        var value: Int64 = 0
+        guard digits.count + exponent <= 20 else { return nil }
+        var magnitude: UInt64 = 0
         for digit in digits + [UInt8](repeating: 0, count: exponent) {
-            let (times10, overflowed) = value.multipliedReportingOverflow(by: 10)
-            let (next, overflowedAgain) = times10.subtractingReportingOverflow(Int64(digit))
+            let (times10, overflowed) = magnitude.multipliedReportingOverflow(by: 10)
+            let (next, overflowedAgain) = times10.addingReportingOverflow(UInt64(digit))
             if overflowed || overflowedAgain { return nil }
-            value = next
+            magnitude = next
         }
-        if negative { return value }
-        return value == .min ? nil : -value
+        guard negative else { return JSONValue.integer(exactly: magnitude) }
+        // Int64.min's magnitude is one more than Int64.max.
+        guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
+        return .integer(magnitude == UInt64(Int64.max) + 1 ? .min : -Int64(magnitude))
     }
 }

@@ -12,6 +12,8 @@ extension JSONValue {
             bytes.append(contentsOf: (bool ? "true" : "false").utf8)
         case .integer(let integer):
             bytes.append(contentsOf: String(integer).utf8)
+        case .unsignedInteger(let unsigned):
+            bytes.append(contentsOf: String(unsigned).utf8)
         case .double(let double):
             // JSONEncoder writes a double's description without a trailing ".0".
             var text = double.description

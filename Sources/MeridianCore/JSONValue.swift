@@ -2,19 +2,34 @@ import Foundation
 
 /// A JSON value as stored in an item.
 ///
-/// Integers that fit in 64 bits stay exact; every other number is a `Double`.
+/// Integers from -2^63 to 2^64-1 stay exact; every other number is a `Double`.
 /// Values are stored in their canonical encoding (compact, object keys sorted), so two
 /// regions holding the same value hold the same bytes.
+///
+/// Each integer has one representation: `.integer` when it fits an `Int64`, and
+/// `.unsignedInteger` only above `Int64.max` (`JSONValue.integer(exactly:)` picks).
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case integer(Int64)
+    /// An integer above `Int64.max` (2^63 to 2^64-1); never a smaller one.
+    case unsignedInteger(UInt64)
     case double(Double)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// The integer `value` in its one representation: `.integer` when it fits an `Int64`,
+    /// else `.unsignedInteger`.
+    public static func integer(exactly value: UInt64) -> JSONValue {
+        value <= UInt64(Int64.max) ? .integer(Int64(value)) : .unsignedInteger(value)
+    }
+
     /// Parses a client's JSON text, enforcing the byte limit and the nesting limit.
+    ///
+    /// Integers from -2^63 to 2^64-1 are kept exactly; a member name that appears twice in
+    /// one object is refused (JSON leaves duplicates undefined, and keeping either one
+    /// would lose the other silently).
     ///
     /// - Throws: `MeridianError` with code `value_too_large` (413) or `invalid_json` (400).
     public static func parse(_ bytes: some Collection<UInt8>, bytesMax: Int = Limits.valueBytesMaxDefault) throws(MeridianError) -> JSONValue {
@@ -25,7 +40,7 @@ public enum JSONValue: Sendable, Hashable {
             throw .invalid("invalid_json", "the body is empty; send a JSON value")
         }
         do {
-            return try read(Array(bytes), depthMax: Limits.jsonDepthMax)
+            return try read(Array(bytes), depthMax: Limits.jsonDepthMax, duplicateNames: .refused)
         } catch {
             if error.isTooDeep {
                 throw .invalid("invalid_json", "the value nests deeper than \(Limits.jsonDepthMax) levels")
@@ -40,7 +55,7 @@ public enum JSONValue: Sendable, Hashable {
     public static func decodeCanonical(_ bytes: some Collection<UInt8>) throws(MeridianError) -> JSONValue {
         do {
             // One level above the value limit: a Raft command wraps its value in an object.
-            return try read(Array(bytes), depthMax: Limits.jsonDepthMax + 1)
+            return try read(Array(bytes), depthMax: Limits.jsonDepthMax + 1, duplicateNames: .firstKept)
         } catch {
             throw MeridianError(.internalError, code: "corrupt_value", "a stored value could not be decoded (\(error.reason) at byte \(error.offset))")
         }
@@ -82,6 +97,7 @@ extension JSONValue: Codable {
         if single.decodeNil() { self = .null }
         else if let bool = try? single.decode(Bool.self) { self = .bool(bool) }
         else if let integer = try? single.decode(Int64.self) { self = .integer(integer) }
+        else if let unsigned = try? single.decode(UInt64.self) { self = .unsignedInteger(unsigned) }
         else if let double = try? single.decode(Double.self) { self = .double(double) }
         else { self = .string(try single.decode(String.self)) }
     }
@@ -97,6 +113,9 @@ extension JSONValue: Codable {
         case .integer(let integer):
             var single = encoder.singleValueContainer()
             try single.encode(integer)
+        case .unsignedInteger(let unsigned):
+            var single = encoder.singleValueContainer()
+            try single.encode(unsigned)
         case .double(let double):
             var single = encoder.singleValueContainer()
             try single.encode(double)

@@ -26,6 +26,10 @@ public enum Limits {
     public static let scanItemsMax = 1000
     /// The number of items a scan returns when the client names no limit.
     public static let scanItemsDefault = 100
+    /// The bytes of keys and values (canonical JSON, siblings included) after which a page
+    /// (a scan, the conflict or divergence ledger) ends early, with `next`: a page holds at
+    /// most this plus one row.
+    public static let pageBytesMax = 4 << 20
     /// The most regions one cluster may name.
     public static let regionsMax = 64
     /// The longest region name, in bytes.

@@ -76,7 +76,7 @@ public enum StoredItems {
         case .null: return .null
         case .bool(let bool): return .bool(bool)
         case .integer(let integer): return .number(DynamoNumber(integer))
-        case .double:
+        case .double, .unsignedInteger:
             return .number(try storedNumber(String(decoding: json.canonicalBytes, as: UTF8.self)))
         case .string(let string): return .string(string)
         case .array(let elements):

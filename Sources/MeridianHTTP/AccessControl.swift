@@ -74,6 +74,16 @@ public struct AccessControl: Sendable {
             self.tokens = tokens
             self.openPaths = openPaths
         }
+
+        /// Puts `entry` in place of the token of the same name, or adds it; every other
+        /// token and the open paths stay as they are.
+        public mutating func setToken(_ entry: TokenEntry) {
+            if let index = tokens.firstIndex(where: { $0.name == entry.name }) {
+                tokens[index] = entry
+            } else {
+                tokens.append(entry)
+            }
+        }
     }
 
     /// The most tokens a secrets file may hold.

@@ -2,27 +2,53 @@ import Foundation
 import MeridianAPIModel
 import MeridianCore
 
-/// One admin action: who (the token's name), when, and what (method, path, outcome).
+/// One line of the audit log: an admin action, before it runs (`intent`) or once
+/// answered (`outcome`), or an action refused before it could run (an `outcome` alone).
+/// The two lines of one action share its `id`.
 public struct AuditRecord: Sendable, Codable, Equatable {
-    /// Milliseconds since the Unix epoch when the action finished.
+    /// Which moment of an action a line records.
+    public enum Phase: String, Sendable, Codable {
+        /// Written and synced before the action runs: an action whose intent could not be
+        /// made durable does not run.
+        case intent
+        /// The answer the action got.
+        case outcome
+    }
+
+    /// Names both lines of one action (absent from lines of earlier builds).
+    public var id: String?
+    /// Absent from lines of earlier builds, which recorded outcomes only.
+    public var phase: Phase?
+    /// Milliseconds since the Unix epoch when the line was written.
     public var timeMilliseconds: UInt64
-    /// The token's name (`anonymous` when the cluster asks for no token).
+    /// The token's name (`anonymous` when the cluster asks for no token; `(no token)` or
+    /// `(unknown token)` for a request refused with 401).
     public var who: String
-    public var role: Role
+    /// The token's role; `nil` for a request refused with 401.
+    public var role: Role?
     public var method: String
     public var path: String
-    /// The HTTP status of the answer (403: refused for lack of role).
-    public var status: Int
+    /// The HTTP status of the answer (401: no known token; 403: refused for lack of role;
+    /// 503 `audit_unavailable` is never recorded, since it means the log could not be
+    /// written); `nil` on an intent.
+    public var status: Int?
     /// The region that served the request.
     public var region: String
 
     enum CodingKeys: String, CodingKey {
         case timeMilliseconds = "time_ms"
-        case who, role, method, path, status, region
+        case id, phase, who, role, method, path, status, region
     }
 
-    init(who: String, role: Role, method: String, path: String, status: Int, region: String,
+    /// `who` of a request refused because it carried no token.
+    static let noToken = "(no token)"
+    /// `who` of a request refused because its token is not one the cluster knows.
+    static let unknownToken = "(unknown token)"
+
+    init(id: String, phase: Phase, who: String, role: Role?, method: String, path: String, status: Int?, region: String,
          timeMilliseconds: UInt64 = UInt64(max(0, Date().timeIntervalSince1970 * 1000))) {
+        self.id = id
+        self.phase = phase
         self.timeMilliseconds = timeMilliseconds
         self.who = who
         self.role = role
@@ -31,10 +57,16 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         self.status = status
         self.region = region
     }
+
+    /// A new action's id: 64 random bits as hex.
+    static func newID() -> String {
+        String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    }
 }
 
 /// The append-only audit log of admin actions: one JSON object per line in
-/// `<data>/audit.log`, each line written and synced before the next.
+/// `<data>/audit.log`, each line written and synced before the next, an action's intent
+/// before the action runs.
 ///
 /// Lines are never rewritten or removed by the node; rotating the file is the operator's
 /// business (a new file starts empty).
@@ -48,6 +80,8 @@ public final class AuditLog: Sendable {
 
     public let path: String
     private let lock = NSLock()
+    /// When the log last failed to take a line, and why; guarded by `lock`.
+    nonisolated(unsafe) private var lastFailure: (Date, String)? = nil
 
     /// Opens (creating when missing) the audit log at `path`.
     public init(path: String) throws {
@@ -59,21 +93,46 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// Appends one record and syncs it; a failure is reported on standard error and the
-    /// action it describes still stands.
-    func append(_ record: AuditRecord) {
-        guard var line = try? APIJSON.encode(record) else { return }
-        line.append(UInt8(ascii: "\n"))
-        lock.withLock {
+    /// Appends one record and syncs it (`fsync`) before returning.
+    ///
+    /// - Throws: when the record could not be made durable (a full disk, an I/O error);
+    ///   the file is cut back to where it was, so a torn line never precedes the next one.
+    func appendDurably(_ record: AuditRecord) throws {
+        var line = try APIJSON.encode(record)
+        if line.last != UInt8(ascii: "\n") { line.append(UInt8(ascii: "\n")) }
+        try lock.withLock {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            let end = try handle.seekToEnd()
             do {
-                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-                defer { try? handle.close() }
-                try handle.seekToEnd()
                 try handle.write(contentsOf: line)
                 try handle.synchronize()
+                lastFailure = nil
             } catch {
-                FileHandle.standardError.write(Data("meridian: cannot append to the audit log \(path): \(error)\n".utf8))
+                try? handle.truncate(atOffset: end)
+                lastFailure = (Date(), "\(error)")
+                throw error
             }
+        }
+    }
+
+    /// Appends one record, syncing it; a failure is reported on standard error (and by
+    /// `recentFailure`): used for what already happened (an outcome, a refusal), which
+    /// stands whether or not it could be recorded.
+    func append(_ record: AuditRecord) {
+        do {
+            try appendDurably(record)
+        } catch {
+            FileHandle.standardError.write(Data("meridian: cannot append to the audit log \(path): \(error)\n".utf8))
+        }
+    }
+
+    /// The last failure to write the log, if it happened less than `withinSeconds` ago and
+    /// no line was written since: its age in seconds and what it said.
+    public func recentFailure(withinSeconds: Double) -> (ageSeconds: Double, reason: String)? {
+        lock.withLock {
+            guard let (at, reason) = lastFailure, -at.timeIntervalSinceNow < withinSeconds else { return nil }
+            return (-at.timeIntervalSinceNow, reason)
         }
     }
 

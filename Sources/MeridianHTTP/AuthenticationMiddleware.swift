@@ -6,7 +6,8 @@ import MeridianCore
 import NIOCore
 
 /// Checks every request's bearer token against the cluster's `AccessControl`, and records
-/// every admin request (granted or refused) in the audit log.
+/// every admin request (granted, refused for its role, or refused for want of a known
+/// token) in the audit log.
 ///
 /// - No token, or one the cluster does not know: 401 `unauthenticated` with
 ///   `WWW-Authenticate: Bearer`; nothing runs.
@@ -35,32 +36,57 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
             let message = authorization == nil
                 ? "this request needs a bearer token: send 'Authorization: Bearer <token>' (meridian dev writes one to <data>/token)"
                 : "the bearer token is not one this cluster knows"
-            return try Self.refusal(.unauthorized, code: "unauthenticated", message, headers: [.wwwAuthenticate: #"Bearer realm="meridian""#])
+            let refusal = try Self.refusal(.unauthorized, code: "unauthenticated", message, headers: [.wwwAuthenticate: #"Bearer realm="meridian""#])
+            if Self.isAdminAction(request, needs: needed) {
+                // A refused admin action is audited too: who tried, with no token or an unknown one.
+                auditLog?.append(AuditRecord(id: AuditRecord.newID(), phase: .outcome, who: authorization == nil ? AuditRecord.noToken : AuditRecord.unknownToken,
+                                             role: nil, method: method, path: path, status: refusal.status.code, region: region.name))
+            }
+            return refusal
+        }
+        guard principal.role >= needed else {
+            let refusal = try Self.refusal(.forbidden, code: "forbidden",
+                "token '\(principal.name)' has role \(principal.role.rawValue); \(method) \(path.prefix(200)) needs \(needed.rawValue)")
+            if Self.isAdminAction(request, needs: needed) {
+                auditLog?.append(AuditRecord(id: AuditRecord.newID(), phase: .outcome, who: principal.name, role: principal.role,
+                                             method: method, path: path, status: refusal.status.code, region: region.name))
+            }
+            return refusal
         }
         return try await audited(request, principal: principal, needs: needed) {
-            guard principal.role >= needed else {
-                return try Self.refusal(.forbidden, code: "forbidden",
-                    "token '\(principal.name)' has role \(principal.role.rawValue); \(method) \(path.prefix(200)) needs \(needed.rawValue)")
-            }
-            return try await Principal.$current.withValue((principal, authorization)) { try await next(request, context) }
+            try await Principal.$current.withValue((principal, authorization)) { try await next(request, context) }
         }
     }
 
-    /// Runs `work` and, for a request that needs `admin`, appends what happened to the audit log.
+    /// Runs `work`; for an admin action, only once its intent is durable in the audit log
+    /// (else 503 `audit_unavailable`, and nothing runs), and then records its outcome.
     private func audited(_ request: Request, principal: Principal, needs: Role, _ work: () async throws -> Response) async throws -> Response {
-        let isAdminAction = needs == .admin && request.method != .get && request.method != .head
-        guard isAdminAction, let auditLog else { return try await work() }
+        guard Self.isAdminAction(request, needs: needs), let auditLog else { return try await work() }
+        let id = AuditRecord.newID()
+        let (method, path) = (request.method.rawValue, request.uri.path)
+        do {
+            try auditLog.appendDurably(AuditRecord(id: id, phase: .intent, who: principal.name, role: principal.role,
+                                                   method: method, path: path, status: nil, region: region.name))
+        } catch {
+            throw APIError(MeridianError(.unavailable, code: "audit_unavailable",
+                "the audit record of this admin action could not be made durable (\(error)); nothing was done: free space in the data directory and retry"))
+        }
         do {
             let response = try await work()
-            auditLog.append(AuditRecord(who: principal.name, role: principal.role, method: request.method.rawValue,
-                                        path: request.uri.path, status: response.status.code, region: region.name))
+            auditLog.append(AuditRecord(id: id, phase: .outcome, who: principal.name, role: principal.role,
+                                        method: method, path: path, status: response.status.code, region: region.name))
             return response
         } catch {
             let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            auditLog.append(AuditRecord(who: principal.name, role: principal.role, method: request.method.rawValue,
-                                        path: request.uri.path, status: status, region: region.name))
+            auditLog.append(AuditRecord(id: id, phase: .outcome, who: principal.name, role: principal.role,
+                                        method: method, path: path, status: status, region: region.name))
             throw error
         }
+    }
+
+    /// Whether a request is an admin action: it needs `admin` and may change something.
+    static func isAdminAction(_ request: Request, needs: Role) -> Bool {
+        needs == .admin && request.method != .get && request.method != .head
     }
 
     /// The token of an `Authorization: Bearer <token>` header.

@@ -143,7 +143,7 @@ extension MeridianAPI {
         if let body { outbound.body = .bytes(ByteBuffer(string: body)) }
         let answer: HTTPClientResponse
         do {
-            answer = try await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .seconds(Forwarder.connectTimeoutSeconds))
+            answer = try await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .milliseconds(Forwarder.connectTimeoutMilliseconds))
         } catch {
             throw APIError(MeridianError(.unavailable, code: "control_unreachable", "could not reach \(url): \(error)"))
         }

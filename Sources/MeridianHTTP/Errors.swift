@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import Logging
 import MeridianAPIModel
 import MeridianCore
@@ -11,13 +12,17 @@ import MeridianCore
 struct APIError: Error, HTTPResponseError {
     let error: MeridianError
     let headers: HTTPFields
+    /// A status more precise than the error's kind gives (408, 431); `nil`: the kind's.
+    let statusOverride: HTTPResponse.Status?
 
-    init(_ error: MeridianError, headers: HTTPFields = [:]) {
+    init(_ error: MeridianError, headers: HTTPFields = [:], status: HTTPResponse.Status? = nil) {
         self.error = error
         self.headers = headers
+        statusOverride = status
     }
 
     var status: HTTPResponse.Status {
+        if let statusOverride { return statusOverride }
         switch error.kind {
         case .invalidArgument: return .badRequest
         case .notFound: return .notFound
@@ -32,6 +37,11 @@ struct APIError: Error, HTTPResponseError {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
+        try jsonResponse()
+    }
+
+    /// The JSON error object with the error's status and headers.
+    func jsonResponse() throws -> Response {
         let body = ErrorBody(code: error.code, message: error.message)
         var headers = self.headers
         headers[.contentType] = "application/json"
@@ -64,6 +74,11 @@ struct ErrorAndRegionMiddleware<Context: RequestContext>: RouterMiddleware {
             return APIError(error)
         case is NIOTooManyBytesError:
             return APIError(MeridianError(.tooLarge, code: "body_too_large", "the request body is larger than its limit"))
+        case let error as HTTPParserError:
+            return APIError.forInvalidHTTP(error)
+        case let timeout as RequestReadTimeout:
+            return APIError(MeridianError(.invalidArgument, code: "request_timeout",
+                "the request's body did not arrive within \(timeout.milliseconds) ms of its head; the connection is closed"), status: .requestTimeout)
         case let error as HTTPError where error.status == .notFound:
             return APIError(MeridianError(.notFound, code: "route_not_found", "no such path: \(request.uri.path.prefix(200)); README.md lists the API's paths"))
         case let error as any HTTPResponseError:

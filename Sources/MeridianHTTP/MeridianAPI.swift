@@ -70,8 +70,14 @@ public struct MeridianAPI: Sendable {
 
     // MARK: Handlers
 
+    /// `GET /v1/health`: 200 while the region answers, `degraded` with its problems while
+    /// its storage or its audit log does not take writes (reads are still served).
     @Sendable func health(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        try json(.ok, HealthBody(region: node.region.name))
+        var problems = node.storageHealth().problems
+        if let failure = operations.auditLog?.recentFailure(withinSeconds: Double(Node.storageFailureHoldMilliseconds) / 1000) {
+            problems.append("the audit log could not be written \(Int(failure.ageSeconds * 1000)) ms ago (\(failure.reason)): admin actions are refused")
+        }
+        return try json(.ok, HealthBody(region: node.region.name, status: problems.isEmpty ? "ok" : "degraded", problems: problems.isEmpty ? nil : problems))
     }
 
     @Sendable func cluster(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -197,7 +203,10 @@ public struct MeridianAPI: Sendable {
                 return unexpectedReply(other)
             case .failure(let error) where error.code == "session_not_ready" || error.code == "staleness_unprovable":
                 // Another region (the leader, for a consensus table) may have what this one lacks.
-                return try await Forwarder(node: node).forward(request, table: table, body: nil, refusal: APIError(error))
+                switch try await Forwarder(node: node).forward(request, table: table, body: nil, refusal: APIError(error)) {
+                case .answered(let response): return response
+                case .retry: throw APIError(error)
+                }
             case .failure(let error):
                 throw APIError(error)
             }
@@ -224,8 +233,22 @@ public struct MeridianAPI: Sendable {
         let range = ScanRange(prefix: Array((query["prefix"] ?? "").utf8), startAfter: try query.key("start_after"), limit: try query.limit())
         return try await forwardingIfMisdirected(request, table: table) {
             guard case .page(let items, let next) = try await perform(.scan(table, range)) else { return unexpectedReply() }
-            return try json(.ok, PageBody(items: items.map(ItemBody.init), next: next?.string))
+            return Self.streamedPage(items, next: next?.string)
         }
+    }
+
+    /// A scan page sent item by item: the region bounded the page in bytes
+    /// (`Limits.pageBytesMax`), and only one item's encoding exists at a time.
+    static func streamedPage(_ items: [StoredItem], next: String?) -> Response {
+        let body = ResponseBody { writer in
+            try await writer.write(ByteBuffer(data: PageBody.opening))
+            for (index, item) in items.enumerated() {
+                try await writer.write(ByteBuffer(data: try PageBody.encodedItem(ItemBody(item), first: index == 0)))
+            }
+            try await writer.write(ByteBuffer(data: try PageBody.closing(next: next)))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
     }
 
     /// Where a table's data is: every region answers for its own storage.
@@ -255,7 +278,7 @@ public struct MeridianAPI: Sendable {
         var outbound = HTTPClientRequest(url: "\(node.cluster.apiScheme)://\(endpoint.api)/v1/tables/\(table.name)/placement?scope=local")
         outbound.method = .GET
         if let authorization = Principal.current?.authorization { outbound.headers.add(name: "Authorization", value: authorization) }
-        guard let answer = try? await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds)),
+        guard let answer = try? await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .milliseconds(Forwarder(node: node).attemptMilliseconds(to: endpoint.name, method: .get))),
               answer.status == .ok,
               let bytes = try? await answer.body.collect(upTo: Limits.definitionBytesMax),
               let body = try? APIJSON.decode(PlacementBody.self, from: bytes.readableBytesView)
@@ -319,7 +342,7 @@ public struct MeridianAPI: Sendable {
             var outbound = HTTPClientRequest(url: "\(node.cluster.apiScheme)://\(endpoint.api)/v1/tables/\(table.name)/divergence?scope=local")
             outbound.method = .GET
             if let authorization = Principal.current?.authorization { outbound.headers.add(name: "Authorization", value: authorization) }
-            guard let answer = try? await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds)),
+            guard let answer = try? await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .milliseconds(Forwarder(node: node).attemptMilliseconds(to: region, method: .get))),
                   answer.status == .ok,
                   let bytes = try? await answer.body.collect(upTo: Self.divergencePageBytesMax),
                   let body = try? APIJSON.decode(DivergenceLocalBody.self, from: bytes.readableBytesView)
@@ -350,14 +373,34 @@ public struct MeridianAPI: Sendable {
 
     // MARK: Helpers
 
-    /// Runs `work`; when this region may not store the table, forwards the request to the
-    /// nearest region that may instead.
+    /// Runs `work`; when this region cannot serve it, forwards the request to the region
+    /// that can: the table's leader, or the nearest region that may store the table.
+    ///
+    /// While the table has no leader (an election), or the leader it names went silent or
+    /// refused the forwarded request before applying anything, `work` runs again every
+    /// `Forwarder.leaderPollMilliseconds` (nothing of it was applied, so a write too may
+    /// run again), until `Forwarder.totalMillisecondsMax` after the request arrived; then
+    /// the last refusal is the answer. A request forwarded to this region is not held
+    /// here: the region that forwarded it waits instead.
     private func forwardingIfMisdirected(_ request: Request, table: TableName, body: ByteBuffer? = nil,
                                          _ work: () async throws -> Response) async throws -> Response {
-        do {
-            return try await work()
-        } catch let refusal as APIError where refusal.error.kind == .misdirected {
-            return try await Forwarder(node: node).forward(request, table: table, body: body, refusal: refusal)
+        let forwarder = Forwarder(node: node)
+        let deadline = ContinuousClock.now + .milliseconds(Forwarder.totalMillisecondsMax)
+        let mayWait = request.headers[.meridianForwardedBy] == nil
+        while true {
+            let refusal: APIError
+            do {
+                return try await work()
+            } catch let error as APIError where error.error.kind == .misdirected {
+                switch try await forwarder.forward(request, table: table, body: body, refusal: error) {
+                case .answered(let response): return response
+                case .retry(let reason): refusal = reason
+                }
+            } catch let error as APIError where error.error.code == "no_leader" && mayWait {
+                refusal = error
+            }
+            guard ContinuousClock.now + .milliseconds(Forwarder.leaderPollMilliseconds) < deadline else { throw refusal }
+            try await Task.sleep(for: .milliseconds(Forwarder.leaderPollMilliseconds))
         }
     }
 

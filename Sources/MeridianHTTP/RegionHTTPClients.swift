@@ -21,9 +21,7 @@ func regionHTTPClient(for cluster: ClusterConfiguration) -> HTTPClient {
     guard let tls = cluster.tls, tls.clientAPI == true else { return regionHTTPClient }
     return tlsRegionClients.withLockedValue { clients in
         if let client = clients[tls.ca] { return client }
-        var configuration = HTTPClient.Configuration.singletonConfiguration
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.timeout.connect = .seconds(Forwarder.connectTimeoutSeconds)
+        var configuration = Forwarder.clientConfiguration()
         var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
         tlsConfiguration.trustRoots = .file(tls.ca)
         tlsConfiguration.certificateVerification = .noHostnameVerification

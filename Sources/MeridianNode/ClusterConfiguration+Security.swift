@@ -70,7 +70,8 @@ extension ClusterConfiguration {
         return copy
     }
 
-    /// Refuses a peer secret too short to resist guessing, or a TLS object naming empty paths.
+    /// Refuses a peer secret too short to resist guessing, a TLS object naming empty paths,
+    /// or peer authentication bound to nothing (no address binding and no TLS).
     func validateSecurity(source: String) throws(MeridianError) {
         if let peerSecret, !(Self.peerSecretBytesMin...Self.peerSecretBytesMax).contains(peerSecret.utf8.count) {
             throw .invalid("invalid_cluster_file", "\(source): peer_secret must be \(Self.peerSecretBytesMin) to \(Self.peerSecretBytesMax) bytes")
@@ -80,6 +81,10 @@ extension ClusterConfiguration {
         }
         if let tls, [tls.ca, tls.certificate, tls.key].contains(where: \.isEmpty) {
             throw .invalid("invalid_cluster_file", "\(source): tls needs ca, certificate and key paths")
+        }
+        if peerAddressBinding == false, tls == nil || tls?.peers == false {
+            // Without TLS the address binding is what stops a relay from passing the proof.
+            throw .invalid("invalid_cluster_file", "\(source): peer_address_binding false needs tls with peers on (mutual TLS binds the connection instead)")
         }
     }
 }

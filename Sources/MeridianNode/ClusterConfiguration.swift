@@ -47,6 +47,10 @@ public struct ClusterConfiguration: Sendable, Equatable, Codable {
     public var peerSecret: String?
     /// Certificates for TLS on the client API and mutual TLS between regions.
     public var tls: TLSFiles?
+    /// Whether the peer secret's proof covers the connection's two addresses (default
+    /// true): what stops a relay between two regions when there is no TLS. `false` only
+    /// with mutual TLS between regions, for networks that translate addresses.
+    public var peerAddressBinding: Bool?
 
     enum CodingKeys: String, CodingKey {
         case regions
@@ -56,6 +60,7 @@ public struct ClusterConfiguration: Sendable, Equatable, Codable {
         case secretsFile = "secrets_file"
         case peerSecret = "peer_secret"
         case tls
+        case peerAddressBinding = "peer_address_binding"
     }
 
     public init(regions: [RegionEndpoint], latencyMilliseconds: [String: [String: Double]]? = nil, clusterID: String? = nil, sessionSecret: String? = nil) {

@@ -36,6 +36,14 @@ public final class DataDirectory: Sendable {
     /// The path of the SQLite database file.
     public var databasePath: String { path + "/meridian.sqlite" }
 
+    /// The bytes an unprivileged writer may still use on the directory's file system;
+    /// `nil` when the system does not say.
+    public func availableBytes() -> UInt64? {
+        var information = statvfs()
+        guard statvfs(path, &information) == 0 else { return nil }
+        return UInt64(information.f_bavail) * UInt64(information.f_frsize)
+    }
+
     deinit {
         close(lockDescriptor)
     }

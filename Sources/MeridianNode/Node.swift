@@ -80,8 +80,8 @@ public final class Node: Sendable {
     /// The injected one-way delay to each region, in milliseconds (empty when latency
     /// injection is off): forwarded client requests pay it too.
     public let oneWayDelaysMilliseconds: [RegionID: Double]
-    private let executor: RegionExecutor
-    private let dataDirectory: DataDirectory?
+    let executor: RegionExecutor
+    let dataDirectory: DataDirectory?
     let transport: PeerTransport?
     private let ticker: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
 

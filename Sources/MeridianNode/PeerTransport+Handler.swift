@@ -41,6 +41,9 @@ final class PeerChannelHandler: ChannelInboundHandler {
     private var state = State.awaitingHello
     private var decoder = FrameDecoder()
     private var handshakeTimeout: Scheduled<Void>? = nil
+    /// The region the peer proved it is in the secret's challenge-response (`nil` without
+    /// a peer secret); its `Hello` must name the same one.
+    private var authenticatedRegion: RegionID? = nil
 
     init(transport: PeerTransport, role: Role) {
         self.transport = transport
@@ -88,6 +91,14 @@ final class PeerChannelHandler: ChannelInboundHandler {
         }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let authenticated = event as? PeerAuthenticated {
+            authenticatedRegion = authenticated.region
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         transport.logger.warning("peer connection failed", metadata: ["remote": "\(remote(context))", "error": "\(error)"])
         state = .closed
@@ -100,6 +111,9 @@ final class PeerChannelHandler: ChannelInboundHandler {
         }
         if let refusal = transport.refusal(of: hello, role: role) {
             throw PeerProtocolViolation(refusal)
+        }
+        if let authenticatedRegion, hello.region != authenticatedRegion {
+            throw PeerProtocolViolation("the peer proved it is \(authenticatedRegion) but its Hello says \(hello.region)")
         }
         if case .acceptor = role {
             context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: encode(.hello(transport.hello)))), promise: nil)

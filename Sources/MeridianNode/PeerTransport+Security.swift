@@ -9,6 +9,10 @@ import NIOSSL
 public struct PeerSecurity: Sendable {
     /// The secret both sides must prove they know; `nil`: no challenge-response.
     public var peerSecret: String?
+    /// Whether the proof covers the connection's addresses (the cluster file's
+    /// `peer_address_binding`, default true; off only with mutual TLS, for networks that
+    /// translate addresses between regions).
+    public var bindsAddresses = true
     /// TLS for connections this region accepts (asks for and checks the dialer's certificate).
     public var acceptorTLS: NIOSSLContext?
     /// TLS for connections this region dials (presents its certificate, checks the acceptor's).
@@ -23,6 +27,7 @@ public struct PeerSecurity: Sendable {
     /// The peer security a cluster file asks for (paths already resolved).
     public init(cluster: ClusterConfiguration) throws {
         self.init(peerSecret: cluster.peerSecret)
+        bindsAddresses = cluster.peerAddressBinding ?? true
         if let tls = cluster.tls, tls.peers ?? true {
             (acceptorTLS, dialerTLS) = try Self.mutualTLSContexts(tls)
         }
@@ -71,9 +76,22 @@ extension PeerTransport {
             }
         }
         guard let secret = security.peerSecret else { return }
-        let authenticationRole: PeerAuthentication.Role = if case .dialer = role { .dialer } else { .acceptor }
-        let exchange = PeerAuthentication(secret: secret, clusterID: clusterID, role: authenticationRole, nonce: PeerAuthentication.randomNonce())
+        let authenticationRole: PeerAuthentication.Role
+        let acceptedPeers: Set<RegionID>
+        switch role {
+        case .dialer(let peer):
+            authenticationRole = .dialer
+            acceptedPeers = [peer]
+        case .acceptor:
+            authenticationRole = .acceptor
+            acceptedPeers = Set(peerAddresses.keys)
+        }
+        let (clusterID, local, bindsAddresses) = (self.clusterID, self.local, security.bindsAddresses)
         try channel.pipeline.syncOperations.addHandler(
-            PeerAuthenticationHandler(exchange: exchange, logger: logger, timeoutMilliseconds: Self.handshakeTimeoutMilliseconds))
+            PeerAuthenticationHandler(role: authenticationRole, logger: logger, timeoutMilliseconds: Self.handshakeTimeoutMilliseconds) { addresses in
+                if bindsAddresses && addresses == nil { return nil }
+                return PeerAuthentication(secret: secret, clusterID: clusterID, role: authenticationRole, local: local, acceptedPeers: acceptedPeers,
+                                          addresses: bindsAddresses ? addresses : nil, nonce: PeerAuthentication.randomNonce())
+            })
     }
 }

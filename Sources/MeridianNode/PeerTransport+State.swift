@@ -43,6 +43,8 @@ struct PeerTransportState: Sendable {
         var inboundCut = false
         /// Dials since the last completed handshake (drives the backoff).
         var failedAttempts = 0
+        /// When the current connection last delivered a message (or completed its handshake).
+        var lastHeard: NIODeadline? = nil
         var retry: Scheduled<Void>? = nil
     }
 
@@ -73,6 +75,7 @@ struct PeerTransportState: Sendable {
         }
         link.connection = connection
         link.failedAttempts = 0
+        link.lastHeard = .now()
         links[connection.peer] = link
         if existing != nil { events.append(.disconnected(connection.peer)) }
         events.append(.connected(connection.peer))
@@ -91,6 +94,7 @@ struct PeerTransportState: Sendable {
     /// replaced connection, not cut).
     mutating func receive(_ message: PeerMessage, on connection: PeerConnection) -> Bool {
         guard let link = links[connection.peer], link.connection === connection, !link.inboundCut else { return false }
+        links[connection.peer]?.lastHeard = .now()
         events.append(.received(message, from: connection.peer))
         return true
     }

@@ -68,7 +68,7 @@ public final class PeerTransport: Sendable {
     let clusterID: String
     let logger: Logger
     private let listenAddress: HostAndPort
-    private let peerAddresses: [RegionID: HostAndPort]
+    let peerAddresses: [RegionID: HostAndPort]
     private let oneWayDelays: [RegionID: TimeAmount]
     private let group: any EventLoopGroup
     let state: PeerTransportLock<PeerTransportState>

@@ -36,6 +36,9 @@ public final class RegionExecutor: @unchecked Sendable {
     private var wakeAtMilliseconds: UInt64?
     private var finished = false
     private var droppedInputs = 0
+    /// The last failed storage transaction and when it failed (wall milliseconds); cleared
+    /// when a request that changes data commits after it.
+    private var lastStorageFailure: (atMilliseconds: UInt64, error: MeridianError)? = nil
 
     /// Requests waiting for a Raft commit or read index, by the region's ticket. Touched
     /// only on the executor thread; the region bounds how many wait and fails them at
@@ -99,7 +102,15 @@ public final class RegionExecutor: @unchecked Sendable {
                 case .input(let input): return input
                 }
             }
-            let output = region.step(inputs, wallMilliseconds: wallMilliseconds(), monotonicMilliseconds: Self.monotonicMilliseconds())
+            let now = wallMilliseconds()
+            var output = region.step(inputs, wallMilliseconds: now, monotonicMilliseconds: Self.monotonicMilliseconds())
+            if let failure = output.storageFailure {
+                condition.withLock { lastStorageFailure = (now, failure) }
+                output = rerunningUnchangingRequests(of: batch, after: output, wallMilliseconds: now)
+            } else if zip(requests(of: batch), output.replies).contains(where: { Self.changesData($0.0) && (try? $0.1.get()) != nil }) {
+                // Data was written and synced: storage writes work again.
+                condition.withLock { lastStorageFailure = nil }
+            }
             let marks = SessionMarks(positions: output.applied, raft: output.raftApplied)
             var replies = output.replies.makeIterator()
             for case .request(_, let completion) in batch {
@@ -125,6 +136,50 @@ public final class RegionExecutor: @unchecked Sendable {
         finished = true
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// After a step's storage transaction failed, runs the requests of the step that change
+    /// no data again, on their own: a read must not fail because a write, a tick (a log
+    /// truncation) or a peer message it was batched with could not be stored on a full
+    /// disk. The requests that change data keep their failure. Once only: when the step
+    /// held nothing else, its reads failed on their own and keep that answer.
+    private func rerunningUnchangingRequests(of batch: [Work], after failed: RegionOutput, wallMilliseconds now: UInt64) -> RegionOutput {
+        let batchRequests = self.requests(of: batch)
+        let unchanging = batchRequests.indices.filter { !Self.changesData(batchRequests[$0]) }
+        guard !unchanging.isEmpty, unchanging.count < batch.count else { return failed }
+        var retried = region.step(unchanging.map { .request(batchRequests[$0]) }, wallMilliseconds: now, monotonicMilliseconds: Self.monotonicMilliseconds())
+        precondition(retried.replies.count == unchanging.count, "a step answers every request")
+        var replies = failed.replies
+        for (position, index) in unchanging.enumerated() { replies[index] = retried.replies[position] }
+        retried.replies = replies
+        return retried
+    }
+
+    private func requests(of batch: [Work]) -> [RegionRequest] {
+        batch.compactMap { work in if case .request(let request, _) = work { request } else { nil } }
+    }
+
+    /// Whether a request changes data (a read that a Raft group confirms does not).
+    static func changesData(_ request: RegionRequest) -> Bool {
+        switch request {
+        case .createTable, .deleteTable, .putItem, .deleteItem, .changeRegions, .failover, .transact: return true
+        case .getItem, .listTables, .showTable, .scan, .conflicts, .clusterStatus, .placement, .divergence: return false
+        }
+    }
+
+    /// The last storage failure, when it happened less than `withinMilliseconds` ago and no
+    /// request that changes data has committed since: its age in milliseconds and its error.
+    public func recentStorageFailure(withinMilliseconds: UInt64) -> (ageMilliseconds: UInt64, error: MeridianError)? {
+        let now = wallMilliseconds()
+        return condition.withLock {
+            guard let failure = lastStorageFailure, now < failure.atMilliseconds + withinMilliseconds else { return nil }
+            return (now >= failure.atMilliseconds ? now - failure.atMilliseconds : 0, failure.error)
+        }
+    }
+
+    /// Inputs waiting for the executor.
+    public var queuedInputs: Int {
+        condition.withLock { pending.count }
     }
 
     /// Waits for work; `nil` once stopping and drained.

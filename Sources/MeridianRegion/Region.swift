@@ -137,7 +137,8 @@ public final class Region {
         } catch {
             let failure = (error as? MeridianError) ?? .storageFailed("storage failed; nothing of this request was applied: \(error)")
             return RegionOutput(replies: Array(repeating: .failure(failure), count: requestCount), messages: [], applied: state.replication.applied,
-                                raftApplied: state.consensus.groups.mapValues(\.appliedIndex), nextDeadlineMilliseconds: state.nextDeadlineMilliseconds)
+                                raftApplied: state.consensus.groups.mapValues(\.appliedIndex), nextDeadlineMilliseconds: state.nextDeadlineMilliseconds,
+                                storageFailure: failure)
         }
         state = working
         let ticked = inputs.contains { if case .tick = $0 { return true } else { return false } }

@@ -173,6 +173,11 @@ public struct RegionOutput: Sendable {
     /// the driver must run a step (a tick) by then, even with no other input, so that the
     /// request is answered on time. `nil` when nothing waits with a deadline.
     public var nextDeadlineMilliseconds: UInt64? = nil
+    /// Why the step's storage transaction failed (a full disk, an I/O error): then nothing
+    /// of the step was applied and every request of it got this error. `nil` when it
+    /// committed. The driver may run the step's requests that change nothing again on
+    /// their own (a read must not fail because a tick it was batched with could not write).
+    public var storageFailure: MeridianError? = nil
 }
 
 /// Counters a region keeps for metrics and the cluster view.

@@ -43,9 +43,10 @@ extension Step {
 
         case .divergence(let table, let afterID, let limit):
             try servedTable(table)
-            let rows = try reader.divergence(table: table, afterID: afterID, limit: limit + 1)
-            let page = Array(rows.prefix(limit))
-            return .divergence(page, next: rows.count > limit ? page.last?.id : nil)
+            let (page, more) = try Self.boundedPage(limit: limit, bytes: { $0.key.bytes.count + ($0.value?.canonicalBytes.count ?? 0) }) { after, count in
+                try reader.divergence(table: table, afterID: after?.id ?? afterID, limit: count)
+            }
+            return .divergence(page, next: more ? page.last?.id : nil)
 
         case .putItem(let table, let key, let value, let precondition, let context):
             let record = try write(table, key, value: value, precondition: precondition, context: context, reader: reader, writer: required(writer))
@@ -74,17 +75,20 @@ extension Step {
 
         case .scan(let table, let range):
             try servedTable(table)
-            var lookahead = range
-            lookahead.limit = range.limit + 1
-            let items = try reader.scan(table: table, range: lookahead)
-            let page = Array(items.prefix(range.limit))
-            return .page(page, next: items.count > range.limit ? page.last?.key : nil)
+            let (page, more) = try Self.boundedPage(limit: range.limit, bytes: { Self.pageBytes(of: $0) }) { after, count in
+                var chunk = range
+                chunk.startAfter = after?.key ?? range.startAfter
+                chunk.limit = count
+                return try reader.scan(table: table, range: chunk)
+            }
+            return .page(page, next: more ? page.last?.key : nil)
 
         case .conflicts(let table, let afterID, let limit):
             try servedTable(table)
-            let rows = try reader.conflicts(table: table, afterID: afterID, limit: limit + 1)
-            let page = Array(rows.prefix(limit))
-            return .conflicts(page, next: rows.count > limit ? page.last?.id : nil)
+            let (page, more) = try Self.boundedPage(limit: limit, bytes: { $0.key.bytes.count + ($0.overwritten.value?.canonicalBytes.count ?? 0) }) { after, count in
+                try reader.conflicts(table: table, afterID: after?.id ?? afterID, limit: count)
+            }
+            return .conflicts(page, next: more ? page.last?.id : nil)
 
         case .clusterStatus:
             return .cluster(clusterStatus())

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import NIOSSL
+import MeridianCore
 import MeridianHTTP
 import MeridianNode
 
@@ -19,13 +20,15 @@ extension Serve {
     }
 
     /// The API's server: HTTPS with the node's certificate when the cluster file's
-    /// `tls.client_api` is on (clients are not asked for a certificate), else HTTP/1.1.
-    static func httpServer(cluster: ClusterConfiguration) throws -> HTTPServerBuilder {
-        guard let tls = cluster.tls, tls.clientAPI == true else { return .http1() }
+    /// `tls.client_api` is on (clients are not asked for a certificate), else HTTP/1.1;
+    /// either way with the API's limits on headers and time (`MeridianAPI.http1Configuration`).
+    static func httpServer(cluster: ClusterConfiguration, region: RegionID) throws -> HTTPServerBuilder {
+        let http1 = HTTPServerBuilder.http1(configuration: MeridianAPI.http1Configuration(region: region))
+        guard let tls = cluster.tls, tls.clientAPI == true else { return http1 }
         let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
         let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
-        return try .tls(.http1(), tlsConfiguration: configuration)
+        return try .tls(http1, tlsConfiguration: configuration)
     }
 }

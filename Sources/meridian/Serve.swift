@@ -63,7 +63,7 @@ struct Serve: AsyncParsableCommand {
 
         let app = Application(
             router: MeridianAPI(node: node, operations: operations).router(),
-            server: try Self.httpServer(cluster: cluster),
+            server: try Self.httpServer(cluster: cluster, region: regionID),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "meridian"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? address.port

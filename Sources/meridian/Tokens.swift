@@ -25,9 +25,7 @@ struct Tokens: ParsableCommand {
             let sigv4Secret = aws ? AccessControl.sigv4Secret(forToken: token) : nil
             file.tokens.append(.init(name: name, role: role, sha256: AccessControl.hash(token: token), sigv4Secret: sigv4Secret))
             _ = try AccessControl(file)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try encoder.encode(file).write(to: URL(fileURLWithPath: secrets))
+            try Tokens.encoded(file).write(to: URL(fileURLWithPath: secrets))
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secrets)
             print(token)
             if let sigv4Secret { print("AWS_ACCESS_KEY_ID=\(name) AWS_SECRET_ACCESS_KEY=\(sigv4Secret)") }
@@ -44,6 +42,13 @@ struct Tokens: ParsableCommand {
             for entry in file.tokens { print("\(entry.name)\t\(entry.role.rawValue)\(entry.sigv4Secret == nil ? "" : "\tDynamoDB (SigV4)")") }
             print("open without a token: \((file.openPaths ?? AccessControl.openPathsDefault).joined(separator: ", "))")
         }
+    }
+
+    /// A secrets file as written to disk: pretty, keys sorted, slashes unescaped.
+    static func encoded(_ file: AccessControl.File) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(file)
     }
 
     /// The secrets file at `path`, or `nil` when there is none.

@@ -4,7 +4,7 @@ import Testing
 
 /// `meridian bench` through the real executable: its options reach MeridianBench's plan,
 /// and one tiny scenario runs end to end (MeridianBenchTests covers the pieces).
-@Suite struct BenchTests {
+@Suite(.timeLimit(.minutes(10))) struct BenchTests {
     @Test func benchRefusesAnUnknownScenario() throws {
         let result = try runCLI(["bench", "--scenario", "nope"])
         #expect(result.status != 0)

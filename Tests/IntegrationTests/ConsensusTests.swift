@@ -10,7 +10,7 @@ import FoundationNetworking
 
 /// `strong` and `primary` tables on three real `meridian serve` processes with the default
 /// latency matrix (us-east, eu-west, ap-south), the leader's region killed with SIGKILL.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ConsensusTests {
     static let names = ["us-east", "eu-west", "ap-south"]
 
@@ -61,7 +61,7 @@ struct ConsensusTests {
     }
 
     /// Codes that say a write was refused before it entered any log: it was not applied.
-    static let refusedBeforeProposal: Set<String> = ["no_leader", "not_leader", "leader_moved", "not_accepting_writes", "write_dropped", "overloaded"]
+    static let refusedBeforeProposal: Set<String> = ["no_leader", "not_leader", "leader_moved", "leader_unreachable", "not_accepting_writes", "write_dropped", "overloaded"]
 
     /// One client: strong reads, writes of unique values and compare-and-sets on ten keys,
     /// through its own region, until `until`. Returns its history.

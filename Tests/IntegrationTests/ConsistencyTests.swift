@@ -3,7 +3,7 @@ import MeridianCore
 import Testing
 
 /// Read consistency across real regions with injected latency.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ConsistencyTests {
     typealias Cluster = MultiRegionTests.Cluster
 

@@ -10,7 +10,7 @@ import Testing
 ///
 /// Skipped, with a message, only when Chromium is missing and `CI` is not `true`; in CI a
 /// missing browser fails the test (`.ci/run` installs Debian's `chromium`).
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct DashboardBrowserTests {
     static let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }

@@ -4,7 +4,7 @@ import MeridianTestSupport
 import Testing
 
 /// Real `meridian serve` processes: what was acknowledged survives `kill -9`.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct DurabilityTests {
     static let writesTotal = 500
     static let clients = 4

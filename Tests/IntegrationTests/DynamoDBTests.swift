@@ -9,7 +9,7 @@ import Testing
 ///
 /// Skipped, with a message, only when python3 with boto3 and pytest is missing and `CI`
 /// is not `true`; in CI their absence fails the test (`.ci/run` installs them with pip).
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct DynamoDBTests {
     static let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"

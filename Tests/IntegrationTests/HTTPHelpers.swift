@@ -21,9 +21,10 @@ struct HTTPExchange {
     }
 }
 
-/// Sends one request with URLSession.
-func send(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:]) async throws -> HTTPExchange {
+/// Sends one request with URLSession; gives up (throws) after `timeoutSeconds` without an answer.
+func send(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:], timeoutSeconds: Double = 20) async throws -> HTTPExchange {
     var request = URLRequest(url: URL(string: url)!)
+    request.timeoutInterval = timeoutSeconds
     request.httpMethod = method
     request.httpBody = body.map { Data($0.utf8) }
     for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
@@ -48,4 +49,14 @@ func runCLI(_ arguments: [String]) throws -> (status: Int32, output: String, err
     let errorData = error.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+}
+
+/// Polls `condition` every 100 ms until it holds; false when it still does not after `seconds`.
+func waitFor(seconds: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return try await condition()
 }

@@ -4,7 +4,7 @@ import MeridianTestSupport
 import Testing
 
 /// Three real `meridian serve` processes on loopback replicating multi-primary tables.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct MultiRegionTests {
     static let names = ["us-east", "eu-west", "ap-south"]
     static let keysCount = 50

@@ -7,7 +7,7 @@ import Testing
 
 /// A secured two-region cluster of real processes: tokens end to end (forwarding
 /// included), peers authenticated with the peer secret, and `/metrics` after conflicts.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct OperationsTests {
     static let names = ["us-east", "eu-west"]
     static let adminToken = "integration-admin-token-0123456789"

@@ -4,7 +4,7 @@ import MeridianTestSupport
 import Testing
 
 /// A real node on loopback: bad bytes on its port, graceful shutdown, and the CLI.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ProcessTests {
     @Test func garbageAndOversizedStreamsGetAnErrorAndTheNodeStaysUp() async throws {
         let directory = try TemporaryDirectory()
@@ -30,6 +30,23 @@ struct ProcessTests {
         #expect(health.status == 200)
         #expect(health.headers["meridian-region"] == "us-east")
         #expect(try await send("GET", "\(server.baseURL)/v1/tables/t/items/big").status == 404)
+        #expect(server.terminate() == 0)
+    }
+
+    /// Issue 15, item 5, on a real node with its default configuration: a chunk size out of
+    /// range was a 500, a 90 KB header or 2,000 headers a 400 with an empty body.
+    @Test func requestsThatAreNotHTTPGetTheJSONErrorFromARealNode() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let server = try ServerProcess(directory: directory.url)
+        _ = try await send("PUT", "\(server.baseURL)/v1/tables/t", body: "{}")
+        let chunk = try rawExchange(port: server.port, bytes: Array("PUT /v1/tables/t/items/c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\nabc\r\n0\r\n\r\n".utf8))
+        #expect(chunk.hasPrefix("HTTP/1.1 400") && chunk.contains(#"{"error":{"code":"invalid_http""#), "\(chunk)")
+        for headers in ["X-Big: " + String(repeating: "a", count: 90 * 1024) + "\r\n", (0..<2000).map { "X-Header-\($0): v\r\n" }.joined()] {
+            let answer = try rawExchange(port: server.port, bytes: Array("GET /v1/health HTTP/1.1\r\nHost: x\r\n\(headers)\r\n".utf8))
+            #expect(answer.hasPrefix("HTTP/1.1 431") && answer.contains(#"{"error":{"code":"headers_too_large""#), "\(answer.prefix(300))")
+        }
+        #expect(try await send("GET", "\(server.baseURL)/v1/health").status == 200)
         #expect(server.terminate() == 0)
     }
 

@@ -5,7 +5,7 @@ import Testing
 
 /// Data residency with real processes: a confined table's bytes never reach another
 /// region's files, and a region removed from the list keeps none of them.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ResidencyTests {
     typealias Cluster = MultiRegionTests.Cluster
 

@@ -82,7 +82,22 @@ struct WireShapeTests {
 
     @Test func healthFailoverAndErrors() throws {
         try expectWire(HealthBody(region: "us-east"), #"{"region":"us-east","status":"ok"}"#)
+        try expectWire(HealthBody(region: "us-east", status: "degraded", problems: ["disk full"]), #"{"problems":["disk full"],"region":"us-east","status":"degraded"}"#)
         try expectWire(FailoverBody(table: "t", mode: "planned", target: "eu-west"), #"{"mode":"planned","table":"t","target":"eu-west"}"#)
         try expectWire(ErrorBody(code: "item_not_found", message: "no item with that key"), #"{"error":{"code":"item_not_found","message":"no item with that key"}}"#)
+    }
+
+    /// A page sent item by item (issue 15, item 3) is byte for byte the page encoded whole.
+    @Test func aStreamedPageHasTheBytesOfTheWholePage() throws {
+        let items = [
+            ItemBody(key: "a/b", value: .object(["n": .unsignedInteger(.max), "s": .string("é \"q\" </x>")]), version: "v1", origin: "us-east", timestamp: "1.0"),
+            ItemBody(key: "c", value: .array([.null, .double(0.5)]), version: "v2", origin: "eu-west", timestamp: "2.0"),
+        ]
+        for (page, next) in [([], nil), (Array(items.prefix(1)), "a/b"), (items, nil), (items, "c \"😀\"/")] as [([ItemBody], String?)] {
+            var streamed = PageBody.opening
+            for (index, item) in page.enumerated() { streamed.append(try PageBody.encodedItem(item, first: index == 0)) }
+            streamed.append(try PageBody.closing(next: next))
+            #expect(streamed == (try APIJSON.encode(PageBody(items: page, next: next))), "\(String(decoding: streamed, as: UTF8.self))")
+        }
     }
 }

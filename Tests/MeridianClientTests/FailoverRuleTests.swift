@@ -27,6 +27,23 @@ struct FailoverRuleTests {
         #expect(transport.hosts == ["us-east", "eu-west", "eu-west"], "the unhealthy region is not tried first during its backoff")
     }
 
+    /// Issue 15, item 6: a write whose outcome the region could not know (its forward or its
+    /// commit timed out) is not sent to another region, where it could apply twice; a read is.
+    @Test func aWriteAnsweredWithAnUnknownOutcomeIsNotSentElsewhere() async throws {
+        for code in ["forward_timeout", "commit_timeout"] {
+            let transport = FakeTransport { request in
+                let host = FakeTransport.host(request.url)
+                if host == "us-east" { return FakeTransport.json(503, #"{"error":{"code":"\#(code)","message":"may have been applied"}}"#, region: host) }
+                return FakeTransport.json(200, request.method == "GET" ? FakeTransport.item(key: "k", region: host) : #"{"key":"k","region":"\#(host)","version":"v2"}"#, region: host)
+            }
+            let client = try Self.client(transport)
+            let error = await #expect(throws: MeridianClientError.self) { try await client.put(table: "t", key: "k", value: .integer(1)) }
+            #expect(error?.code == code && error?.status == 503)
+            #expect(transport.hosts == ["us-east"])
+            #expect(try await client.get(table: "t", key: "k").region == "eu-west", "a read moves on")
+        }
+    }
+
     @Test func aConnectionFailureMovesToTheNextRegion() async throws {
         let transport = FakeTransport { request in
             let host = FakeTransport.host(request.url)

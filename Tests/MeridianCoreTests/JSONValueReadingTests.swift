@@ -17,6 +17,7 @@ struct JSONValueReadingTests {
     @Test(arguments: [
         "0", "-0", "1", "-1", "1.0", "-0.0", "1e2", "1E2", "0.1e1", "1.5", "0.1", "1e-7", "2.5e15", "1e16", "1e+21",
         "9223372036854775807", "-9223372036854775808", "9223372036854775808", "12345678901234567890",
+        "18446744073709551615", "18446744073709551616", "-9223372036854775809", "9.3e18", "1e19", "1.697012748548288e+19", "1.8446744073709551616e19",
         "1.7976931348623157e+308", "5e-324", "5.13924626699475e+18", "-3.8880146137704872e16", "0.10", "100e-2", "0.0",
         "9007199254740993.5", "-9007199254740993.7", "123456789012345678.9", "4503599627370497.5", "1.0000000000000001", "1e-400",
         #"{"a":1,"a":2}"#, "\u{FEFF}[1]", "123456789.123456789", "-2.5E-3",
@@ -93,7 +94,8 @@ struct JSONValueReadingTests {
         switch choice {
         case 0: return .null
         case 1: return .bool(Bool.random(using: &random))
-        case 2: return .integer(Int64.random(in: .min ... .max, using: &random) >> Int64.random(in: 0...63, using: &random))
+        case 2 where Bool.random(using: &random): return .integer(Int64.random(in: .min ... .max, using: &random) >> Int64.random(in: 0...63, using: &random))
+        case 2: return .unsignedInteger(UInt64.random(in: UInt64(Int64.max) + 1 ... .max, using: &random))
         case 3:
             let magnitude = Double.random(in: -1...1, using: &random) * pow(10, Double(Int.random(in: -30...30, using: &random)))
             return .double(magnitude)
@@ -119,7 +121,7 @@ struct JSONValueWritingTests {
     }
 
     @Test(arguments: [
-        JSONValue.null, .bool(true), .bool(false), .integer(0), .integer(.min), .integer(.max), .double(1.0), .double(-0.0), .double(0.1),
+        JSONValue.null, .bool(true), .bool(false), .integer(0), .integer(.min), .integer(.max), .unsignedInteger(.max), .unsignedInteger(1 << 63), .double(1.0), .double(-0.0), .double(0.1),
         .double(1e15), .double(1e16), .double(123456789012345.6), .double(0.30000000000000004), .double(-1.5e-10), .double(1e-5),
         .double(.greatestFiniteMagnitude), .double(.leastNonzeroMagnitude), .string("\u{0}\u{8}\u{c}\u{1f}\u{7f}\u{80}\u{2028}<>&'/\"\\\n\r\t"),
         .string("é😀"), .array([]), .object([:]),

@@ -72,10 +72,49 @@ struct JSONValueTests {
         #expect(try JSONValue.decodeCanonical(value.canonicalBytes) == value)
     }
 
+    /// Issue 15, item 9: `18446744073709551615` was stored as `1.8446744073709552e+19`.
+    @Test(arguments: ["9223372036854775808", "18446744073709551615", "12345678901234567890"])
+    func integersAboveInt64AndUpTo64BitsAreKeptExactly(text: String) throws {
+        let value = try Self.parse(text)
+        #expect(value == .unsignedInteger(UInt64(text)!))
+        #expect(String(decoding: value.canonicalBytes, as: UTF8.self) == text)
+        #expect(try JSONValue.decodeCanonical(value.canonicalBytes) == value)
+    }
+
+    @Test func eachIntegerHasOneRepresentation() throws {
+        #expect(JSONValue.integer(exactly: 5) == .integer(5))
+        #expect(JSONValue.integer(exactly: UInt64(Int64.max)) == .integer(.max))
+        #expect(JSONValue.integer(exactly: UInt64(Int64.max) + 1) == .unsignedInteger(UInt64(Int64.max) + 1))
+        // At or above 2^53 a fraction truncates toward zero, into the unsigned range too.
+        #expect(try Self.parse("9.3e18") == .unsignedInteger(9_300_000_000_000_000_000))
+        #expect(try Self.parse("1.8446744073709551615e19") == .unsignedInteger(.max))
+        #expect(try Self.parse("9300000000000000001.5") == .unsignedInteger(9_300_000_000_000_000_001))
+        // Beyond 64 bits a number is a double.
+        #expect(try Self.parse("-9223372036854775809") == .double(-9_223_372_036_854_775_809))
+    }
+
+    /// Issue 15, item 9: `{"a":1,"a":2}` silently became `{"a":1}`.
+    @Test(arguments: [
+        (#"{"a":1,"a":2}"#, "a", 7),
+        (#"{"x": {"b": 1, "c": 2, "b": 3}}"#, "b", 23),
+        (#"[{"k\u00e9":1,"ké":2}]"#, "ké", 14),
+    ])
+    func aDuplicateMemberNameIsRefusedNamingItAndItsOffset(text: String, name: String, offset: Int) {
+        let error = #expect(throws: MeridianError.self) { try Self.parse(text) }
+        #expect(error?.code == "invalid_json")
+        #expect(error?.kind == .invalidArgument)
+        #expect(error?.message.contains("\"\(name)\" appears twice") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("at byte \(offset)") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func storedValuesStillReadWithTheFirstOfDuplicateNames() throws {
+        #expect(try JSONValue.decodeCanonical(Array(#"{"a":1,"a":2}"#.utf8)) == .object(["a": .integer(1)]))
+    }
+
     @Test func numbersWithAFractionAreDoubles() throws {
         #expect(try Self.parse("0.25") == .double(0.25))
         #expect(try Self.parse("-1.5") == .double(-1.5))
-        #expect(try Self.parse("9223372036854775808") == .double(9_223_372_036_854_775_808))
+        #expect(try Self.parse("18446744073709551616") == .double(18_446_744_073_709_551_616))
         let value = try Self.parse("[0.1, 1e300]")
         #expect(value == .array([.double(0.1), .double(1e300)]))
         #expect(try JSONValue.decodeCanonical(value.canonicalBytes) == value)

@@ -167,6 +167,24 @@ struct APITests {
         }
     }
 
+    /// Issue 15, item 9: integers up to 64 bits keep their digits, and a member name that
+    /// appears twice is refused with its name and offset instead of one value being dropped.
+    @Test func integersUpTo64BitsKeepTheirDigitsAndDuplicateNamesAreRefused() async throws {
+        try await withAPI { client in
+            _ = try await client.put("/v1/tables/t", "{}")
+            #expect(try await client.put("/v1/tables/t/items/big", #"{"id": 18446744073709551615, "low": -9223372036854775808}"#).status == .ok)
+            let read = try await client.execute(uri: "/v1/tables/t/items/big", method: .get)
+            let text = String(buffer: read.body)
+            #expect(text.contains(#""value":{"id":18446744073709551615,"low":-9223372036854775808}"#), "\(text)")
+
+            let duplicate = try await client.put("/v1/tables/t/items/dup", #"{"a": 1, "a": 2}"#)
+            try expectError(duplicate, .badRequest, "invalid_json")
+            #expect(String(buffer: duplicate.body).contains(#"the member name \"a\" appears twice in one object at byte 9"#), "\(String(buffer: duplicate.body))")
+            try expectError(try await client.execute(uri: "/v1/tables/t/items/dup", method: .get), .notFound, "item_not_found")
+            try expectError(try await client.put("/v1/tables/u", #"{"mode": "strong", "mode": "multi-primary"}"#), .badRequest, "invalid_json")
+        }
+    }
+
     @Test func badKeysAreRefused() async throws {
         try await withAPI { client in
             _ = try await client.put("/v1/tables/t", "{}")

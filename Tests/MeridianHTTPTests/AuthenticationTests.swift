@@ -51,6 +51,22 @@ struct AuthenticationTests {
         }
     }
 
+    /// Issue 15, item 5: a refused admin action is audited as docs/operations.md says, the
+    /// 401s too (with no token, or with one the cluster does not know); a refused item
+    /// write is not an admin action and stays out of the log.
+    @Test func adminActionsRefusedWith401AreAudited() async throws {
+        try await withSecuredAPI { client, auditLog in
+            try expectError(try await client.put("/v1/tables/users", "{}"), .unauthorized, "unauthenticated")
+            try expectError(try await client.execute(uri: "/v1/tables/users", method: .delete, headers: Self.bearer("guessed")), .unauthorized, "unauthenticated")
+            try expectError(try await client.put("/v1/tables/users/items/k", "1"), .unauthorized, "unauthenticated")
+            let lines = try String(contentsOfFile: auditLog.path, encoding: .utf8).split(separator: "\n")
+            #expect(lines.count == 2, "\(lines)")
+            #expect(lines.first?.contains(#""method":"PUT","path":"/v1/tables/users","phase":"outcome","region":"us-east","status":401"#) == true, "\(lines)")
+            #expect(lines.first?.contains(#""who":"(no token)""#) == true && lines.first?.contains(#""role""#) == false, "\(lines)")
+            #expect(lines.last?.contains(#""method":"DELETE""#) == true && lines.last?.contains(#""who":"(unknown token)""#) == true, "\(lines)")
+        }
+    }
+
     @Test func healthIsOpenByDefault() async throws {
         try await withSecuredAPI { client, _ in
             let health = try await client.execute(uri: "/v1/health", method: .get)
@@ -95,6 +111,16 @@ struct AuthenticationTests {
                 return "\(who) \(method) \(path) \(status)"
             }
             #expect(summary == ["operator PUT /v1/tables/users 201", "writer PUT /v1/tables/users 403", "operator DELETE /v1/tables/users 204"])
+            // Issue 15, item 4: a granted action's intent is in the log before it runs, under
+            // the id its outcome carries; a refused one has only its outcome.
+            let phases = records.compactMap { record -> String? in
+                guard case .object(let fields) = record, case .string(let id)? = fields["id"], case .string(let phase)? = fields["phase"] else { return nil }
+                return "\(phase) \(id)"
+            }
+            #expect(phases.count == 5, "\(phases)")
+            let ids = phases.map { $0.split(separator: " ")[1] }
+            #expect(phases.map { $0.split(separator: " ")[0] } == ["intent", "outcome", "outcome", "intent", "outcome"], "\(phases)")
+            #expect(ids[0] == ids[1] && ids[3] == ids[4] && Set(ids).count == 3, "\(phases)")
         }
     }
 

@@ -25,6 +25,8 @@ struct ClusterConfigurationTests {
         #"{"regions": [{"name": "US_EAST", "api": "127.0.0.1:1", "peer": "127.0.0.1:2"}]}"#,
         #"{"regions": [{"name": "a", "api": "127.0.0.1:1", "peer": "127.0.0.1:2"}, {"name": "a", "api": "127.0.0.1:3", "peer": "127.0.0.1:4"}]}"#,
         #"not json"#,
+        // Peer authentication bound to nothing: neither the addresses nor TLS.
+        #"{"regions": [{"name": "us-east", "api": "127.0.0.1:1", "peer": "127.0.0.1:2"}], "peer_secret": "0123456789abcdef0123456789abcdef", "peer_address_binding": false}"#,
     ])
     func invalidClusterFilesAreRefusedWithAReason(text: String) throws {
         #expect(throws: MeridianError.self) { try ClusterConfiguration.parse(Data(text.utf8)) }

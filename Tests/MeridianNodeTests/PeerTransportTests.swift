@@ -116,6 +116,27 @@ struct PeerTransportTests {
         }
     }
 
+    /// A peer that stops delivering (frozen, or cut off) keeps its connection but grows
+    /// silent; one message makes it heard again. The forwarder reads this (issue 15, item 6).
+    @Test func aPeerThatDeliversNothingGrowsSilentWhileItsConnectionStaysUp() async throws {
+        try await withCluster([Self.apSouth, Self.euWest]) { cluster in
+            let ap = cluster[Self.apSouth], eu = cluster[Self.euWest]
+            #expect(await eventually { eu.transport.isConnected(Self.apSouth) })
+            #expect(eu.transport.silenceMilliseconds(of: try RegionID("us-east")) == nil, "no connection: no silence to measure")
+            eu.transport.setLinkCut(to: Self.apSouth, direction: .inbound, cut: true)
+            let cut = ContinuousClock.now
+            ap.transport.send(numbered(1), to: Self.euWest)
+            try await Task.sleep(for: .milliseconds(300))
+            let waited = Int64(((ContinuousClock.now - cut) / .milliseconds(1)).rounded(.down))
+            #expect((eu.transport.silenceMilliseconds(of: Self.apSouth) ?? 0) >= waited - 1, "nothing was delivered since the cut")
+            #expect(eu.transport.isConnected(Self.apSouth))
+            eu.transport.setLinkCut(to: Self.apSouth, direction: .inbound, cut: false)
+            ap.transport.send(numbered(2), to: Self.euWest)
+            #expect(await eventually { eu.recorder.messages(from: Self.apSouth) == [numbered(2)] })
+            #expect((eu.transport.silenceMilliseconds(of: Self.apSouth) ?? .max) < waited, "heard again")
+        }
+    }
+
     @Test func aFullSendQueueRefusesFurtherMessages() async throws {
         // A long delay keeps every frame queued, so the bound is reached without a slow socket.
         try await withCluster([Self.apSouth, Self.euWest], delays: [Self.apSouth: [Self.euWest: 60_000]]) { cluster in

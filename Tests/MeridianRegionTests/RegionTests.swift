@@ -249,6 +249,30 @@ struct RegionScanTests {
         #expect(pages == 7)
     }
 
+    /// Issue 15, item 3: a page ends early, with `next`, once its values reach
+    /// `Limits.pageBytesMax`, whatever `limit` asks; paging still visits every item once.
+    @Test func aPageEndsOnceItsValuesReachTheByteBound() throws {
+        let fixture = try Fixture()
+        try fixture.createTable()
+        let value = JSONValue.string(String(repeating: "x", count: 1 << 20))
+        for index in 0..<10 { _ = try fixture.putVersion("k\(index)", value) }
+        var seen: [String] = []
+        var pageSizes: [Int] = []
+        var cursor: Key? = nil
+        while pageSizes.count < 20 {
+            let reply = try fixture.region.execute(.scan(Fixture.table, ScanRange(startAfter: cursor, limit: Limits.scanItemsMax)), wallMilliseconds: 1_000).get()
+            guard case .page(let items, let next) = reply else { throw UnexpectedReply(reply: reply) }
+            pageSizes.append(items.count)
+            seen += items.map(\.key.string)
+            let valueBytes = items.reduce(0) { $0 + ($1.value?.canonicalBytes.count ?? 0) }
+            #expect(valueBytes - value.canonicalBytes.count < Limits.pageBytesMax, "at most the bound plus one item")
+            guard let next else { break }
+            cursor = next
+        }
+        #expect(seen == (0..<10).map { "k\($0)" })
+        #expect(pageSizes == [4, 4, 2], "1 MiB values: four reach the 4 MiB bound")
+    }
+
     @Test func scanWhosePageEndsExactlyAtTheLastItemHasNoNext() throws {
         let fixture = try Fixture()
         try fixture.createTable()

@@ -59,6 +59,28 @@ struct RoundTripTests {
         #expect(bits == doubles.map(\.bitPattern))
     }
 
+    /// Issue 15, item 9: integers above `Int64.max` keep their value through the codec, and
+    /// each number has one encoding.
+    @Test func unsignedIntegersRoundTripAndEachNumberHasOneEncoding() throws {
+        let values: [JSONValue] = [.unsignedInteger(.max), .unsignedInteger(1 << 63), .integer(.max), .integer(.min)]
+        for value in values {
+            var writer = ByteWriter()
+            writer.write(value)
+            var reader = ByteReader(writer.bytes)
+            #expect(try reader.read(JSONValue.self) == value)
+            try reader.expectEnd()
+        }
+        // A value that fits an Int64 under the unsigned tag is not canonical: refused.
+        var reader = ByteReader([8, 5])
+        #expect(throws: CodecError.self) { try reader.read(JSONValue.self) }
+        // Written through the unsigned case, a small number still takes the integer's bytes.
+        var small = ByteWriter()
+        small.write(JSONValue.unsignedInteger(5))
+        var integer = ByteWriter()
+        integer.write(JSONValue.integer(5))
+        #expect(small.bytes == integer.bytes)
+    }
+
     @Test func unicodeKeysThatSwiftCallsEqualStayDistinctKeys() throws {
         let precomposed = try Key("\u{E9}")
         let decomposed = try Key("e\u{301}")

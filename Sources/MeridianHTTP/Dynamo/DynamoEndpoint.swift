@@ -40,6 +40,7 @@ struct DynamoEndpoint: Sendable {
         var operationName = "?"
         var principal: Principal?
         var body: ByteBuffer?
+        var auditID: String?
         do {
             guard let target = request.headers[Self.targetHeader], target.hasPrefix(DynamoOperation.targetPrefix) else {
                 throw DynamoError("UnknownOperationException", "Send X-Amz-Target: \(DynamoOperation.targetPrefix)<Operation> (the DynamoDB JSON 1.0 protocol)")
@@ -53,10 +54,11 @@ struct DynamoEndpoint: Sendable {
                 throw DynamoError("UnknownOperationException", "Unknown operation \(operationName.prefix(100))")
             }
             try authorize(principal!, operation: operation)
+            auditID = try auditIntent(principal!, operation: operation)
             let json = try Self.parse(collected)
             let service = DynamoService(node: node, forwarded: request.headers[.meridianForwardedBy] != nil, host: request.head.authority ?? "localhost")
             let result = try await service.perform(operation, json)
-            audit(principal!, operation: operation, status: 200)
+            auditOutcome(auditID, principal!, operation: operation, status: 200)
             var headers: HTTPFields = [.contentType: Self.contentType, Self.requestIDHeader: requestID]
             if let consistency = result.consistency { headers[Self.consistencyHeader] = consistency }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.body.canonicalBytes)))
@@ -67,7 +69,7 @@ struct DynamoEndpoint: Sendable {
                 return Self.errorResponse(DynamoError("ServiceUnavailable", "this region cannot serve the request and region \(forward.region) did not answer", status: 503), requestID: requestID)
             }
         } catch let error as DynamoError {
-            if let principal, let operation = DynamoOperation(rawValue: operationName) { audit(principal, operation: operation, status: error.status) }
+            if let principal, let operation = DynamoOperation(rawValue: operationName) { auditOutcome(auditID, principal, operation: operation, status: error.status) }
             return Self.errorResponse(error, requestID: requestID)
         } catch {
             context.logger.error("DynamoDB request failed unexpectedly", metadata: ["operation": "\(operationName)", "error": "\(type(of: error))"])
@@ -102,11 +104,33 @@ struct DynamoEndpoint: Sendable {
         }
     }
 
-    /// Table definitions are admin actions: recorded in the audit log as on the native API.
-    private func audit(_ principal: Principal, operation: DynamoOperation, status: Int) {
+    /// Table definitions are admin actions: as on the native API, the intent is written and
+    /// synced to the audit log before the action runs (the action is refused with 503 when
+    /// it cannot be), then its outcome under the same id. Returns the action's id, or `nil`
+    /// when the operation is not an admin action or there is no audit log.
+    private func auditIntent(_ principal: Principal, operation: DynamoOperation) throws(DynamoError) -> String? {
+        guard operation.requiredRole == Role.admin.rawValue, let auditLog else { return nil }
+        let id = AuditRecord.newID()
+        do {
+            try auditLog.appendDurably(AuditRecord(id: id, phase: .intent, who: principal.name, role: principal.role, method: "POST",
+                                                   path: Self.auditPath(operation), status: nil, region: node.region.name))
+        } catch {
+            throw DynamoError("ServiceUnavailable",
+                "The audit record of this admin action could not be made durable (\(error)); nothing was done: free space in the data directory and retry", status: 503)
+        }
+        return id
+    }
+
+    /// Records an admin action's outcome (or a refusal before its intent, under a new id).
+    private func auditOutcome(_ id: String?, _ principal: Principal, operation: DynamoOperation, status: Int) {
         guard operation.requiredRole == Role.admin.rawValue, let auditLog else { return }
-        auditLog.append(AuditRecord(who: principal.name, role: principal.role, method: "POST",
-                                    path: "/ (DynamoDB \(operation.rawValue))", status: status, region: node.region.name))
+        if id == nil, status == 503 { return }
+        auditLog.append(AuditRecord(id: id ?? AuditRecord.newID(), phase: .outcome, who: principal.name, role: principal.role, method: "POST",
+                                    path: Self.auditPath(operation), status: status, region: node.region.name))
+    }
+
+    private static func auditPath(_ operation: DynamoOperation) -> String {
+        "/ (DynamoDB \(operation.rawValue))"
     }
 
     // MARK: Bodies
@@ -174,7 +198,7 @@ struct DynamoEndpoint: Sendable {
         outbound.body = .bytes(body)
         let delay = node.oneWayDelaysMilliseconds[region] ?? 0
         if delay > 0 { try await Task.sleep(for: .microseconds(Int(delay * 1000))) }
-        let answer = try await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .seconds(Forwarder.timeoutSeconds))
+        let answer = try await regionHTTPClient(for: node.cluster).execute(outbound, timeout: .milliseconds(Forwarder.totalMillisecondsMax))
         if delay > 0 { try await Task.sleep(for: .microseconds(Int(delay * 1000))) }
         var headers: HTTPFields = [:]
         for name in ["content-type", "x-amzn-requestid", "meridian-region", "meridian-consistency"] {
