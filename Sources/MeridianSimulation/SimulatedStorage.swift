@@ -182,6 +182,20 @@ extension SimulatedStorage {
 
         func appendDivergence(table: TableName, _ entry: DivergenceEntry) throws { try base.appendDivergence(table: table, entry) }
 
+        func changes(table: TableName?, after sequence: UInt64, limit: Int) throws -> [ChangeRecord] {
+            try base.changes(table: table, after: sequence, limit: limit)
+        }
+
+        func changeBounds() throws -> ClosedRange<UInt64>? { try base.changeBounds() }
+
+        func firstChange(table: TableName, notCoveredBy mark: ResolvedMark) throws -> ChangeRecord? {
+            try base.firstChange(table: table, notCoveredBy: mark)
+        }
+
+        func appendChange(_ change: ChangeRecord) throws { try base.appendChange(change) }
+
+        func truncateChanges(through sequence: UInt64) throws { try base.truncateChanges(through: sequence) }
+
         func appendConflict(table: TableName, _ entry: ConflictEntry) throws {
             guard !dropsConflictRows else { return }
             try base.appendConflict(table: table, entry)
