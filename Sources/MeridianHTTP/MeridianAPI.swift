@@ -45,6 +45,7 @@ public struct MeridianAPI: Sendable {
         route(router, "/v1/tables/:table/regions", [.put: changeRegions])
         route(router, "/v1/tables/:table/failover", [.post: failover])
         route(router, "/v1/tables/:table/divergence", [.get: divergence])
+        route(router, "/v1/tables/:table/changes", [.get: changes])
         route(router, "/v1/debug/links/:peer", [.put: setLink])
         addOperationsRoutes(router)
         router.post(RouterPath(stringLiteral: DynamoEndpoint.path), use: DynamoEndpoint(node: node, accessControl: operations.accessControl, auditLog: operations.auditLog).handle)
@@ -352,7 +353,7 @@ public struct MeridianAPI: Sendable {
 
     /// Runs `work`; when this region may not store the table, forwards the request to the
     /// nearest region that may instead.
-    private func forwardingIfMisdirected(_ request: Request, table: TableName, body: ByteBuffer? = nil,
+    func forwardingIfMisdirected(_ request: Request, table: TableName, body: ByteBuffer? = nil,
                                          _ work: () async throws -> Response) async throws -> Response {
         do {
             return try await work()
@@ -361,7 +362,7 @@ public struct MeridianAPI: Sendable {
         }
     }
 
-    private func perform(_ request: RegionRequest) async throws(APIError) -> RegionReply {
+    func perform(_ request: RegionRequest) async throws(APIError) -> RegionReply {
         try await performWithSessionMarks(request).0
     }
 
@@ -383,7 +384,7 @@ public struct MeridianAPI: Sendable {
         preconditionFailure("the region answered a request with a reply of another kind: \(String(describing: reply))")
     }
 
-    private func tableName(_ context: BasicRequestContext) throws -> TableName {
+    func tableName(_ context: BasicRequestContext) throws -> TableName {
         try TableName(try decodedComponent(context.parameters.get("table") ?? "", what: "table name"))
     }
 
@@ -445,7 +446,7 @@ public struct MeridianAPI: Sendable {
         }
     }
 
-    private func json(_ status: HTTPResponse.Status, _ body: some Encodable, etag: ItemVersion? = nil) throws -> Response {
+    func json(_ status: HTTPResponse.Status, _ body: some Encodable, etag: ItemVersion? = nil) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let etag { headers[.eTag] = "\"\(etag.token)\"" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try APIJSON.encode(body))))

@@ -45,6 +45,8 @@ public final class RegionExecutor: @unchecked Sendable {
     private let region: Region
     private let wallMilliseconds: @Sendable () -> UInt64
     private let send: @Sendable ([(RegionID, PeerMessage)]) -> Void
+    /// Told the change feed's newest sequence after every step.
+    public let changes: ChangeNotifier
 
     /// Starts the executor thread for a region.
     ///
@@ -56,6 +58,7 @@ public final class RegionExecutor: @unchecked Sendable {
         self.region = region
         self.wallMilliseconds = wallMilliseconds
         self.send = send
+        changes = ChangeNotifier(latest: region.latestChangeSequence)
         let thread = Thread { [self] in runLoop() }
         thread.name = "meridian-region"
         thread.start()
@@ -114,6 +117,7 @@ public final class RegionExecutor: @unchecked Sendable {
                 waiting.removeValue(forKey: ticket)?(result, marks)
             }
             if !output.messages.isEmpty { send(output.messages) }
+            changes.publish(output.latestChangeSequence)
             condition.lock()
             wakeAtMilliseconds = output.nextDeadlineMilliseconds
             condition.unlock()
