@@ -106,6 +106,13 @@ let package = Package(
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        // The chat app of issue 17 (examples/chat): one instance per region, a page that follows a room through the change feed.
+        .executableTarget(name: "chat", dependencies: [
+            "MeridianClient", "MeridianCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "examples/chat"),
 
         // Shared helpers for the test targets: server processes, ports, cluster files, a seeded generator.
         .target(name: "MeridianTestSupport", dependencies: ["MeridianLocalCluster", "MeridianNode"], path: "Tests/MeridianTestSupport"),
@@ -142,8 +149,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
-        // The two targets that start real processes depend on `meridian` so that the executable is built before they run.
-        .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "MeridianLocalCluster", "MeridianNode", "meridian", "MeridianSimulation", "MeridianTestSupport"]),
+        // The two targets that start real processes depend on `meridian` (and the chat app) so that the executables are built before they run.
+        .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "MeridianLocalCluster", "MeridianNode", "meridian", "chat", "MeridianSimulation", "MeridianTestSupport"]),
         .testTarget(name: "MeridianClientTests", dependencies: ["MeridianClient", "MeridianCore", "MeridianLocalCluster", "meridian", "MeridianTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
