@@ -31,7 +31,9 @@ struct ChatApp {
         let app = Application(router: service.router(),
                               configuration: .init(address: .hostname(options.host, port: options.port), serverName: "meridian-chat"))
         FileHandle.standardOutput.write(Data("chat: region \(options.region), page on http://\(options.host):\(options.port)/, messages in table '\(options.table)'\n".utf8))
-        try await app.runService()
+        // No graceful shutdown: the pages' event streams never end by themselves, so Ctrl-C
+        // (or SIGTERM) stops the instance at once; its pages reconnect when it is back.
+        try await app.runService(gracefulShutdownSignals: [])
     }
 }
 
