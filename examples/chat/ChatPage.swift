@@ -120,7 +120,8 @@ enum ChatPage {
       }
       const conflicts = $("conflicts");
       conflicts.textContent = "";
-      for (const row of chat.conflicts) {
+      // The edit's bookkeeping fields (editedBy, editedIn) lose together with its text: one line per lost text.
+      for (const row of chat.conflicts.filter((c) => !c.field || c.field === "text")) {
         const line = document.createElement("div"); line.className = "conflict"; line.dataset.key = row.key;
         const what = row.field ? `field “${row.field}”` : "the message";
         const lost = row.overwritten && typeof row.overwritten === "object" ? row.overwritten[row.field] ?? JSON.stringify(row.overwritten) : row.overwritten;
