@@ -7,6 +7,7 @@ import MeridianNode
 import MeridianRegion
 import MeridianStorage
 import NIOCore
+import ServiceLifecycle
 
 /// `GET /v1/tables/{table}/changes`: the table's change feed (docs/changefeed.md), as
 /// Server-Sent Events (`Accept: text/event-stream`) or as a JSON long poll.
@@ -16,7 +17,8 @@ import NIOCore
 /// nothing polls storage. A stream reads its next page only once the previous one was
 /// written, so a subscriber holds at most one page (`ChangeFeedSettings.pageBytesMax`)
 /// and a slow one never slows the region; one whose write takes longer than
-/// `streamWriteMillisecondsMax` is cut off with a `cutoff` event naming its cursor.
+/// `streamWriteMillisecondsMax` is cut off with a `cutoff` event naming its cursor (as is
+/// every stream when the server shuts down gracefully).
 extension MeridianAPI {
     /// How long a quiet stream waits before it sends a keep-alive with its latest cursor, in milliseconds.
     static let streamKeepAliveMilliseconds: UInt64 = 15_000
@@ -62,11 +64,16 @@ extension MeridianAPI {
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(waitMilliseconds)))
         var page = try await readChanges(table, from: start, limit: limit)
         let resumed = page.resumedFromMark
-        while page.changes.isEmpty && page.caughtUp {
-            let left = ContinuousClock.now.duration(to: deadline)
-            guard left > .zero else { break }
-            _ = await node.changes.wait(above: page.cursor.sequence, timeoutMilliseconds: UInt64((left / .milliseconds(1)).rounded(.up)))
-            page = try await readChanges(table, from: .cursor(page.cursor), limit: limit)
+        let changes = node.changes
+        try await withGracefulShutdownHandler {
+            while page.changes.isEmpty && page.caughtUp {
+                let left = ContinuousClock.now.duration(to: deadline)
+                guard left > .zero, !changes.isClosed else { break }
+                _ = await changes.wait(above: page.cursor.sequence, timeoutMilliseconds: UInt64((left / .milliseconds(1)).rounded(.up)))
+                page = try await readChanges(table, from: .cursor(page.cursor), limit: limit)
+            }
+        } onGracefulShutdown: {
+            changes.close()
         }
         return (page, resumed)
     }
@@ -90,9 +97,15 @@ extension MeridianAPI {
                 "this region serves \(ChangeNotifier.streamsMax) change-feed streams already; retry later, or use the long poll"))
         }
         let headers: HTTPFields = [.contentType: ChangeFeedAPI.eventStream, .cacheControl: "no-cache"]
+        let changes = node.changes
         return Response(status: .ok, headers: headers, body: ResponseBody { [self] writer in
-            defer { node.changes.closeStream() }
-            try await streamChanges(table, first: first, limit: limit, writer: &writer)
+            defer { changes.closeStream() }
+            // A graceful shutdown ends every stream (with a resumable cursor) rather than wait for them.
+            try await withGracefulShutdownHandler {
+                try await streamChanges(table, first: first, limit: limit, writer: &writer)
+            } onGracefulShutdown: {
+                changes.close()
+            }
             try await writer.finish(nil)
         })
     }
@@ -133,6 +146,11 @@ extension MeridianAPI {
                 let before = page.cursor.sequence
                 let latest = await node.changes.wait(above: before, timeoutMilliseconds: Self.streamKeepAliveMilliseconds)
                 if Task.isCancelled { return }
+                if node.changes.isClosed {
+                    let last = (lastSent ?? page.cursor).description
+                    try await writer.write(ByteBuffer(string: Self.sseEvent("cutoff", id: last, ChangeCursorBody(cursor: last, region: node.region.name))))
+                    return
+                }
                 keepAliveDue = latest <= before
             }
             do {

@@ -24,6 +24,7 @@ public final class ChangeNotifier: Sendable {
         var slots: [UInt64: Slot] = [:]
         var nextID: UInt64 = 0
         var openStreams = 0
+        var closed = false
     }
 
     private let state: NIOLockedValueBox<State>
@@ -35,6 +36,25 @@ public final class ChangeNotifier: Sendable {
 
     /// The newest sequence published.
     public var latest: UInt64 { state.withLockedValue { $0.latest } }
+
+    /// Whether the node is shutting down: waits return at once, and streams end.
+    public var isClosed: Bool { state.withLockedValue { $0.closed } }
+
+    /// Ends every wait now and every later one at once (the server is shutting down: its
+    /// streams end with a resumable cursor instead of holding the shutdown up).
+    public func close() {
+        let woken: [CheckedContinuation<Void, Never>] = state.withLockedValue { state in
+            state.closed = true
+            var woken: [CheckedContinuation<Void, Never>] = []
+            for (id, slot) in state.slots {
+                guard case .parked(_, let continuation) = slot else { continue }
+                state.slots[id] = nil
+                woken.append(continuation)
+            }
+            return woken
+        }
+        for continuation in woken { continuation.resume() }
+    }
 
     /// Publishes the feed's newest sequence after a step; wakes every subscriber waiting below it.
     public func publish(_ sequence: UInt64) {
@@ -73,7 +93,7 @@ public final class ChangeNotifier: Sendable {
     private func park(_ id: UInt64, above sequence: UInt64) async {
         await withCheckedContinuation { continuation in
             let resumeNow = state.withLockedValue { state -> Bool in
-                guard case .pending? = state.slots[id], state.latest <= sequence else {
+                guard case .pending? = state.slots[id], state.latest <= sequence, !state.closed else {
                     state.slots[id] = nil
                     return true
                 }

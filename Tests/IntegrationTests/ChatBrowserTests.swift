@@ -132,6 +132,15 @@ struct ChatBrowserTests {
     /// Prints, per pair of regions, the delay from a page's send to another page's arrival
     /// (messages sent before eu-west stopped), next to the injected one-way delay.
     func printDelays(_ browser: DevToolsBrowser, _ pages: [String: DevToolsBrowser.Page], latency: [String: [String: Double]]) throws {
+        var feedDelays: [Double] = []
+        for region in Self.regions {
+            let delays = try browser.evaluate(pages[region]!, "JSON.stringify(chat.feedDelays)") as? String ?? "[]"
+            feedDelays += (try JSONSerialization.jsonObject(with: Data(delays.utf8)) as? [Double]) ?? []
+        }
+        feedDelays.sort()
+        if !feedDelays.isEmpty {
+            print("chat: from a change's apply in the serving region to its arrival in the page: p50 \(Int(feedDelays[(feedDelays.count - 1) / 2])) ms, p99 \(Int(feedDelays[Int(Double(feedDelays.count - 1) * 0.99)])) ms, n=\(feedDelays.count)")
+        }
         print("chat delivery delay, page to page (send to arrival), \(Self.messagesPerPage + 1) messages per page:")
         for region in Self.regions {
             let delays = try browser.evaluate(pages[region]!, "JSON.stringify(chat.delays)") as? String ?? "[]"

@@ -4,8 +4,9 @@
 ///
 /// `window.chat` is the page's small script interface (the browser test drives it):
 /// `send(text)`, `edit(key, text)`, `react(key, emoji)`, `messages` (key → value),
-/// `conflicts`, `servedBy`, and `delays` (for each message first seen, the milliseconds
-/// from its page's send to its arrival here, with the region it came from).
+/// `conflicts`, `servedBy`, `delays` (for each message first seen, the milliseconds from
+/// its page's send to its arrival here, with the region it came from) and `feedDelays`
+/// (for each change, the milliseconds from its apply in the serving region to its arrival).
 enum ChatPage {
     static let html = #"""
     <!doctype html>
@@ -54,7 +55,7 @@ enum ChatPage {
     <script>
     "use strict";
     const params = new URLSearchParams(location.search);
-    const chat = { messages: new Map(), conflicts: [], delays: [], servedBy: null, appRegion: null, room: null, user: null };
+    const chat = { messages: new Map(), conflicts: [], delays: [], feedDelays: [], servedBy: null, appRegion: null, room: null, user: null };
     window.chat = chat;
     const $ = (id) => document.getElementById(id);
     let source = null;
@@ -145,8 +146,9 @@ enum ChatPage {
         render();
       });
       source.addEventListener("message", (event) => {
-        const { message } = JSON.parse(event.data);
+        const { message, appliedAt } = JSON.parse(event.data);
         const value = message.value;
+        if (appliedAt) chat.feedDelays.push(Date.now() - appliedAt);
         if (!chat.messages.has(message.key) && value && value.sentAt) {
           chat.delays.push({ from: value.fromRegion, to: chat.appRegion, milliseconds: Date.now() - value.sentAt });
         }
