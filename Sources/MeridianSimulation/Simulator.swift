@@ -129,6 +129,7 @@ public final class Simulator {
     /// For each acknowledged write, its region's storage commit that made it.
     var acknowledgedCommits: [UInt64] = []
     var vectorChecker = VersionVectorChecker()
+    var changeFeedChecker = ChangeFeedChecker()
     var timestampChecker = TimestampChecker()
     let residencyChecker: ResidencyChecker
     var originLogChecker = OriginLogChecker()
