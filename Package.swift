@@ -82,6 +82,7 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The async/await Swift client: nearest healthy region, failover, session tokens.
         .target(name: "MeridianClient", dependencies: [
@@ -112,6 +113,13 @@ let package = Package(
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        // The chat app of issue 17 (examples/chat): one instance per region, a page that follows a room through the change feed.
+        .executableTarget(name: "chat", dependencies: [
+            "MeridianClient", "MeridianCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "examples/chat"),
 
         // Shared helpers for the test targets: server processes, ports, cluster files, a seeded generator.
         .target(name: "MeridianTestSupport", dependencies: ["MeridianLocalCluster", "MeridianNode", "MeridianStorage"], path: "Tests/MeridianTestSupport"),
@@ -148,8 +156,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
-        // The two targets that start real processes depend on `meridian` so that the executable is built before they run.
-        .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "MeridianLocalCluster", "MeridianNode", "meridian", "MeridianSimulation", "MeridianTestSupport"]),
+        // The two targets that start real processes depend on `meridian` (and the chat app) so that the executables are built before they run.
+        .testTarget(name: "IntegrationTests", dependencies: ["MeridianCore", "MeridianLocalCluster", "MeridianNode", "meridian", "chat", "MeridianSimulation", "MeridianTestSupport"]),
         .testTarget(name: "MeridianClientTests", dependencies: ["MeridianClient", "MeridianCore", "MeridianLocalCluster", "meridian", "MeridianTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

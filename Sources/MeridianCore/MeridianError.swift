@@ -12,6 +12,9 @@ public enum ErrorKind: String, Sendable, Equatable {
     case misdirected
     /// A conditional write's precondition does not hold (412).
     case preconditionFailed
+    /// What the request names is no longer kept, such as a change-feed cursor older than
+    /// the feed's retention (410).
+    case gone
     /// The body or a field is larger than its limit (413).
     case tooLarge
     /// The region cannot serve the request now (503).

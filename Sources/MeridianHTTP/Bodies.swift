@@ -37,11 +37,11 @@ extension PlacementBody {
     init(region: String, residue: TableResidue, listed: Bool) {
         let statement: String
         if residue.isEmpty {
-            statement = "\(region) holds no item, origin-log entry or ledger row of this table (checked in its own storage)"
-        } else if residue.items == 0 && residue.logEntries == 0 && residue.conflicts == 0 {
+            statement = "\(region) holds no item, origin-log entry, ledger row or change-feed row of this table (checked in its own storage)"
+        } else if residue.items == 0 && residue.logEntries == 0 && residue.conflicts == 0 && residue.changes == 0 {
             statement = "\(region) has deleted every row of this table; their bytes remain in its write-ahead log until the checkpoint that erases them succeeds (retried every step)"
         } else {
-            statement = "\(region) holds \(residue.items) items (\(residue.bytes) bytes), \(residue.logEntries) log entries and \(residue.conflicts) ledger rows of this table"
+            statement = "\(region) holds \(residue.items) items (\(residue.bytes) bytes), \(residue.logEntries) log entries, \(residue.conflicts) ledger rows and \(residue.changes) change-feed rows of this table"
         }
         self.init(region: region, listed: listed, holdsData: !residue.isEmpty, items: residue.items, bytes: residue.bytes,
                   logEntries: residue.logEntries, conflicts: residue.conflicts, verified: true, statement: statement)

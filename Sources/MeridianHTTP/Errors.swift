@@ -29,6 +29,7 @@ struct APIError: Error, HTTPResponseError {
         case .methodNotAllowed: return .methodNotAllowed
         case .conflict: return .conflict
         case .preconditionFailed: return .preconditionFailed
+        case .gone: return .gone
         case .tooLarge: return .contentTooLarge
         case .misdirected: return .misdirectedRequest
         case .unavailable: return .serviceUnavailable

@@ -45,6 +45,7 @@ public struct MeridianAPI: Sendable {
         route(router, "/v1/tables/:table/regions", [.put: changeRegions])
         route(router, "/v1/tables/:table/failover", [.post: failover])
         route(router, "/v1/tables/:table/divergence", [.get: divergence])
+        route(router, "/v1/tables/:table/changes", [.get: changes])
         route(router, "/v1/debug/links/:peer", [.put: setLink])
         addOperationsRoutes(router)
         router.post(RouterPath(stringLiteral: DynamoEndpoint.path), use: DynamoEndpoint(node: node, accessControl: operations.accessControl, auditLog: operations.auditLog).handle)
@@ -382,7 +383,7 @@ public struct MeridianAPI: Sendable {
     /// run again), until `Forwarder.totalMillisecondsMax` after the request arrived; then
     /// the last refusal is the answer. A request forwarded to this region is not held
     /// here: the region that forwarded it waits instead.
-    private func forwardingIfMisdirected(_ request: Request, table: TableName, body: ByteBuffer? = nil,
+    func forwardingIfMisdirected(_ request: Request, table: TableName, body: ByteBuffer? = nil,
                                          _ work: () async throws -> Response) async throws -> Response {
         let forwarder = Forwarder(node: node)
         let deadline = ContinuousClock.now + .milliseconds(Forwarder.totalMillisecondsMax)
@@ -404,7 +405,7 @@ public struct MeridianAPI: Sendable {
         }
     }
 
-    private func perform(_ request: RegionRequest) async throws(APIError) -> RegionReply {
+    func perform(_ request: RegionRequest) async throws(APIError) -> RegionReply {
         try await performWithSessionMarks(request).0
     }
 
@@ -426,7 +427,7 @@ public struct MeridianAPI: Sendable {
         preconditionFailure("the region answered a request with a reply of another kind: \(String(describing: reply))")
     }
 
-    private func tableName(_ context: BasicRequestContext) throws -> TableName {
+    func tableName(_ context: BasicRequestContext) throws -> TableName {
         try TableName(try decodedComponent(context.parameters.get("table") ?? "", what: "table name"))
     }
 
@@ -488,7 +489,7 @@ public struct MeridianAPI: Sendable {
         }
     }
 
-    private func json(_ status: HTTPResponse.Status, _ body: some Encodable, etag: ItemVersion? = nil) throws -> Response {
+    func json(_ status: HTTPResponse.Status, _ body: some Encodable, etag: ItemVersion? = nil) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let etag { headers[.eTag] = "\"\(etag.token)\"" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try APIJSON.encode(body))))

@@ -161,6 +161,9 @@ public final class Node: Sendable {
         await executor.perform(request)
     }
 
+    /// Wakes change-feed subscribers when the region's feed grows, and counts their streams.
+    public var changes: ChangeNotifier { executor.changes }
+
     /// Cuts or heals the link to a peer (fault injection for `meridian dev` and tests).
     public func setLinkCut(to peer: RegionID, direction: LinkDirection, cut: Bool) throws(MeridianError) {
         guard allowFaultInjection else {

@@ -48,6 +48,8 @@ public final class RegionExecutor: @unchecked Sendable {
     private let region: Region
     private let wallMilliseconds: @Sendable () -> UInt64
     private let send: @Sendable ([(RegionID, PeerMessage)]) -> Void
+    /// Told the change feed's newest sequence after every step.
+    public let changes: ChangeNotifier
 
     /// Starts the executor thread for a region.
     ///
@@ -59,6 +61,7 @@ public final class RegionExecutor: @unchecked Sendable {
         self.region = region
         self.wallMilliseconds = wallMilliseconds
         self.send = send
+        changes = ChangeNotifier(latest: region.latestChangeSequence)
         let thread = Thread { [self] in runLoop() }
         thread.name = "meridian-region"
         thread.start()
@@ -125,6 +128,7 @@ public final class RegionExecutor: @unchecked Sendable {
                 waiting.removeValue(forKey: ticket)?(result, marks)
             }
             if !output.messages.isEmpty { send(output.messages) }
+            changes.publish(output.latestChangeSequence)
             condition.lock()
             wakeAtMilliseconds = output.nextDeadlineMilliseconds
             condition.unlock()
@@ -163,7 +167,7 @@ public final class RegionExecutor: @unchecked Sendable {
     static func changesData(_ request: RegionRequest) -> Bool {
         switch request {
         case .createTable, .deleteTable, .putItem, .deleteItem, .changeRegions, .failover, .transact: return true
-        case .getItem, .listTables, .showTable, .scan, .conflicts, .clusterStatus, .placement, .divergence: return false
+        case .getItem, .listTables, .showTable, .scan, .conflicts, .clusterStatus, .placement, .divergence, .changes: return false
         }
     }
 

@@ -32,17 +32,20 @@ public final class Region {
     public init(configuration: RegionConfiguration, storage: any RegionStorage) throws {
         self.configuration = configuration
         self.storage = storage
-        let (records, highWater, applied, latestOwn) = try storage.read { reader in
+        configuration.changeFeed.validate()
+        let (records, highWater, applied, latestOwn, changeFeed) = try storage.read { reader in
             let applied = try reader.appliedPositions()
             let ownSequence = applied[configuration.id]
             let latestOwn = ownSequence > 0 ? try reader.logEntries(origin: configuration.id, after: ownSequence - 1, limit: 1).first?.timestamp : nil
+            let changeFeed = try ChangeFeedState(stored: try reader.metadata(MetadataName.changeFeed), newestHeld: try reader.changeBounds()?.upperBound)
             return (try reader.catalog(), try reader.metadata(MetadataName.clockHighWater).flatMap(UInt64.init(bigEndianBytes:)),
-                    applied, latestOwn ?? .zero)
+                    applied, latestOwn ?? .zero, changeFeed)
         }
         state = RegionState(
             catalog: Dictionary(uniqueKeysWithValues: records.map { ($0.name, $0) }),
             clock: HybridLogicalClock(latest: HLCTimestamp(rawValue: highWater ?? 0), clockSkewMillisecondsMax: configuration.clockSkewMillisecondsMax),
             replication: Replication(configuration: configuration.replication, applied: applied, latestOwnTimestamp: latestOwn))
+        state.changeFeed = changeFeed
         // Groups restart from what they persisted; a group whose table changed incarnation
         // while this region was down is started afresh by the first step.
         let catalog = state.catalog
@@ -73,6 +76,8 @@ public final class Region {
     public var appliedPositions: Positions { state.replication.applied }
     /// The region's counters.
     public var counters: RegionCounters { state.counters }
+    /// The sequence of the newest change in this region's change feed.
+    public var latestChangeSequence: UInt64 { state.changeFeed.latest }
     /// Raft counters across this region's groups.
     public var raftCounters: RaftCounters { state.consensus.counters }
     /// Each `primary` and `strong` table's group as this region sees it.
@@ -116,14 +121,18 @@ public final class Region {
         working.completions = []
         var step = Step(region: self, state: working, wallMilliseconds: wallMilliseconds, monotonicMilliseconds: monotonicMilliseconds ?? wallMilliseconds)
         let requestCount = inputs.reduce(0) { count, input in if case .request = input { return count + 1 } else { return count } }
+        let ticked = inputs.contains { if case .tick = $0 { return true } else { return false } }
         let replies: [Result<RegionReply, MeridianError>]
         do {
             if inputs.contains(where: Self.needsWriteTransaction) {
-                replies = try storage.write { writer in
+                replies = try storage.write { base in
+                    // Every item change goes through the recorder, into the change feed.
+                    let writer = ChangeRecorder(base)
                     let replies = try inputs.compactMap { try step.run($0, reader: writer, writer: writer) }
                     try step.processRaftReady(writer: writer)
                     try step.serveCatalogWaits(writer: writer)
                     try step.serveParkedReads(reader: writer)
+                    try step.recordChanges(writer, ticked: ticked)
                     if step.state.clock.latest > state.clock.latest {
                         try writer.setMetadata(MetadataName.clockHighWater, step.state.clock.latest.rawValue.bigEndianBytes)
                     }
@@ -138,10 +147,10 @@ public final class Region {
             let failure = (error as? MeridianError) ?? .storageFailed("storage failed; nothing of this request was applied: \(error)")
             return RegionOutput(replies: Array(repeating: .failure(failure), count: requestCount), messages: [], applied: state.replication.applied,
                                 raftApplied: state.consensus.groups.mapValues(\.appliedIndex), nextDeadlineMilliseconds: state.nextDeadlineMilliseconds,
-                                storageFailure: failure)
+                                storageFailure: failure,
+                                latestChangeSequence: state.changeFeed.latest)
         }
         state = working
-        let ticked = inputs.contains { if case .tick = $0 { return true } else { return false } }
         if state.reclaimNeeded && (ticked || state.reclaimNow) {
             // A table left this region: make its deleted bytes unrecoverable from the files.
             // Tried at once, then (a busy database) on each tick until it succeeds; until then
@@ -166,7 +175,7 @@ public final class Region {
         return RegionOutput(replies: answered, messages: messages, applied: state.replication.applied,
                             raftApplied: state.consensus.groups.mapValues(\.appliedIndex),
                             completions: completions.map { (ticket: $0.0, result: $0.1) },
-                            nextDeadlineMilliseconds: state.nextDeadlineMilliseconds)
+                            nextDeadlineMilliseconds: state.nextDeadlineMilliseconds, latestChangeSequence: state.changeFeed.latest)
     }
 
     static func needsWriteTransaction(_ input: RegionInput) -> Bool {

@@ -61,6 +61,8 @@ struct RegionState: Sendable {
 
     /// The `primary` and `strong` tables' groups and what waits on them.
     var consensus = ConsensusState()
+    /// The change feed's sequence, epoch and retention (ChangeFeed/).
+    var changeFeed = ChangeFeedState()
     /// Whether the catalog changed since the groups were last matched to it (set when a
     /// region opens, and by every catalog change).
     var catalogChangedSinceSync = true
@@ -137,6 +139,7 @@ struct RegionState: Sendable {
         precondition(consensus.pendingProposals.keys.allSatisfy { $0 < nextTicket } && consensus.pendingReads.keys.allSatisfy { $0 < nextTicket },
                      "every request waiting on a Raft group holds an issued ticket")
         consensus.checkInvariants()
+        changeFeed.checkInvariants(after: previous.changeFeed)
         for (table, group) in consensus.groups {
             guard let before = previous.consensus.groups[table], before.incarnation == group.incarnation else { continue }
             precondition(group.node.status.commit >= before.node.status.commit, "a group's commit index never goes backwards")

@@ -21,6 +21,8 @@ public struct RegionConfiguration: Sendable {
     /// group's log), and a one-region test fixture may vote alone.
     public var catalogVoters: [RegionID]? = nil
     public var catalogLearners: [RegionID] = []
+    /// The change feed's retention (docs/changefeed.md).
+    public var changeFeed = ChangeFeedSettings()
     /// A planted bug, set only by the simulator to check its checkers (SPI, not public API).
     @_spi(Simulation) public var fault: RegionFault? = nil
 
@@ -73,6 +75,9 @@ public enum RegionRequest: Sendable, Equatable {
     /// Operations on several items of one `strong` table applied all or none, as one
     /// entry of its Raft log (Consensus/Transactions.swift).
     case transact(TableName, [TransactOperation])
+    /// A page of a table's change feed after `start`, at most `limit` changes
+    /// (ChangeFeed/Step+Changes.swift).
+    case changes(TableName, ChangeStart, limit: Int)
 
     /// Whether executing the request may change storage (a read that a Raft group must
     /// confirm counts: it runs in the write transaction that persists the group's progress).
@@ -80,7 +85,7 @@ public enum RegionRequest: Sendable, Equatable {
         switch self {
         case .createTable, .deleteTable, .putItem, .deleteItem, .changeRegions, .failover, .transact: return true
         case .getItem(_, _, let consistency, _, _): return consistency != .eventual
-        case .listTables, .showTable, .scan, .conflicts, .clusterStatus, .placement, .divergence: return false
+        case .listTables, .showTable, .scan, .conflicts, .clusterStatus, .placement, .divergence, .changes: return false
         }
     }
 }
@@ -142,6 +147,8 @@ public enum RegionReply: Sendable, Equatable {
     case failover(target: RegionID, planned: Bool)
     /// A page of the divergence ledger; `next` is the last row's id when more rows may follow.
     case divergence([DivergenceEntry], next: Int64?)
+    /// A page of a table's change feed.
+    case changes(ChangePage)
 }
 
 /// One input to a region step.
@@ -178,6 +185,9 @@ public struct RegionOutput: Sendable {
     /// committed. The driver may run the step's requests that change nothing again on
     /// their own (a read must not fail because a tick it was batched with could not write).
     public var storageFailure: MeridianError? = nil
+    /// The sequence of the newest change in the region's change feed after the step: a
+    /// subscriber waiting for changes after its cursor wakes when it grows.
+    public var latestChangeSequence: UInt64 = 0
 }
 
 /// Counters a region keeps for metrics and the cluster view.

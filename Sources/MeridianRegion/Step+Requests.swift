@@ -96,6 +96,9 @@ extension Step {
         case .changeRegions(let name, let regions):
             return try changeRegions(name, to: regions, writer: required(writer))
 
+        case .changes(let table, let start, let limit):
+            return try changesPage(table, from: start, limit: limit, reader: reader)
+
         case .placement(let name):
             guard let definition = state.definition(name) else { throw MeridianError.tableNotFound(name) }
             var residue = try reader.residue(table: name)

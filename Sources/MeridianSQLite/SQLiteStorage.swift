@@ -65,7 +65,7 @@ final class Checkpointer: @unchecked Sendable {
 /// A region's storage in one SQLite database in WAL mode.
 public final class SQLiteStorage: RegionStorage {
     /// The schema version this build writes and understands.
-    public static let schemaVersion = 4
+    public static let schemaVersion = 5
 
     private let pool: DatabasePool
     /// A second connection that copies the WAL into the database in the background. SQLite's
@@ -173,6 +173,28 @@ public final class SQLiteStorage: RegionStorage {
         // envelope, which a build of schema 3 cannot read. Rows of earlier schemas still read.
         migrator.registerMigration("v4: checksummed records") { db in
             try db.execute(sql: "PRAGMA user_version = 4")
+        }
+        // The change feed (docs/changefeed.md): one row per change, in the region's apply
+        // order. `kind` is 0 for an item (key, value, hlc, origin, record as in `items`), 1
+        // for a cleared table (hlc: the deletion's timestamp), 2 for a withheld change.
+        migrator.registerMigration("v5: change feed") { db in
+            try db.execute(sql: """
+                CREATE TABLE changes (
+                    sequence INTEGER PRIMARY KEY NOT NULL,
+                    table_name TEXT NOT NULL,
+                    kind INTEGER NOT NULL,
+                    key BLOB,
+                    value BLOB,
+                    hlc INTEGER NOT NULL,
+                    origin TEXT,
+                    record BLOB,
+                    conflict INTEGER NOT NULL,
+                    applied_at INTEGER NOT NULL,
+                    raft_index INTEGER NOT NULL
+                );
+                CREATE INDEX changes_by_table ON changes (table_name, sequence);
+                PRAGMA user_version = 5;
+                """)
         }
         return migrator
     }
@@ -304,7 +326,75 @@ extension SQLiteStorage {
             let raftEntries = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM raft_log WHERE group_name = ?"), arguments: [table.name]) ?? 0
             let conflicts = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM conflicts WHERE table_name = ?"), arguments: [table.name]) ?? 0
             let divergence = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM divergence WHERE table_name = ?"), arguments: [table.name]) ?? 0
-            return TableResidue(items: items?["items"] ?? 0, bytes: items?["bytes"] ?? 0, logEntries: logEntries + raftEntries, conflicts: conflicts + divergence)
+            let changes = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM changes WHERE table_name = ? AND kind != 2"), arguments: [table.name]) ?? 0
+            return TableResidue(items: items?["items"] ?? 0, bytes: items?["bytes"] ?? 0, logEntries: logEntries + raftEntries,
+                                conflicts: conflicts + divergence, changes: changes)
+        }
+
+        static let changeColumns = "sequence, table_name, kind, key, value, hlc, origin, record, conflict, applied_at, raft_index"
+
+        func changes(table: TableName?, after sequence: UInt64, limit: Int) throws -> [ChangeRecord] {
+            if let table {
+                return try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.changeColumns) FROM changes WHERE table_name = ? AND sequence > ? AND kind != 2 ORDER BY sequence LIMIT ?"),
+                                        arguments: [table.name, Int64(bitPattern: sequence), limit]).map(Self.change(from:))
+            }
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.changeColumns) FROM changes WHERE sequence > ? ORDER BY sequence LIMIT ?"),
+                                    arguments: [Int64(bitPattern: sequence), limit]).map(Self.change(from:))
+        }
+
+        func changeBounds() throws -> ClosedRange<UInt64>? {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT min(sequence) AS first, max(sequence) AS last FROM changes")),
+                  let first: Int64 = row["first"], let last: Int64 = row["last"] else { return nil }
+            return UInt64(bitPattern: first)...UInt64(bitPattern: last)
+        }
+
+        func firstChange(table: TableName, notCoveredBy mark: ResolvedMark) throws -> ChangeRecord? {
+            let condition: String
+            let bound: Int64
+            switch mark {
+            case .timestamp(let timestamp): (condition, bound) = ("hlc > ?", Int64(bitPattern: timestamp.rawValue))
+            case .raftIndex(let index): (condition, bound) = ("raft_index > ?", Int64(bitPattern: index))
+            }
+            // HLC values are compared as signed integers in SQL: every timestamp a region
+            // issues is below 2^63 (48 bits of milliseconds), so the order is the same.
+            return try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.changeColumns) FROM changes WHERE table_name = ? AND kind != 2 AND \(condition) ORDER BY sequence LIMIT 1"),
+                                    arguments: [table.name, bound]).map(Self.change(from:))
+        }
+
+        func appendChange(_ change: ChangeRecord) throws {
+            var kind = 0
+            var item: StoredItem?
+            switch change.change {
+            case .item(let stored): item = stored
+            case .tableCleared: kind = 1
+            case .withheld: kind = 2
+            }
+            try db.cachedStatement(sql: "INSERT INTO changes (\(Self.changeColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").execute(arguments: [
+                Int64(bitPattern: change.sequence), change.table.name, kind, item.map { Data($0.key.bytes) }, item?.value.map { Data($0.canonicalBytes) },
+                Int64(bitPattern: change.timestamp.rawValue), item?.version.origin.name, item?.record.map { Data(StoredRecord.encode($0)) },
+                change.conflict, Int64(bitPattern: change.appliedAtMilliseconds), Int64(bitPattern: change.raftIndex),
+            ])
+        }
+
+        func truncateChanges(through sequence: UInt64) throws {
+            try db.cachedStatement(sql: "DELETE FROM changes WHERE sequence <= ?").execute(arguments: [Int64(bitPattern: sequence)])
+        }
+
+        static func change(from row: Row) throws -> ChangeRecord {
+            let sequence: Int64 = row["sequence"]
+            let kind: Int = row["kind"]
+            let hlc: Int64 = row["hlc"]
+            let appliedAt: Int64 = row["applied_at"]
+            let raftIndex: Int64 = row["raft_index"]
+            let change: ChangeRecord.Change
+            switch kind {
+            case 0: change = .item(try item(from: row))
+            case 1: change = .tableCleared(HLCTimestamp(rawValue: UInt64(bitPattern: hlc)))
+            case 2: change = .withheld
+            default: throw MeridianError(.internalError, code: "corrupt_row", "a stored change has kind \(kind); the row is damaged")
+            }
+            return ChangeRecord(sequence: UInt64(bitPattern: sequence), table: try TableName(row["table_name"]), change: change,
+                                conflict: row["conflict"], appliedAtMilliseconds: UInt64(bitPattern: appliedAt), raftIndex: UInt64(bitPattern: raftIndex))
         }
 
         func raftEntries(group: String, from index: UInt64, limit: Int) throws -> [StoredRaftEntry] {
@@ -349,6 +439,8 @@ extension SQLiteStorage {
         }
 
         func purgeTable(_ table: TableName) throws {
+            try db.cachedStatement(sql: "UPDATE changes SET kind = 2, key = NULL, value = NULL, origin = NULL, record = NULL WHERE table_name = ? AND kind != 2")
+                .execute(arguments: [table.name])
             try db.cachedStatement(sql: "DELETE FROM items WHERE table_name = ?").execute(arguments: [table.name])
             try db.cachedStatement(sql: "DELETE FROM divergence WHERE table_name = ?").execute(arguments: [table.name])
             try db.cachedStatement(sql: "DELETE FROM conflicts WHERE table_name = ?").execute(arguments: [table.name])

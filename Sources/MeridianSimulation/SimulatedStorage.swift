@@ -13,6 +13,11 @@ public final class SimulatedStorage: RegionStorage {
     public struct ItemWrite: Sendable, Equatable {
         public var table: TableName
         public var item: StoredItem
+
+        public init(table: TableName, item: StoredItem) {
+            self.table = table
+            self.item = item
+        }
     }
 
     /// Raft entries a committed transaction persisted for one group, for the checker of
@@ -38,6 +43,8 @@ public final class SimulatedStorage: RegionStorage {
     private var pendingItemWrites: [ItemWrite] = []
     /// Raft entries persisted by commits not yet taken by `takeRaftWrites()`, in commit order.
     private var pendingRaftWrites: [RaftWrite] = []
+    /// Changes recorded by commits not yet taken by `takeChangeWrites()`, in commit order.
+    private var pendingChangeWrites: [ChangeRecord] = []
 
     /// Makes empty storage with a sync policy.
     public init(syncPolicy: SyncPolicy) {
@@ -57,16 +64,19 @@ public final class SimulatedStorage: RegionStorage {
     public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
         var itemWrites: [ItemWrite] = []
         var raftWrites: [RaftWrite] = []
+        var changeWrites: [ChangeRecord] = []
         let result = try memory.write { writer in
             let recording = RecordingWriter(writer, dropsConflictRows: dropsConflictRows)
             let result = try body(recording)
             itemWrites = recording.itemWrites
             raftWrites = recording.raftWrites
+            changeWrites = recording.changeWrites
             return result
         }
         commitCount += 1
         pendingItemWrites += itemWrites
         pendingRaftWrites += raftWrites
+        pendingChangeWrites += changeWrites
         if syncPolicy == .full { sync() }
         return result
     }
@@ -85,6 +95,7 @@ public final class SimulatedStorage: RegionStorage {
         memory.image = durable
         pendingItemWrites = []
         pendingRaftWrites = []
+        pendingChangeWrites = []
         return lost
     }
 
@@ -92,6 +103,12 @@ public final class SimulatedStorage: RegionStorage {
     public func takeItemWrites() -> [ItemWrite] {
         defer { pendingItemWrites = [] }
         return pendingItemWrites
+    }
+
+    /// The changes committed transactions recorded in the change feed since the last call, in commit order.
+    public func takeChangeWrites() -> [ChangeRecord] {
+        defer { pendingChangeWrites = [] }
+        return pendingChangeWrites
     }
 
     /// The Raft entries committed transactions persisted since the last call, in commit order.
@@ -114,6 +131,7 @@ extension SimulatedStorage {
         let dropsConflictRows: Bool
         private(set) var itemWrites: [ItemWrite] = []
         private(set) var raftWrites: [RaftWrite] = []
+        private(set) var changeWrites: [ChangeRecord] = []
 
         init(_ base: any StorageWriter, dropsConflictRows: Bool) {
             self.base = base
@@ -181,6 +199,23 @@ extension SimulatedStorage {
         func deleteRaftEntries(group: String, through index: UInt64) throws { try base.deleteRaftEntries(group: group, through: index) }
 
         func appendDivergence(table: TableName, _ entry: DivergenceEntry) throws { try base.appendDivergence(table: table, entry) }
+
+        func changes(table: TableName?, after sequence: UInt64, limit: Int) throws -> [ChangeRecord] {
+            try base.changes(table: table, after: sequence, limit: limit)
+        }
+
+        func changeBounds() throws -> ClosedRange<UInt64>? { try base.changeBounds() }
+
+        func firstChange(table: TableName, notCoveredBy mark: ResolvedMark) throws -> ChangeRecord? {
+            try base.firstChange(table: table, notCoveredBy: mark)
+        }
+
+        func appendChange(_ change: ChangeRecord) throws {
+            try base.appendChange(change)
+            changeWrites.append(change)
+        }
+
+        func truncateChanges(through sequence: UInt64) throws { try base.truncateChanges(through: sequence) }
 
         func appendConflict(table: TableName, _ entry: ConflictEntry) throws {
             guard !dropsConflictRows else { return }

@@ -94,6 +94,7 @@ extension Simulator {
         let requested = requestedItems(batch, in: node)
         let output = region.step(batch.map { input(of: $0) }, wallMilliseconds: node.clock.wallMilliseconds(at: now), monotonicMilliseconds: now)
         let writes = node.storage.takeItemWrites()
+        if let violation = changeFeedChecker.observe(region: node.id, writes: writes, changes: node.storage.takeChangeWrites()) { fail(violation) }
         let marks = SessionMarks(positions: output.applied, raft: output.raftApplied)
         let localWrites = LocalWrites(writes, before: requested.before, requested: requested.addresses, region: node.id)
         observe(writes, in: node)
@@ -257,6 +258,7 @@ extension Simulator {
         }
         counters.writesLostToPowerLoss += writesLost
         vectorChecker.forget(region: node.id)
+        changeFeedChecker.forget(region: node.id)
         timestampChecker.forget(region: node.id)
         committedEntryChecker.forget(region: node.id)
         record("\(node.id) lost \(lost) unsynced commits (\(writesLost) acknowledged writes)")

@@ -133,6 +133,7 @@ public final class Simulator {
     var vectorChecker = VersionVectorChecker()
     /// The versions acknowledged in the step being recorded.
     var stepVersions: [ItemVersion] = []
+    var changeFeedChecker = ChangeFeedChecker()
     var timestampChecker = TimestampChecker()
     let residencyChecker: ResidencyChecker
     var originLogChecker = OriginLogChecker()

@@ -20,6 +20,8 @@ public final class InMemoryStorage: RegionStorage {
         var raftLogs: [String: [UInt64: [UInt8]]] = [:]
         var divergence: [TableName: [DivergenceEntry]] = [:]
         var nextDivergenceID: Int64 = 1
+        /// The change feed, in ascending sequence order.
+        var changes: [ChangeRecord] = []
 
         /// An empty image.
         public init() {}
@@ -99,7 +101,38 @@ extension InMemoryStorage {
             }
             return TableResidue(items: items.count, bytes: items.reduce(0) { $0 + $1.key.bytes.count + ($1.value?.canonicalBytes.count ?? 0) },
                                 logEntries: logEntries.count + (image.raftLogs[table.name]?.count ?? 0),
-                                conflicts: (image.conflicts[table]?.count ?? 0) + (image.divergence[table]?.count ?? 0))
+                                conflicts: (image.conflicts[table]?.count ?? 0) + (image.divergence[table]?.count ?? 0),
+                                changes: image.changes.filter { $0.table == table && $0.isServed }.count)
+        }
+
+        func changes(table: TableName?, after sequence: UInt64, limit: Int) throws -> [ChangeRecord] {
+            // Changes are ascending by sequence: find the first after `sequence` by binary search.
+            var low = 0, high = image.changes.count
+            while low < high {
+                let middle = (low + high) / 2
+                if image.changes[middle].sequence <= sequence { low = middle + 1 } else { high = middle }
+            }
+            guard let table else { return Array(image.changes[low...].prefix(limit)) }
+            return Array(image.changes[low...].lazy.filter { $0.table == table && $0.isServed }.prefix(limit))
+        }
+
+        func changeBounds() throws -> ClosedRange<UInt64>? {
+            guard let first = image.changes.first, let last = image.changes.last else { return nil }
+            return first.sequence...last.sequence
+        }
+
+        func firstChange(table: TableName, notCoveredBy mark: ResolvedMark) throws -> ChangeRecord? {
+            image.changes.first { $0.table == table && $0.isServed && !mark.covers($0) }
+        }
+
+        func appendChange(_ change: ChangeRecord) throws {
+            precondition(change.sequence > (image.changes.last?.sequence ?? 0), "changes are appended in ascending sequence order")
+            image.changes.append(change)
+        }
+
+        func truncateChanges(through sequence: UInt64) throws {
+            let kept = image.changes.firstIndex { $0.sequence > sequence } ?? image.changes.count
+            image.changes.removeFirst(kept)
         }
 
         func raftEntries(group: String, from index: UInt64, limit: Int) throws -> [StoredRaftEntry] {
@@ -135,6 +168,9 @@ extension InMemoryStorage {
         }
 
         func purgeTable(_ table: TableName) throws {
+            for index in image.changes.indices where image.changes[index].table == table {
+                image.changes[index].change = .withheld
+            }
             image.items[table] = nil
             image.conflicts[table] = nil
             image.divergence[table] = nil

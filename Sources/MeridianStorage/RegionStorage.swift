@@ -117,6 +117,15 @@ public protocol StorageReader {
     func raftEntries(group: String, from index: UInt64, limit: Int) throws -> [StoredRaftEntry]
     /// A page of a table's divergence ledger: rows with id greater than `afterID`, ascending.
     func divergence(table: TableName, afterID: Int64, limit: Int) throws -> [DivergenceEntry]
+    /// Recorded changes with sequence greater than `after`, ascending, at most `limit`: of one
+    /// table (withheld changes left out), or of every table with `table == nil` (withheld
+    /// ones included, so the sequence shows no gaps).
+    func changes(table: TableName?, after sequence: UInt64, limit: Int) throws -> [ChangeRecord]
+    /// The sequences of the oldest and the newest change held; `nil` when none is held.
+    func changeBounds() throws -> ClosedRange<UInt64>?
+    /// The held change of `table` with the lowest sequence that `mark` does not cover
+    /// (withheld changes left out); `nil` when the mark covers every one.
+    func firstChange(table: TableName, notCoveredBy mark: ResolvedMark) throws -> ChangeRecord?
 }
 
 /// One entry of a Raft group's log as storage keeps it: its index and its encoded bytes.
@@ -141,20 +150,23 @@ public struct TableResidue: Sendable, Equatable {
     public var logEntries: Int
     /// Conflict-ledger and divergence-ledger rows.
     public var conflicts: Int
+    /// Change-feed rows carrying the table's keys and values (withheld ones excluded).
+    public var changes: Int
     /// Deleted rows whose bytes may still sit in the storage's files (SQLite: in the WAL)
     /// until a reclaim succeeds. Set by the region, not by storage.
     public var reclaimPending: Bool
 
-    public init(items: Int, bytes: Int, logEntries: Int, conflicts: Int, reclaimPending: Bool = false) {
+    public init(items: Int, bytes: Int, logEntries: Int, conflicts: Int, changes: Int = 0, reclaimPending: Bool = false) {
         self.items = items
         self.bytes = bytes
         self.logEntries = logEntries
         self.conflicts = conflicts
+        self.changes = changes
         self.reclaimPending = reclaimPending
     }
 
     /// Whether nothing of the table is held.
-    public var isEmpty: Bool { items == 0 && logEntries == 0 && conflicts == 0 && !reclaimPending }
+    public var isEmpty: Bool { items == 0 && logEntries == 0 && conflicts == 0 && changes == 0 && !reclaimPending }
 }
 
 /// Changes inside one atomic write transaction.
@@ -177,7 +189,8 @@ public protocol StorageWriter: StorageReader {
     /// Appends a row to a table's conflict ledger; storage assigns its id.
     func appendConflict(table: TableName, _ entry: ConflictEntry) throws
     /// Removes every byte of a table's data: its items, its ledger rows, and the keys and
-    /// values of its log entries (kept as withheld entries, so positions still join up).
+    /// values of its log entries and its changes (kept as withheld entries and changes, so
+    /// positions and change sequences still join up).
     func purgeTable(_ table: TableName) throws
     /// Stores entries of a Raft group's log, consecutive and ascending: every stored entry
     /// with an index at or after the first one's is replaced (a log conflict truncates).
@@ -186,6 +199,11 @@ public protocol StorageWriter: StorageReader {
     func deleteRaftEntries(group: String, through index: UInt64) throws
     /// Appends a row to a table's divergence ledger; storage assigns its id.
     func appendDivergence(table: TableName, _ entry: DivergenceEntry) throws
+    /// Records a change. The region assigns sequences: each one greater than every sequence
+    /// held or truncated before (it keeps them gap-free); storage stores what it is given.
+    func appendChange(_ change: ChangeRecord) throws
+    /// Removes the changes with sequence at most `sequence` (retention).
+    func truncateChanges(through sequence: UInt64) throws
 }
 
 /// A region's durable storage.
@@ -210,6 +228,8 @@ public protocol RegionStorage: AnyObject {
 public enum MetadataName {
     /// The greatest HLC timestamp the region has issued, as 8 big-endian bytes.
     public static let clockHighWater = "clock_high_water"
+    /// What the change feed's retention removed and when the feed began (docs/changefeed.md).
+    public static let changeFeed = "change_feed"
 }
 
 extension UInt64 {

@@ -48,7 +48,79 @@ public enum StorageConformance {
         Case(name: "table size counts live items and their bytes", body: tableSizeCountsLiveItems),
         Case(name: "Raft logs append, replace a conflicting suffix, and compact", body: raftLogs),
         Case(name: "divergence ledgers keep order and go with their table", body: divergenceLedgers),
+        Case(name: "changes append, read per table in order, and truncate", body: changeFeed),
+        Case(name: "a purge withholds a table's changes but keeps their sequences", body: purgeWithholdsChanges),
+        Case(name: "the first change a resolved mark does not cover", body: firstUncoveredChange),
     ]
+
+    static func change(_ sequence: UInt64, _ table: String, _ key: String, physical: UInt64, raftIndex: UInt64 = 0, conflict: Bool = false) -> ChangeRecord {
+        let item = StoredItem(key: Self.key(key), value: .object(["n": .integer(Int64(sequence))]), version: version(physical))
+        return ChangeRecord(sequence: sequence, table: Self.table(table), change: .item(item), conflict: conflict,
+                            appliedAtMilliseconds: 1_000 + sequence, raftIndex: raftIndex)
+    }
+
+    static func changeFeed(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        try expect(try storage.read { try $0.changeBounds() }, nil, "bounds of an empty feed")
+        let written = [
+            change(1, "t", "a", physical: 10, conflict: true),
+            change(2, "u", "x", physical: 11),
+            ChangeRecord(sequence: 3, table: table("t"), change: .tableCleared(HLCTimestamp(physicalMilliseconds: 12, logical: 0)), appliedAtMilliseconds: 1_003),
+            change(4, "t", "b", physical: 13, raftIndex: 7),
+            ChangeRecord(sequence: 5, table: table("t"), change: .item(StoredItem(key: key("gone"), value: nil, version: version(14))), appliedAtMilliseconds: 1_005),
+        ]
+        try storage.write { writer in
+            for change in written { try writer.appendChange(change) }
+        }
+        try expect(try storage.read { try $0.changes(table: nil, after: 0, limit: 100) }, written, "every change, as written")
+        try expect(try storage.read { try $0.changes(table: table("t"), after: 0, limit: 100) }.map(\.sequence), [1, 3, 4, 5], "the changes of t")
+        try expect(try storage.read { try $0.changes(table: table("t"), after: 1, limit: 2) }, [written[2], written[3]], "a page of t after 1")
+        try expect(try storage.read { try $0.changes(table: table("u"), after: 2, limit: 100) }, [], "nothing of u after 2")
+        try expect(try storage.read { try $0.changeBounds() }, ClosedRange<UInt64>?(1...5), "bounds")
+        try storage.write { try $0.truncateChanges(through: 3) }
+        try expect(try storage.read { try $0.changes(table: nil, after: 0, limit: 100) }, Array(written[3...]), "after truncating through 3")
+        try expect(try storage.read { try $0.changeBounds() }, ClosedRange<UInt64>?(4...5), "bounds after truncation")
+        try storage.write { try $0.appendChange(change(6, "u", "y", physical: 15)) }
+        try expect(try storage.read { try $0.changeBounds() }, ClosedRange<UInt64>?(4...6), "bounds after another append")
+        try storage.write { try $0.truncateChanges(through: 6) }
+        try expect(try storage.read { try $0.changeBounds() }, nil, "bounds once everything is truncated")
+    }
+
+    static func purgeWithholdsChanges(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        try storage.write { writer in
+            try writer.putCatalogRecord(definition("t"))
+            try writer.appendChange(change(1, "t", "a", physical: 10))
+            try writer.appendChange(change(2, "u", "x", physical: 11))
+            try writer.appendChange(change(3, "t", "b", physical: 12))
+        }
+        try expect(try storage.read { try $0.residue(table: table("t")) }.changes, 2, "changes of t counted in its residue")
+        try storage.write { try $0.purgeTable(table("t")) }
+        try expect(try storage.read { try $0.residue(table: table("t")) }.changes, 0, "no change of t after the purge")
+        try expect(try storage.read { try $0.changes(table: table("t"), after: 0, limit: 100) }, [], "a purged table serves no change")
+        let all = try storage.read { try $0.changes(table: nil, after: 0, limit: 100) }
+        try expect(all.map(\.sequence), [1, 2, 3], "sequences keep no gap")
+        try expect(all.map(\.isServed), [false, true, false], "t's changes are withheld, u's kept")
+        try expect(all[0].timestamp == .zero && all[0].change == .withheld, true, "a withheld change holds no key, value or version")
+        try expect(try storage.read { try $0.firstChange(table: table("t"), notCoveredBy: .raftIndex(0)) }, nil, "a withheld change is never resumed from")
+    }
+
+    static func firstUncoveredChange(_ make: () throws -> any RegionStorage) throws {
+        let storage = try make()
+        try storage.write { writer in
+            try writer.appendChange(change(1, "t", "a", physical: 30, raftIndex: 1))
+            try writer.appendChange(change(2, "t", "b", physical: 10, raftIndex: 2))
+            try writer.appendChange(change(3, "u", "x", physical: 50, raftIndex: 9))
+            try writer.appendChange(change(4, "t", "c", physical: 40, raftIndex: 4))
+        }
+        func first(_ mark: ResolvedMark) throws -> UInt64? { try storage.read { try $0.firstChange(table: table("t"), notCoveredBy: mark) }?.sequence }
+        let at = { (physical: UInt64) in ResolvedMark.timestamp(HLCTimestamp(physicalMilliseconds: physical, logical: 0)) }
+        try expect(try first(at(5)), 1, "a mark below every change")
+        try expect(try first(at(30)), 4, "covers 1 and 2: the first later change of t")
+        try expect(try first(at(40)), nil, "covers every change of t (u's is not t's)")
+        try expect(try first(.raftIndex(1)), 2, "by Raft index")
+        try expect(try first(.raftIndex(4)), nil, "every index covered")
+    }
 
     static func raftLogs(_ make: () throws -> any RegionStorage) throws {
         let storage = try make()

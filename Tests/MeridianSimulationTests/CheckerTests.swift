@@ -30,6 +30,26 @@ struct CheckerTests {
                           vector: vector, replaced: replaced)
     }
 
+    // MARK: Change feed
+
+    @Test func aChangeFeedThatSkipsAWriteOrASequenceIsCaught() {
+        let first = Self.item("a", Self.version(10, Self.east), VersionVector([Self.east: 1]))
+        let second = Self.item("b", Self.version(11, Self.east), VersionVector([Self.east: 2]))
+        let writes = [SimulatedStorage.ItemWrite(table: Self.table, item: first), SimulatedStorage.ItemWrite(table: Self.table, item: second)]
+        func change(_ sequence: UInt64, _ item: StoredItem) -> ChangeRecord {
+            ChangeRecord(sequence: sequence, table: Self.table, change: .item(item), appliedAtMilliseconds: 10)
+        }
+        var checker = ChangeFeedChecker()
+        #expect(checker.observe(region: Self.east, writes: writes, changes: [change(1, first), change(2, second)]) == nil)
+        #expect(checker.observe(region: Self.east, writes: [writes[0]], changes: [change(4, first)])?.property == .changeFeedMatchesWrites, "a gap")
+        var fresh = ChangeFeedChecker()
+        #expect(fresh.observe(region: Self.east, writes: writes, changes: [change(1, first)])?.property == .changeFeedMatchesWrites, "a write not recorded")
+        var reordered = ChangeFeedChecker()
+        #expect(reordered.observe(region: Self.east, writes: writes, changes: [change(1, second), change(2, first)])?.property == .changeFeedMatchesWrites, "out of order")
+        checker.forget(region: Self.east)
+        #expect(checker.observe(region: Self.east, writes: [writes[0]], changes: [change(2, first)]) == nil, "after a power loss the count starts again")
+    }
+
     // MARK: Convergence
 
     @Test func identicalRegionsConverge() {

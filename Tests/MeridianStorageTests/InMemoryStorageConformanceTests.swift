@@ -61,6 +61,9 @@ final class ReversedScanStorage: RegionStorage {
         func residue(table: TableName) throws -> TableResidue { try base.residue(table: table) }
         func raftEntries(group: String, from index: UInt64, limit: Int) throws -> [StoredRaftEntry] { try base.raftEntries(group: group, from: index, limit: limit) }
         func divergence(table: TableName, afterID: Int64, limit: Int) throws -> [DivergenceEntry] { try base.divergence(table: table, afterID: afterID, limit: limit) }
+        func changes(table: TableName?, after sequence: UInt64, limit: Int) throws -> [ChangeRecord] { try base.changes(table: table, after: sequence, limit: limit) }
+        func changeBounds() throws -> ClosedRange<UInt64>? { try base.changeBounds() }
+        func firstChange(table: TableName, notCoveredBy mark: ResolvedMark) throws -> ChangeRecord? { try base.firstChange(table: table, notCoveredBy: mark) }
     }
 
     func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
@@ -107,6 +110,11 @@ final class NonAtomicStorage: RegionStorage {
         func putRaftEntries(group: String, _ entries: [StoredRaftEntry]) throws { try storage.write { try $0.putRaftEntries(group: group, entries) } }
         func deleteRaftEntries(group: String, through index: UInt64) throws { try storage.write { try $0.deleteRaftEntries(group: group, through: index) } }
         func appendDivergence(table: TableName, _ entry: DivergenceEntry) throws { try storage.write { try $0.appendDivergence(table: table, entry) } }
+        func changes(table: TableName?, after sequence: UInt64, limit: Int) throws -> [ChangeRecord] { try storage.read { try $0.changes(table: table, after: sequence, limit: limit) } }
+        func changeBounds() throws -> ClosedRange<UInt64>? { try storage.read { try $0.changeBounds() } }
+        func firstChange(table: TableName, notCoveredBy mark: ResolvedMark) throws -> ChangeRecord? { try storage.read { try $0.firstChange(table: table, notCoveredBy: mark) } }
+        func appendChange(_ change: ChangeRecord) throws { try storage.write { try $0.appendChange(change) } }
+        func truncateChanges(through sequence: UInt64) throws { try storage.write { try $0.truncateChanges(through: sequence) } }
     }
 
     func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {

@@ -118,7 +118,7 @@ struct DynamoService: Sendable {
             return DynamoError("InternalServerError", "\(error.message); the write's outcome is unknown", status: 500)
         case (.unavailable, _):
             return DynamoError("ServiceUnavailable", error.message, status: 503)
-        case (.notFound, _), (.preconditionFailed, _), (.methodNotAllowed, _), (.internalError, _):
+        case (.notFound, _), (.preconditionFailed, _), (.methodNotAllowed, _), (.internalError, _), (.gone, _):
             return DynamoError("InternalServerError", error.message, status: 500)
         }
     }

@@ -20,6 +20,9 @@ public enum Property: String, Sendable, CaseIterable, CustomStringConvertible {
     case acknowledgedWritesSurvive = "acknowledged-writes-survive"
     /// A region's version vector for one item never goes backwards.
     case versionVectorsGrow = "version-vectors-grow"
+    /// Each region's change feed records every item its storage commits, in the same order,
+    /// under sequences without gaps (ChangeFeedChecker).
+    case changeFeedMatchesWrites = "change-feed-matches-writes"
     /// The versions one region returns to clients have strictly increasing timestamps.
     case timestampsIncrease = "timestamps-increase"
     /// No item of a table is stored in a region outside the table's `regions` list.
