@@ -64,6 +64,31 @@ public struct TableListBody: Codable, Sendable, Equatable {
 }
 
 /// The answer to `POST /v1/tables/{table}/failover`: the region leadership goes to.
+/// The answer to `POST /v1/tables/{table}/repair`: what the region removed and where it
+/// asked for a copy.
+public struct RepairBody: Codable, Sendable, Equatable {
+    public var table: String
+    /// The region repaired (the one that answered).
+    public var region: String
+    /// Damaged rows removed (items) or withheld (changes).
+    public var removedRows: Int
+    /// The region asked for a copy; absent when none holding the table is connected yet.
+    public var copyFrom: String?
+
+    enum CodingKeys: String, CodingKey {
+        case table, region
+        case removedRows = "removed_rows"
+        case copyFrom = "copy_from"
+    }
+
+    public init(table: String, region: String, removedRows: Int, copyFrom: String?) {
+        self.table = table
+        self.region = region
+        self.removedRows = removedRows
+        self.copyFrom = copyFrom
+    }
+}
+
 public struct FailoverBody: Codable, Sendable, Equatable {
     public var table: String
     /// `planned` or `forced`.

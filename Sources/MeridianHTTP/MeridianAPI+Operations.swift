@@ -55,6 +55,7 @@ extension MeridianAPI {
                 items: residue.items, bytes: residue.bytes, logEntries: residue.logEntries, conflictLedgerEntries: residue.conflicts))
         }
         operations.metrics.update(region: node.region, status: status, tables: readings, sendQueueBytes: node.peerSendQueueBytes())
+        operations.metrics.updateStorage(region: node.region, corruptionDetected: node.corruptionDetectedTotal)
         operations.metrics.updateRaft(status.raftGroups.sorted { $0.key < $1.key }.map { table, group in
             NodeMetrics.RaftGroupReading(group: table.name, term: group.term, isLeader: group.role == "leader",
                                          electionsStarted: group.campaigns, leaderChanges: group.leaderChanges)

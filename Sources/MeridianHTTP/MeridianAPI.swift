@@ -44,6 +44,7 @@ public struct MeridianAPI: Sendable {
         route(router, "/v1/tables/:table/placement", [.get: placement])
         route(router, "/v1/tables/:table/regions", [.put: changeRegions])
         route(router, "/v1/tables/:table/failover", [.post: failover])
+        route(router, "/v1/tables/:table/repair", [.post: repair])
         route(router, "/v1/tables/:table/divergence", [.get: divergence])
         route(router, "/v1/tables/:table/changes", [.get: changes])
         route(router, "/v1/debug/links/:peer", [.put: setLink])
@@ -323,6 +324,15 @@ public struct MeridianAPI: Sendable {
             guard case .failover(let chosen, let planned) = try await perform(.failover(table, planned: mode == "planned", target: target)) else { return unexpectedReply() }
             return try json(.accepted, FailoverBody(table: table.name, mode: planned ? "planned" : "forced", target: chosen.name))
         }
+    }
+
+    /// `POST /v1/tables/{table}/repair` (admin): removes the damaged rows of a multi-primary
+    /// table in the region that answers (never forwarded: it is the damaged region that
+    /// repairs) and has it copy the table back from a healthy region.
+    @Sendable func repair(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let table = try tableName(context)
+        guard case .repairing(_, let removed, let source) = try await perform(.repairTable(table)) else { return unexpectedReply() }
+        return try json(.accepted, RepairBody(table: table.name, region: node.region.name, removedRows: removed, copyFrom: source?.name))
     }
 
     /// `GET /v1/tables/{table}/divergence`: acknowledged `commit: "local"` writes that a new

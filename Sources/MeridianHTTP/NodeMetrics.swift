@@ -92,6 +92,12 @@ public final class NodeMetrics: Sendable {
         }
     }
 
+    /// Sets `meridian_corruption_detected_total`: damaged stored rows or pages this region
+    /// found (on a read, or by the integrity check it runs at start).
+    func updateStorage(region: RegionID, corruptionDetected: Int) {
+        total("meridian_corruption_detected_total", [("region", region.name)], corruptionDetected)
+    }
+
     /// What a scrape reads of one table in this region.
     struct TableReading {
         var name: String

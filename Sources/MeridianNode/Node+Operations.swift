@@ -27,15 +27,23 @@ extension Node {
     /// need that much).
     public static let dataFreeBytesMin: UInt64 = 16 << 20
 
+    /// Damage found in this region's stored data since it started (for the metric).
+    public var corruptionDetectedTotal: Int { executor.corruptionFound.detectedTotal }
+
     /// Whether storage takes writes: degraded while a storage transaction failed in the
     /// last `storageFailureHoldMilliseconds` and no request that changes data has
     /// committed since (a full disk, an I/O error), or while the data directory's file
     /// system has less than `dataFreeBytesMin` available. It recovers by itself once
-    /// space is freed: the next committed write, or the hold, clears the failure.
+    /// space is freed: the next committed write, or the hold, clears the failure. Damaged
+    /// stored data (a row that fails its checksum, a database page SQLite cannot parse)
+    /// keeps it degraded until a repair.
     public func storageHealth() -> StorageHealth {
         var problems: [String] = []
         if let failure = executor.recentStorageFailure(withinMilliseconds: Self.storageFailureHoldMilliseconds) {
             problems.append("a storage transaction failed \(failure.ageMilliseconds) ms ago and no write has committed since: \(failure.error.message)")
+        }
+        for problem in executor.corruptionFound.problems {
+            problems.append("stored data is damaged: \(problem)")
         }
         if let available = dataDirectory?.availableBytes(), available < Self.dataFreeBytesMin {
             problems.append("the data directory's file system has \(available) bytes available (below \(Self.dataFreeBytesMin)): writes may fail")

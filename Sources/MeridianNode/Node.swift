@@ -84,6 +84,8 @@ public final class Node: Sendable {
     let dataDirectory: DataDirectory?
     let transport: PeerTransport?
     private let ticker: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
+    /// The storage, for the integrity check `start` runs beside the executor.
+    private let storage: StorageBox
 
     /// Opens a node over SQLite in its data directory, once `options` pass `validate(for:)`.
     public convenience init(cluster: ClusterConfiguration, options: NodeOptions, logger: Logger = Logger(label: "meridian")) throws {
@@ -114,6 +116,10 @@ public final class Node: Sendable {
         // Election timeouts are drawn from a seeded generator inside each Raft group; the
         // seed comes from the system's generator, here in the shell.
         regionConfiguration.raft.randomSeed = UInt64.random(in: 0...UInt64.max)
+        if injectLatency {
+            let oneWayMax = cluster.regionIDs.flatMap { cluster.oneWayDelaysMilliseconds(from: $0).values }.max() ?? 0
+            regionConfiguration.raft.electionTicks = regionConfiguration.raft.electionTicks(forRoundTripMilliseconds: 2 * oneWayMax)
+        }
         let regionLogic = try Region(configuration: regionConfiguration, storage: storage)
 
         let relay = ExecutorRelay()
@@ -131,11 +137,38 @@ public final class Node: Sendable {
             transport = nil
         }
         let transport = self.transport
+        self.storage = StorageBox(storage: storage)
         executor = RegionExecutor(region: regionLogic, wallMilliseconds: wallMilliseconds) { messages in
             guard let transport else { return }
             for (peer, message) in messages { transport.send(message, to: peer) }
         }
         relay.executor = executor
+        let region = self.region
+        executor.observeCorruption { problem in
+            logger.error("stored data is damaged", metadata: ["region": "\(region)", "problem": "\(problem)"])
+        }
+    }
+
+    /// The most damaged rows the startup integrity check describes.
+    public static let integrityProblemsMax = 100
+
+    /// Checks every stored row against its checksum on a thread of its own, beside the
+    /// region's work (a read transaction: it never blocks writes); each damage found is
+    /// logged, counted and reported by `/v1/health` until a repair.
+    public func checkIntegrity() {
+        let executor = self.executor
+        let storage = self.storage
+        let thread = Thread {
+            do {
+                for problem in try storage.storage.checkIntegrity(problemsMax: Self.integrityProblemsMax) { executor.noteCorruption(problem) }
+            } catch let error as MeridianError {
+                executor.noteCorruption(error.message)
+            } catch {
+                executor.noteCorruption("the integrity check could not read the database: \(error)")
+            }
+        }
+        thread.name = "meridian-integrity"
+        thread.start()
     }
 
     /// Starts the peer transport and the tick timer (nothing to start for one region).
@@ -204,4 +237,11 @@ final class ExecutorRelay: PeerTransportDelegate, @unchecked Sendable {
     func peerConnected(_ peer: RegionID) { executor?.submit(.peerConnected(peer)) }
     func peerDisconnected(_ peer: RegionID) { executor?.submit(.peerDisconnected(peer)) }
     func received(_ message: PeerMessage, from peer: RegionID) { executor?.submit(.message(from: peer, message)) }
+}
+
+/// Carries the storage to the integrity check's thread: SQLite's pool serves a read beside
+/// the executor's transactions, and storage held in memory has nothing to check.
+final class StorageBox: @unchecked Sendable {
+    let storage: any RegionStorage
+    init(storage: any RegionStorage) { self.storage = storage }
 }

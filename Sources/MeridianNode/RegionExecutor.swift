@@ -39,6 +39,10 @@ public final class RegionExecutor: @unchecked Sendable {
     /// The last failed storage transaction and when it failed (wall milliseconds); cleared
     /// when a request that changes data commits after it.
     private var lastStorageFailure: (atMilliseconds: UInt64, error: MeridianError)? = nil
+    /// Damage found in this region's storage since it started or was last repaired.
+    private var corruption = CorruptionReport()
+    /// Told each damage when it is first found (the node logs it).
+    private var corruptionObserver: (@Sendable (String) -> Void)?
 
     /// Requests waiting for a Raft commit or read index, by the region's ticket. Touched
     /// only on the executor thread; the region bounds how many wait and fails them at
@@ -114,6 +118,7 @@ public final class RegionExecutor: @unchecked Sendable {
                 // Data was written and synced: storage writes work again.
                 condition.withLock { lastStorageFailure = nil }
             }
+            noteCorruption(in: output)
             let marks = SessionMarks(positions: output.applied, raft: output.raftApplied)
             var replies = output.replies.makeIterator()
             for case .request(_, let completion) in batch {
@@ -166,9 +171,66 @@ public final class RegionExecutor: @unchecked Sendable {
     /// Whether a request changes data (a read that a Raft group confirms does not).
     static func changesData(_ request: RegionRequest) -> Bool {
         switch request {
-        case .createTable, .deleteTable, .putItem, .deleteItem, .changeRegions, .failover, .transact: return true
+        case .createTable, .deleteTable, .putItem, .deleteItem, .changeRegions, .failover, .transact, .repairTable: return true
         case .getItem, .listTables, .showTable, .scan, .conflicts, .clusterStatus, .placement, .divergence, .changes: return false
         }
+    }
+
+    // MARK: Corruption
+
+    /// Damage found so far: how many times, and the most recent descriptions.
+    public struct CorruptionReport: Sendable {
+        /// The most descriptions kept.
+        public static let problemsMax = 8
+        /// Damage found since the node started (repairs do not reset it).
+        public var detectedTotal = 0
+        /// The latest distinct descriptions, newest last; cleared by a repair.
+        public var problems: [String] = []
+
+        mutating func note(_ problem: String) -> Bool {
+            detectedTotal += 1
+            guard !problems.contains(problem) else { return false }
+            problems.append(problem)
+            if problems.count > Self.problemsMax { problems.removeFirst() }
+            return true
+        }
+    }
+
+    /// Whether an error says that stored bytes are damaged.
+    static func isCorruption(_ error: MeridianError) -> Bool {
+        error.code == "corrupt_row" || error.code == "corrupt_database"
+    }
+
+    /// Sets who is told of each newly found damage.
+    public func observeCorruption(_ observer: @escaping @Sendable (String) -> Void) {
+        condition.withLock { corruptionObserver = observer }
+    }
+
+    /// Records damage found outside a step (the startup integrity check).
+    public func noteCorruption(_ problem: String) {
+        let (isNew, observer) = condition.withLock { (corruption.note(problem), corruptionObserver) }
+        if isNew { observer?(problem) }
+    }
+
+    /// The damage found so far.
+    public var corruptionFound: CorruptionReport {
+        condition.withLock { corruption }
+    }
+
+    private func noteCorruption(in output: RegionOutput) {
+        var found: [String] = []
+        if let failure = output.storageFailure, Self.isCorruption(failure) { found.append(failure.message) }
+        var repaired = false
+        for reply in output.replies + output.completions.map({ $0.result }) {
+            switch reply {
+            case .failure(let error) where Self.isCorruption(error): found.append(error.message)
+            case .success(.repairing): repaired = true
+            default: break
+            }
+        }
+        guard !found.isEmpty || repaired else { return }
+        if repaired { condition.withLock { corruption.problems = [] } }
+        for problem in found { noteCorruption(problem) }
     }
 
     /// The last storage failure, when it happened less than `withinMilliseconds` ago and no

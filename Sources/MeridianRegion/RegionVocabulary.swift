@@ -78,12 +78,15 @@ public enum RegionRequest: Sendable, Equatable {
     /// A page of a table's change feed after `start`, at most `limit` changes
     /// (ChangeFeed/Step+Changes.swift).
     case changes(TableName, ChangeStart, limit: Int)
+    /// Removes this region's damaged rows of a multi-primary table and asks a healthy region
+    /// for a copy of the table (docs/operations.md, "Corruption").
+    case repairTable(TableName)
 
     /// Whether executing the request may change storage (a read that a Raft group must
     /// confirm counts: it runs in the write transaction that persists the group's progress).
     public var isWrite: Bool {
         switch self {
-        case .createTable, .deleteTable, .putItem, .deleteItem, .changeRegions, .failover, .transact: return true
+        case .createTable, .deleteTable, .putItem, .deleteItem, .changeRegions, .failover, .transact, .repairTable: return true
         case .getItem(_, _, let consistency, _, _): return consistency != .eventual
         case .listTables, .showTable, .scan, .conflicts, .clusterStatus, .placement, .divergence, .changes: return false
         }
@@ -149,6 +152,10 @@ public enum RegionReply: Sendable, Equatable {
     case divergence([DivergenceEntry], next: Int64?)
     /// A page of a table's change feed.
     case changes(ChangePage)
+    /// A repair started: `removedRows` damaged rows were removed, and a copy of the table
+    /// was asked of `source` (`nil`: no region holding the table is connected yet; the copy
+    /// is asked as soon as one is).
+    case repairing(TableName, removedRows: Int, source: RegionID?)
 }
 
 /// One input to a region step.

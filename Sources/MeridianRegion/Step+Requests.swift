@@ -77,7 +77,10 @@ extension Step {
             try servedTable(table)
             let (page, more) = try Self.boundedPage(limit: range.limit, bytes: { Self.pageBytes(of: $0) }) { after, count in
                 var chunk = range
-                chunk.startAfter = after?.key ?? range.startAfter
+                // The next rows come after the last one in the scan's direction.
+                if let after {
+                    if range.reverse { chunk.endBefore = after.key } else { chunk.startAfter = after.key }
+                }
                 chunk.limit = count
                 return try reader.scan(table: table, range: chunk)
             }
@@ -98,6 +101,9 @@ extension Step {
 
         case .changes(let table, let start, let limit):
             return try changesPage(table, from: start, limit: limit, reader: reader)
+
+        case .repairTable(let table):
+            return try repair(table, writer: required(writer))
 
         case .placement(let name):
             guard let definition = state.definition(name) else { throw MeridianError.tableNotFound(name) }
@@ -202,6 +208,26 @@ extension Step {
 
     /// The definition of a table this region serves.
     @discardableResult
+    /// Removes the table's damaged rows here and asks a connected region that holds it for
+    /// a copy, which merges back every key (a damaged key's newest version included) the
+    /// way a table added to this region is filled.
+    mutating func repair(_ table: TableName, writer: any StorageWriter) throws -> RegionReply {
+        let definition = try servedTable(table)
+        guard definition.mode == .multiPrimary else {
+            throw MeridianError.invalid("repair_unsupported",
+                "table '\(table)' is \(definition.mode.rawValue): its rows are repaired by moving this region's data directory aside and starting the region again, which copies every table back from the other regions (docs/operations.md)")
+        }
+        let others = definition.regions.filter { $0 != local }
+        guard !others.isEmpty else {
+            throw MeridianError(.unavailable, code: "no_healthy_copy", "table '\(table)' is stored only in this region: no other region holds a copy to repair it from")
+        }
+        let removed = try writer.removeDamagedRows(table: table)
+        state.copiesWanted[table] = 0
+        requestWantedCopies()
+        let source = others.first { state.replication.peers[$0]?.connected == true }
+        return .repairing(table, removedRows: removed, source: source)
+    }
+
     func servedTable(_ name: TableName) throws(MeridianError) -> TableDefinition {
         guard let definition = state.definition(name) else { throw MeridianError.tableNotFound(name) }
         guard definition.regions.contains(local) else {

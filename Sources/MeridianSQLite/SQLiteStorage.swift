@@ -65,7 +65,7 @@ final class Checkpointer: @unchecked Sendable {
 /// A region's storage in one SQLite database in WAL mode.
 public final class SQLiteStorage: RegionStorage {
     /// The schema version this build writes and understands.
-    public static let schemaVersion = 5
+    public static let schemaVersion = 6
 
     private let pool: DatabasePool
     /// A second connection that copies the WAL into the database in the background. SQLite's
@@ -196,15 +196,72 @@ public final class SQLiteStorage: RegionStorage {
                 PRAGMA user_version = 5;
                 """)
         }
+        // Items and changes keep their key and value in columns of their own (for key order
+        // and for scans that need no decoding), outside any checksummed envelope: a
+        // CRC-32C of the row's bytes (`rowChecksum`) now covers them, verified on every
+        // read. Rows written before have none (NULL) and read as before.
+        migrator.registerMigration("v6: row checksums on items and changes") { db in
+            try db.execute(sql: """
+                ALTER TABLE items ADD COLUMN checksum INTEGER;
+                ALTER TABLE changes ADD COLUMN checksum INTEGER;
+                PRAGMA user_version = 6;
+                """)
+        }
         return migrator
     }
 
     public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
-        try pool.read { db in try body(Connection(db: db)) }
+        try Self.namingCorruption { try pool.read { db in try body(Connection(db: db)) } }
     }
 
     public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
-        try pool.write { db in try body(Connection(db: db)) }
+        try Self.namingCorruption { try pool.write { db in try body(Connection(db: db)) } }
+    }
+
+    /// Runs `body`; SQLite's own finding that the file is damaged (a b-tree page that does
+    /// not parse) becomes `corrupt_database`, which the node reports loudly.
+    static func namingCorruption<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB {
+            throw MeridianError(.unavailable, code: "corrupt_database",
+                "the region's database file is damaged (\(error.message ?? "SQLITE_CORRUPT")): stop the region, move its data directory aside and start it again to re-copy everything from the other regions (docs/operations.md)")
+        }
+    }
+
+    /// SQLite's `quick_check` of the file's structure, then every item and change row
+    /// against its checksum and every enveloped record (catalog, origin log, conflict and
+    /// divergence ledgers, Raft log) against its own; rows are read through cursors, so
+    /// memory stays flat whatever the size of the data.
+    public func checkIntegrity(problemsMax: Int) throws -> [String] {
+        try Self.namingCorruption {
+            try pool.read { db in
+                var problems: [String] = []
+                for row in try String.fetchAll(db, sql: "PRAGMA quick_check(\(max(1, problemsMax)))") where row != "ok" {
+                    problems.append("the database file's structure is damaged: \(row)")
+                }
+                let connection = Connection(db: db)
+                try connection.collectDamage("SELECT table_name || '/' || CAST(key AS TEXT), \(Connection.itemColumns) FROM items", what: "item",
+                                             into: &problems, problemsMax: problemsMax) { _ = try Connection.item(from: $0) }
+                try connection.collectDamage("SELECT sequence, \(Connection.changeColumns) FROM changes", what: "change",
+                                             into: &problems, problemsMax: problemsMax) { _ = try Connection.change(from: $0) }
+                try connection.collectDamage("SELECT name, record FROM catalog", what: "catalog record",
+                                             into: &problems, problemsMax: problemsMax) { _ = try Connection.decodeRow(CatalogRecord.self, $0["record"]) }
+                try connection.collectDamage("SELECT origin || '/' || sequence, entry FROM origin_log", what: "log entry",
+                                             into: &problems, problemsMax: problemsMax) { _ = try Connection.decodeLogEntry($0["entry"]) }
+                try connection.collectDamage("SELECT table_name || '/' || id, entry FROM conflicts", what: "conflict ledger row",
+                                             into: &problems, problemsMax: problemsMax) { _ = try Connection.decodeRow(ConflictEntry.self, $0["entry"]) }
+                try connection.collectDamage("SELECT table_name || '/' || id, entry FROM divergence", what: "divergence ledger row",
+                                             into: &problems, problemsMax: problemsMax) { _ = try Connection.decodeRow(DivergenceEntry.self, $0["entry"]) }
+                try connection.collectDamage("SELECT group_name || '/' || log_index, entry FROM raft_log", what: "Raft log entry",
+                                             into: &problems, problemsMax: problemsMax) { row in
+                    let bytes: Data = row["entry"]
+                    // Entries of earlier schemas carry no envelope; enveloped ones must verify.
+                    if StoredRecord.isEnveloped(bytes) { _ = try StoredRecord.verified(Array(bytes)) }
+                }
+                return problems
+            }
+        }
     }
 
     /// Throws `SQLITE_BUSY` when a reader still holds an older snapshot; the region keeps
@@ -226,7 +283,7 @@ extension SQLiteStorage {
         }
 
         func item(table: TableName, key: Key) throws -> StoredItem? {
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT key, value, hlc, origin, record FROM items WHERE table_name = ? AND key = ?"),
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.itemColumns) FROM items WHERE table_name = ? AND key = ?"),
                              arguments: [table.name, Data(key.bytes)]).map(Self.item(from:))
         }
 
@@ -249,7 +306,7 @@ extension SQLiteStorage {
             if !range.includeTombstones { conditions.append("value IS NOT NULL") }
             arguments += [range.limit]
             let order = range.reverse ? "DESC" : "ASC"
-            let sql = "SELECT key, value, hlc, origin, record FROM items WHERE \(conditions.joined(separator: " AND ")) ORDER BY key \(order) LIMIT ?"
+            let sql = "SELECT \(Self.itemColumns) FROM items WHERE \(conditions.joined(separator: " AND ")) ORDER BY key \(order) LIMIT ?"
             return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(Self.item(from:))
         }
 
@@ -331,7 +388,8 @@ extension SQLiteStorage {
                                 conflicts: conflicts + divergence, changes: changes)
         }
 
-        static let changeColumns = "sequence, table_name, kind, key, value, hlc, origin, record, conflict, applied_at, raft_index"
+        static let changeColumns = "sequence, table_name, kind, key, value, hlc, origin, record, conflict, applied_at, raft_index, checksum"
+        static let itemColumns = "key, value, hlc, origin, record, checksum"
 
         func changes(table: TableName?, after sequence: UInt64, limit: Int) throws -> [ChangeRecord] {
             if let table {
@@ -369,10 +427,11 @@ extension SQLiteStorage {
             case .tableCleared: kind = 1
             case .withheld: kind = 2
             }
-            try db.cachedStatement(sql: "INSERT INTO changes (\(Self.changeColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").execute(arguments: [
-                Int64(bitPattern: change.sequence), change.table.name, kind, item.map { Data($0.key.bytes) }, item?.value.map { Data($0.canonicalBytes) },
-                Int64(bitPattern: change.timestamp.rawValue), item?.version.origin.name, item?.record.map { Data(StoredRecord.encode($0)) },
-                change.conflict, Int64(bitPattern: change.appliedAtMilliseconds), Int64(bitPattern: change.raftIndex),
+            let columns = item.map(ItemColumns.init)
+            try db.cachedStatement(sql: "INSERT INTO changes (\(Self.changeColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").execute(arguments: [
+                Int64(bitPattern: change.sequence), change.table.name, kind, columns?.key, columns?.value,
+                Int64(bitPattern: change.timestamp.rawValue), item?.version.origin.name, columns?.record,
+                change.conflict, Int64(bitPattern: change.appliedAtMilliseconds), Int64(bitPattern: change.raftIndex), columns?.checksum,
             ])
         }
 
@@ -453,6 +512,43 @@ extension SQLiteStorage {
             }
         }
 
+        /// The most damaged rows one repair removes (a repair run again removes more).
+        static let damagedRowsPerRepairMax = 100_000
+
+        func removeDamagedRows(table: TableName) throws -> Int {
+            var damagedKeys: [Data] = []
+            let items = try Row.fetchCursor(db, sql: "SELECT \(Self.itemColumns) FROM items WHERE table_name = ?", arguments: [table.name])
+            while let row = try items.next(), damagedKeys.count < Self.damagedRowsPerRepairMax {
+                if (try? Self.item(from: row)) == nil { damagedKeys.append(row["key"]) }
+            }
+            var damagedChanges: [Int64] = []
+            let changes = try Row.fetchCursor(db, sql: "SELECT \(Self.changeColumns) FROM changes WHERE table_name = ? AND kind = 0", arguments: [table.name])
+            while let row = try changes.next(), damagedChanges.count < Self.damagedRowsPerRepairMax {
+                if (try? Self.change(from: row)) == nil { damagedChanges.append(row["sequence"]) }
+            }
+            for key in damagedKeys {
+                try db.cachedStatement(sql: "DELETE FROM items WHERE table_name = ? AND key = ?").execute(arguments: [table.name, key])
+            }
+            for sequence in damagedChanges {
+                try db.cachedStatement(sql: "UPDATE changes SET kind = 2, key = NULL, value = NULL, origin = NULL, record = NULL, checksum = NULL WHERE sequence = ?")
+                    .execute(arguments: [sequence])
+            }
+            return damagedKeys.count + damagedChanges.count
+        }
+
+        /// Every row of `sql` (whose first column names the row) that `check` refuses, as a
+        /// problem of `what`, until `problems` holds `problemsMax`.
+        func collectDamage(_ sql: String, what: String, into problems: inout [String], problemsMax: Int, _ check: (Row) throws -> Void) throws {
+            let rows = try Row.fetchCursor(db, sql: sql)
+            while problems.count < problemsMax, let row = try rows.next() {
+                do { try check(row) } catch {
+                    let value: DatabaseValue = row[0]
+                    let name = value.storage.value.map { "\($0)" } ?? "?"
+                    problems.append("\(what) \(name.prefix(200)) is damaged: \((error as? MeridianError)?.message ?? "\(error)")")
+                }
+            }
+        }
+
         func truncateLog(origin: RegionID, through sequence: UInt64) throws {
             try db.cachedStatement(sql: "DELETE FROM origin_log WHERE origin = ? AND sequence <= ?").execute(arguments: [origin.name, Int64(bitPattern: sequence)])
         }
@@ -463,10 +559,43 @@ extension SQLiteStorage {
         }
 
         func putItem(table: TableName, _ item: StoredItem) throws {
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO items (table_name, key, value, hlc, origin, record) VALUES (?, ?, ?, ?, ?, ?)").execute(
-                           arguments: [table.name, Data(item.key.bytes), item.value.map { Data($0.canonicalBytes) },
-                                       Int64(bitPattern: item.version.timestamp.rawValue), item.version.origin.name,
-                                       item.record.map { Data(StoredRecord.encode($0)) }])
+            let columns = ItemColumns(item)
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO items (table_name, key, value, hlc, origin, record, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)").execute(
+                           arguments: [table.name, columns.key, columns.value, Int64(bitPattern: item.version.timestamp.rawValue),
+                                       item.version.origin.name, columns.record, columns.checksum])
+        }
+
+        /// The columns an item is stored in, and their checksum.
+        struct ItemColumns {
+            var key: Data
+            var value: Data?
+            var record: Data?
+            var checksum: Int64
+
+            init(_ item: StoredItem) {
+                key = Data(item.key.bytes)
+                value = item.value.map { Data($0.canonicalBytes) }
+                record = item.record.map { Data(StoredRecord.encode($0)) }
+                checksum = Connection.rowChecksum(key: key, value: value, hlc: Int64(bitPattern: item.version.timestamp.rawValue),
+                                                  origin: item.version.origin.name, record: record)
+            }
+        }
+
+        /// CRC-32C over an item row's columns, each length-prefixed (an absent one: 0xFFFFFFFF).
+        static func rowChecksum(key: Data, value: Data?, hlc: Int64, origin: String, record: Data?) -> Int64 {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(key.count + (value?.count ?? 0) + (record?.count ?? 0) + origin.utf8.count + 28)
+            func append(_ column: Data?) {
+                let length = column.map { UInt32($0.count) } ?? .max
+                for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: length >> UInt32(shift))) }
+                if let column { bytes.append(contentsOf: column) }
+            }
+            append(key)
+            append(value)
+            bytes.append(contentsOf: UInt64(bitPattern: hlc).bigEndianBytes)
+            append(Data(origin.utf8))
+            append(record)
+            return Int64(Checksum.crc32c(bytes))
         }
 
         func setMetadata(_ name: String, _ value: [UInt8]) throws {
@@ -479,11 +608,22 @@ extension SQLiteStorage {
             let hlc: Int64 = row["hlc"]
             let origin: String = row["origin"]
             let recordData: Data? = row["record"]
+            if let checksum: Int64 = row["checksum"],
+               checksum != rowChecksum(key: keyData, value: valueData, hlc: hlc, origin: origin, record: recordData) {
+                throw damagedItem(keyData)
+            }
             return StoredItem(
                 key: try Key(utf8: Array(keyData)),
                 value: try valueData.map { try JSONValue.decodeCanonical($0) },
                 version: ItemVersion(timestamp: HLCTimestamp(rawValue: UInt64(bitPattern: hlc)), origin: try RegionID(origin)),
                 record: try recordData.map { try decodeItemRecord($0) })
+        }
+
+        /// The error for an item whose row fails its checksum: this region will not serve it.
+        static func damagedItem(_ key: Data) -> MeridianError {
+            let shown = String(decoding: key.prefix(64), as: UTF8.self).unicodeScalars.map { $0.isASCII && $0.value >= 0x20 ? String($0) : "?" }.joined()
+            return MeridianError(.unavailable, code: "corrupt_row",
+                "the stored item '\(shown)' failed its checksum in this region: it will not be served from here; another region may serve it, and 'meridian repair' re-copies the table (docs/operations.md)")
         }
 
         /// Every record is stored in `StoredRecord`'s checksummed envelope, in the canonical
@@ -502,7 +642,7 @@ extension SQLiteStorage {
                 default: throw CodecError.unknownFormat.detailed("unknown first byte \(bytes.first.map(String.init) ?? "(empty)")")
                 }
             } catch {
-                throw MeridianError(.internalError, code: "corrupt_row", "a stored \(type) could not be read (\(error)); the row is damaged")
+                throw MeridianError(.unavailable, code: "corrupt_row", "a stored \(type) could not be read (\(error)); the row is damaged")
             }
         }
 

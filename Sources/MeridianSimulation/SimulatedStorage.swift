@@ -216,6 +216,7 @@ extension SimulatedStorage {
         }
 
         func truncateChanges(through sequence: UInt64) throws { try base.truncateChanges(through: sequence) }
+        func removeDamagedRows(table: TableName) throws -> Int { try base.removeDamagedRows(table: table) }
 
         func appendConflict(table: TableName, _ entry: ConflictEntry) throws {
             guard !dropsConflictRows else { return }

@@ -204,6 +204,16 @@ public protocol StorageWriter: StorageReader {
     func appendChange(_ change: ChangeRecord) throws
     /// Removes the changes with sequence at most `sequence` (retention).
     func truncateChanges(through sequence: UInt64) throws
+    /// Removes the items of `table` whose stored bytes fail their checksum or do not
+    /// decode, and withholds its damaged changes (their sequences stay): the first step of a
+    /// repair, after which a copy from a healthy region fills the keys in again. Returns how
+    /// many rows it removed or withheld. Storage that cannot be damaged removes nothing.
+    func removeDamagedRows(table: TableName) throws -> Int
+}
+
+extension StorageWriter {
+    /// Storage held in memory is never damaged at rest.
+    public func removeDamagedRows(table: TableName) throws -> Int { 0 }
 }
 
 /// A region's durable storage.
@@ -222,6 +232,15 @@ public protocol RegionStorage: AnyObject {
     /// Makes deleted data unrecoverable from the storage's files (SQLite: a WAL
     /// checkpoint that truncates the log; deleted pages are zeroed by `secure_delete`).
     func reclaimSpace() throws
+    /// Checks every stored row against its checksum (and the file's own structure) and
+    /// returns a description of each damage found, at most `problemsMax`. It reads in its
+    /// own snapshot, a few rows at a time, and may run beside the region's transactions.
+    func checkIntegrity(problemsMax: Int) throws -> [String]
+}
+
+extension RegionStorage {
+    /// Storage held in memory is never damaged at rest.
+    public func checkIntegrity(problemsMax: Int) throws -> [String] { [] }
 }
 
 /// Metadata names used by the region.

@@ -99,7 +99,7 @@ struct APIClient {
 
 struct Tables: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create, list, show and delete tables.",
-                                                    subcommands: [Create.self, List.self, Show.self, Remove.self, Regions.self, Failover.self])
+                                                    subcommands: [Create.self, List.self, Show.self, Remove.self, Regions.self, Failover.self, Repair.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a table (idempotent).")
@@ -300,6 +300,21 @@ struct Conflicts: AsyncParsableCommand {
         if let limit { query.append("limit=\(limit)") }
         let client = try endpoint.client()
         client.print(try await client.send("GET", "/v1/tables/\(APIClient.pathComponent(table))/conflicts" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))))
+    }
+}
+
+extension Tables {
+    struct Repair: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Repair a multi-primary table in a region whose stored rows are damaged (its /v1/health names them): the region removes them and copies the table back from a healthy region.",
+            discussion: "Send it to the damaged region: --endpoint of that region, or --cluster FILE --to REGION.")
+        @OptionGroup var endpoint: EndpointOptions
+        @Argument var table: String
+
+        func run() async throws {
+            let client = try endpoint.client()
+            client.print(try await client.send("POST", "/v1/tables/\(APIClient.pathComponent(table))/repair"))
+        }
     }
 }
 

@@ -60,6 +60,7 @@ struct Serve: AsyncParsableCommand {
         let operations = try Self.operationsOptions(cluster: cluster, data: data, devControl: devControl)
         let node = try Node(cluster: cluster, options: options, logger: logger)
         try await node.start()
+        node.checkIntegrity()
 
         let app = Application(
             router: MeridianAPI(node: node, operations: operations).router(),

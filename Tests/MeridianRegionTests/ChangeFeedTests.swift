@@ -191,3 +191,37 @@ import Testing
         }
     }
 }
+
+/// Issue 15, item 2: a repair removes a region's damaged rows (none in memory) and copies
+/// the table back from a region that holds it; it refuses what it cannot repair.
+@Suite("Repairing a table")
+struct RepairTests {
+    static let table = try! TableName("notes")
+
+    @Test func aRepairCopiesAMultiPrimaryTableBackFromAConnectedRegion() throws {
+        let cluster = try LocalCluster(["ap-south", "eu-west", "us-east"], seed: 5)
+        cluster.connectAll()
+        _ = try cluster.call("us-east", .createTable(Self.table, definition: .object([:]))).get()
+        cluster.settle()
+        for index in 0..<5 { _ = try cluster.request("us-east", .putItem(Self.table, try Key("k\(index)"), .integer(Int64(index)), .none)).get() }
+        cluster.settle()
+        let reply = try cluster.request("eu-west", .repairTable(Self.table)).get()
+        guard case .repairing(let table, let removed, let source) = reply else { throw UnexpectedReply(reply: reply) }
+        #expect(table == Self.table && removed == 0)
+        #expect(source != nil && source != cluster.id("eu-west"))
+        cluster.settle()
+        #expect(try cluster.items("eu-west", Self.table).map(\.key.string) == (0..<5).map { "k\($0)" })
+    }
+
+    @Test func aRepairIsRefusedForConsensusTablesAndWithoutAnotherCopy() throws {
+        let cluster = try LocalCluster(["ap-south", "eu-west", "us-east"], seed: 6)
+        cluster.connectAll()
+        _ = try cluster.call("us-east", .createTable(Self.table, definition: .object(["mode": .string("strong")]))).get()
+        let only = try TableName("local_only")
+        _ = try cluster.call("us-east", .createTable(only, definition: .object(["regions": .array([.string("us-east")])]))).get()
+        cluster.settle()
+        #expect(cluster.request("us-east", .repairTable(Self.table)).error?.code == "repair_unsupported")
+        #expect(cluster.request("us-east", .repairTable(only)).error?.code == "no_healthy_copy")
+        #expect(cluster.request("eu-west", .repairTable(only)).error?.kind == .misdirected)
+    }
+}

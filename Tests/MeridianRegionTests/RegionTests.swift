@@ -273,6 +273,19 @@ struct RegionScanTests {
         #expect(pageSizes == [4, 4, 2], "1 MiB values: four reach the 4 MiB bound")
     }
 
+    /// A page is read from storage a few rows at a time: a reverse scan continues below the
+    /// last row it read (found by the DynamoDB suite's descending Query).
+    @Test func aReverseScanReadInSeveralStorageReadsKeepsDescendingOrder() throws {
+        let fixture = try Fixture()
+        try fixture.createTable()
+        let keys = (0..<30).map { String(format: "k%02d", $0) }
+        for key in keys { _ = try fixture.putVersion(key, .integer(1)) }
+        let reply = try fixture.region.execute(.scan(Fixture.table, ScanRange(endBefore: try Key("k25"), limit: 20, reverse: true)), wallMilliseconds: 1_000).get()
+        guard case .page(let items, let next) = reply else { throw UnexpectedReply(reply: reply) }
+        #expect(items.map(\.key.string) == Array(keys[5..<25].reversed()))
+        #expect(next == (try Key("k05")))
+    }
+
     @Test func scanWhosePageEndsExactlyAtTheLastItemHasNoNext() throws {
         let fixture = try Fixture()
         try fixture.createTable()

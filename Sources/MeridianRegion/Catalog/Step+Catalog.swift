@@ -141,7 +141,7 @@ extension Step {
     /// Whether a request names one table and may wait for the catalog to learn of it.
     static func waitsForCatalog(_ request: RegionRequest) -> Bool {
         switch request {
-        case .getItem, .putItem, .deleteItem, .scan, .showTable, .deleteTable, .conflicts, .changeRegions, .placement, .failover, .divergence, .transact, .changes:
+        case .getItem, .putItem, .deleteItem, .scan, .showTable, .deleteTable, .conflicts, .changeRegions, .placement, .failover, .divergence, .transact, .changes, .repairTable:
             return true
         case .createTable, .listTables, .clusterStatus:
             return false

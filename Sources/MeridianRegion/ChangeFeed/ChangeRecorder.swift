@@ -130,4 +130,5 @@ final class ChangeRecorder: StorageWriter {
     func appendDivergence(table: TableName, _ entry: DivergenceEntry) throws { try base.appendDivergence(table: table, entry) }
     func appendChange(_ change: ChangeRecord) throws { try base.appendChange(change) }
     func truncateChanges(through sequence: UInt64) throws { try base.truncateChanges(through: sequence) }
+    func removeDamagedRows(table: TableName) throws -> Int { try base.removeDamagedRows(table: table) }
 }

@@ -24,6 +24,16 @@ public struct RaftSettings: Sendable {
     /// further behind catches up from a snapshot.
     public var logEntriesRetainedHardMax = 100_000
 
+    /// The election timeout, in ticks, for groups whose longest round trip is
+    /// `roundTripMilliseconds`: at least `electionTicks`, and long enough (1.2 round trips)
+    /// for a candidate to gather its votes before its own timeout sends it campaigning again
+    /// (with an 800 ms round trip and the default 300 ms, no leader was ever elected).
+    public func electionTicks(forRoundTripMilliseconds roundTripMilliseconds: Double) -> Int {
+        guard roundTripMilliseconds.isFinite, roundTripMilliseconds > 0 else { return electionTicks }
+        let needed = (1.2 * roundTripMilliseconds / Double(tickMilliseconds)).rounded(.up)
+        return max(electionTicks, Int(min(needed, 1_000)))
+    }
+
     /// The most items a snapshot carries, and its most bytes (it travels in one frame).
     static let snapshotItemsMax = 100_000
     static let snapshotBytesMax = 3 << 20
