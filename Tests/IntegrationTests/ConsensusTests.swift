@@ -223,6 +223,58 @@ struct ConsensusTests {
         return (rto, acknowledged, cluster)
     }
 
+    /// Issue 14: a `strong` table over two data regions and a witness fails over when the
+    /// leader's region is killed, loses no acknowledged write, and the witness's data
+    /// directory holds none of its items.
+    @Test func aStrongTableOverTwoRegionsAndAWitnessFailsOverAndTheWitnessHoldsNoItem() async throws {
+        let cluster = try Self.cluster()
+        defer { cluster.stop() }
+        let definition = #"{"mode": "strong", "regions": ["us-east", "eu-west"], "witness": "ap-south"}"#
+        #expect(await Self.call("PUT", "\(cluster.url("us-east"))/v1/tables/ledger", body: definition)?.status == 201)
+        var leader: String?
+        #expect(try await cluster.eventually {
+            leader = await Self.agreedLeader(cluster, table: "ledger", among: ["us-east", "eu-west"])
+            return leader == "us-east" || leader == "eu-west"
+        }, "a data region leads")
+        let first = try #require(leader)
+        let other = first == "us-east" ? "eu-west" : "us-east"
+        var acknowledged: [String] = []
+        for number in 0..<30 {
+            let marker = "WITNESSMARK\(number)Q"
+            if await Self.call("PUT", "\(cluster.url(first))/v1/tables/ledger/items/\(marker)", body: #"{"v": "\#(marker)"}"#)?.status == 200 {
+                acknowledged.append(marker)
+            }
+        }
+        #expect(acknowledged.count == 30)
+        // Asked at the witness, a read is passed to a data region: the witness serves no item.
+        let atWitness = try await send("GET", "\(cluster.url("ap-south"))/v1/tables/ledger/items/\(acknowledged[0])")
+        #expect(atWitness.status == 200 && atWitness.headers["meridian-region"] != "ap-south", "served by \(atWitness.headers["meridian-region"] ?? "?")")
+
+        let killed = Date()
+        cluster.kill9(first)
+        var rto: Double = -1
+        for attempt in 0..<400 {
+            let marker = "WITNESSMARKafter\(attempt)Q"
+            if await Self.call("PUT", "\(cluster.url(other))/v1/tables/ledger/items/\(marker)", body: #"{"v": "\#(marker)"}"#)?.status == 200 {
+                rto = Date().timeIntervalSince(killed) * 1000
+                acknowledged.append(marker)
+                break
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(rto > 0, "\(other) took writes with the witness's vote after \(first) was killed")
+        print("strong table over two regions and a witness: RTO \(Int(rto)) ms from SIGKILL of \(first) to the first write accepted through \(other)")
+        for marker in acknowledged {
+            let answer = await Self.call("GET", "\(cluster.url(other))/v1/tables/ledger/items/\(marker)?consistency=strong")
+            #expect(answer?.status == 200, "acknowledged \(marker) is present")
+        }
+        // The witness keeps the log (its entries carry the items on their way) but stores no
+        // item of the table, as it reports from its own storage.
+        let placement = await Self.call("GET", "\(cluster.url("ap-south"))/v1/tables/ledger/placement?scope=local")
+        #expect(placement?.status == 200)
+        #expect(placement?.fields["items"] == .integer(0), "the witness holds no items: \(placement?.fields ?? [:])")
+    }
+
     @Test func aPrimaryTableWithQuorumCommitFailsOverAndLosesNothing() async throws {
         let (rto, acknowledged, cluster) = try await Self.failover(commit: "quorum")
         defer { cluster.stop() }
